@@ -1,0 +1,314 @@
+/*
+ * host_session.c: libusb + libusbredirhost + channel in one poll loop (see
+ * host_session.h). Single-threaded: libusb events are handled from the same
+ * loop, so usbredirhost needs no locks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <libusb.h>
+#include <usbredirhost.h>
+
+#include "host_session.h"
+#include "log.h"
+#include "sandbox.h"
+
+#define BE_MAX_POLLFDS	32
+
+static const char *const be_errstr[BE_E__COUNT] = {
+	"success",
+	"the frontend closed the channel",
+	"stopped",
+	"device unplugged",
+	"protocol violation by the frontend",
+	"channel error",
+	"libusb could not take the device",
+	"sandbox setup failed",
+	"the frontend rejected the device",
+};
+_Static_assert(sizeof(be_errstr) / sizeof(be_errstr[0]) == BE_E__COUNT,
+    "be_errstr matches enum be_error");
+
+const char *
+be_strerror(int err)
+{
+	if (err > 0 || -err >= BE_E__COUNT)
+		return "unknown backend error";
+	return be_errstr[-err];
+}
+
+struct be_session {
+	struct stream *chan;
+	struct usbredirhost *host;
+	int error;
+	char *reason;
+	size_t reason_len;
+};
+
+static void
+be_fail(struct be_session *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->error != BE_OK)
+		return;
+	s->error = err;
+	va_start(ap, fmt);
+	vsnprintf(s->reason, s->reason_len, fmt, ap);
+	va_end(ap);
+}
+
+static int
+host_read(void *priv, uint8_t *data, int count)
+{
+	struct be_session *s = priv;
+
+	if (s->chan == NULL)
+		return 0;
+	return (int)stream_read(s->chan, data, (size_t)count);
+}
+
+static void
+free_write_buffer(void *ctx, void *buf)
+{
+	struct be_session *s = ctx;
+
+	usbredirhost_free_write_buffer(s->host, buf);
+}
+
+static int
+host_write(void *priv, uint8_t *data, int count)
+{
+	struct be_session *s = priv;
+
+	if (s->chan == NULL) {
+		/* Closing down: the channel is gone, drop the packet. */
+		usbredirhost_free_write_buffer(s->host, data);
+		return count;
+	}
+	stream_write_owned(s->chan, data, (size_t)count, free_write_buffer, s);
+	return count;
+}
+
+static void
+host_flush(void *priv)
+{
+	/* The loop writes after every event; nothing to do here. */
+}
+
+static uint64_t
+host_buffered(void *priv)
+{
+	struct be_session *s = priv;
+
+	return stream_pending(s->chan);
+}
+
+static void
+host_log(void *priv, int level, const char *msg)
+{
+	if (level <= usbredirparser_warning)
+		log_warnx("usbredirhost: %s", msg);
+	else if (level == usbredirparser_info)
+		log_info("usbredirhost: %s", msg);
+	else
+		log_debug("usbredirhost: %s", msg);
+}
+
+static void
+flush_all(struct be_session *s)
+{
+	ssize_t r;
+
+	if (s->chan == NULL)
+		return;
+	if (s->host != NULL && usbredirhost_has_data_to_write(s->host))
+		usbredirhost_write_guest_data(s->host);
+	r = stream_flush(s->chan);
+	if (r < 0)
+		be_fail(s, r == STREAM_E_EOF ? BE_E_EOF : BE_E_CHANNEL,
+		    "channel write: %s", stream_strerror((int)r));
+}
+
+int
+be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
+    volatile sig_atomic_t *stop, char *reason, size_t reason_len)
+{
+	struct be_session s = { .chan = chan, .reason = reason,
+	    .reason_len = reason_len };
+	libusb_context *ctx = NULL;
+	libusb_device_handle *h = NULL;
+	struct pollfd pfd[BE_MAX_POLLFDS];
+	int rc, chan_eof = 0;
+
+	reason[0] = '\0';
+	/* Acquire: libusb on the descriptor the parent opened. */
+	rc = libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
+	if (rc < 0 || libusb_init(&ctx) < 0) {
+		be_fail(&s, BE_E_LIBUSB, "libusb_init failed");
+		goto out;
+	}
+	rc = libusb_wrap_sys_device(ctx, (intptr_t)devfd, &h);
+	if (rc < 0) {
+		be_fail(&s, BE_E_LIBUSB, "libusb_wrap_sys_device: %s",
+		    libusb_error_name(rc));
+		goto out;
+	}
+	/* Drop, then read untrusted bytes. */
+	rc = sandbox_enter(opt->user, SANDBOX_ALLOW_IOCTL | SANDBOX_ALLOW_SOCKETS);
+	if (rc < 0) {
+		be_fail(&s, BE_E_SANDBOX, "sandbox: %s", sandbox_strerror(rc));
+		goto out;
+	}
+	s.host = usbredirhost_open_full(ctx, NULL, host_log, host_read,
+	    host_write, host_flush, NULL, NULL, NULL, NULL, &s,
+	    "usbgate-backend " PACKAGE_VERSION,
+	    opt->verbose > 1 ? usbredirparser_debug : usbredirparser_warning,
+	    usbredirhost_fl_write_cb_owns_buffer);
+	if (s.host == NULL) {
+		be_fail(&s, BE_E_LIBUSB, "usbredirhost_open failed");
+		goto out;
+	}
+	usbredirhost_set_buffered_output_size_cb(s.host, host_buffered);
+	/* set_device claims every interface (kernel drivers detached). */
+	rc = usbredirhost_set_device(s.host, h);
+	h = NULL;		/* owned by usbredirhost now, even on failure */
+	if (rc != usb_redir_success) {
+		be_fail(&s, BE_E_LIBUSB, "could not claim the device (status %d)",
+		    rc);
+		goto out;
+	}
+
+	while (s.error == BE_OK) {
+		const struct libusb_pollfd **lfds;
+		struct timeval tv;
+		int n = 0, i, ci = -1, timeout = -1, dev_gone = 0, usb_ev = 0;
+
+		if (stop != NULL && *stop) {
+			/* Tell the frontend the device is going away. */
+			usbredirhost_set_device(s.host, NULL);
+			flush_all(&s);
+			stream_drain(s.chan, 1000);
+			be_fail(&s, BE_E_STOPPED, "stopped by signal");
+			break;
+		}
+		flush_all(&s);
+		if (s.error != BE_OK)
+			break;
+		if (!chan_eof) {
+			pfd[n].fd = stream_rfd(s.chan);
+			pfd[n].events = stream_congested(s.chan) ? 0 : POLLIN;
+			if (stream_pending(s.chan) > 0 &&
+			    stream_wfd(s.chan) == pfd[n].fd)
+				pfd[n].events |= POLLOUT;
+			ci = n++;
+		}
+		if (stream_pending(s.chan) > 0 &&
+		    (ci < 0 || stream_wfd(s.chan) != pfd[ci].fd)) {
+			pfd[n].fd = stream_wfd(s.chan);
+			pfd[n].events = POLLOUT;
+			n++;
+		}
+		lfds = libusb_get_pollfds(ctx);
+		for (i = 0; lfds != NULL && lfds[i] != NULL &&
+		    n < BE_MAX_POLLFDS; i++) {
+			pfd[n].fd = lfds[i]->fd;
+			pfd[n].events = lfds[i]->events;
+			n++;
+		}
+		libusb_free_pollfds(lfds);
+		/* The device descriptor reports unplug as POLLHUP/POLLERR. */
+		pfd[n].fd = devfd;
+		pfd[n].events = 0;
+		n++;
+		if (libusb_get_next_timeout(ctx, &tv) == 1)
+			timeout = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+
+		if (poll(pfd, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			be_fail(&s, BE_E_CHANNEL, "poll: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (i == ci || pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == devfd && i == n - 1) {
+				if (pfd[i].revents & (POLLHUP | POLLERR))
+					dev_gone = 1;
+				continue;
+			}
+			if (pfd[i].fd != stream_wfd(s.chan))
+				usb_ev = 1;
+		}
+		if (usb_ev || timeout >= 0) {
+			struct timeval zero = { 0, 0 };
+
+			libusb_handle_events_timeout_completed(ctx, &zero, NULL);
+		}
+		if (dev_gone) {
+			usbredirhost_set_device(s.host, NULL);
+			flush_all(&s);
+			stream_drain(s.chan, 1000);
+			be_fail(&s, BE_E_UNPLUG, "device unplugged");
+			break;
+		}
+		if (ci >= 0 && (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t r = stream_fill(s.chan);
+
+			if (r == STREAM_E_EOF)
+				chan_eof = 1;
+			else if (r < 0)
+				be_fail(&s, BE_E_CHANNEL, "channel read: %s",
+				    stream_strerror((int)r));
+			if (stream_available(s.chan) > 0) {
+				rc = usbredirhost_read_guest_data(s.host);
+				switch (rc) {
+				case 0:
+					break;
+				case usbredirhost_read_parse_error:
+					be_fail(&s, BE_E_PROTO, "malformed "
+					    "usbredir packet from the frontend");
+					break;
+				case usbredirhost_read_device_rejected:
+					be_fail(&s, BE_E_REJECTED,
+					    "the frontend rejected the device");
+					break;
+				case usbredirhost_read_device_lost:
+					be_fail(&s, BE_E_UNPLUG,
+					    "device lost (unplugged or reset "
+					    "into another identity)");
+					break;
+				default:
+					be_fail(&s, BE_E_CHANNEL,
+					    "usbredir read error %d", rc);
+				}
+			}
+			if (chan_eof)
+				be_fail(&s, BE_E_EOF, "the frontend closed the "
+				    "channel");
+		}
+	}
+out:
+	/*
+	 * Close releases the interfaces, re-attaches the kernel drivers
+	 * usbredirhost detached and resets the device; the parent checks.
+	 */
+	flush_all(&s);
+	stream_close(chan);	/* its queued buffers go back to usbredirhost */
+	s.chan = NULL;
+	if (s.host != NULL)
+		usbredirhost_close(s.host);
+	if (h != NULL)
+		libusb_close(h);
+	if (ctx != NULL)
+		libusb_exit(ctx);
+	return s.error;
+}

@@ -1,0 +1,131 @@
+/*
+ * main.c: usbgate-backend, the sys-usb side.
+ *
+ *   usbgate-backend list [--all]
+ *   usbgate-backend serve --device SEL [--channel URI] [--listen]
+ *                         [--reset-on-attach] [--user USER] [-v]
+ *
+ * Owns the command line: selector errors list the candidates, "list" prints
+ * one device per line (bus id, VID:PID, speed, device_id, description).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "serve.h"
+#include "usbdev.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: usbgate-backend list [--all]\n"
+	    "       usbgate-backend serve --device SEL [--channel URI] "
+	    "[--listen] [--reset-on-attach] [--user USER] [-v]\n"
+	    "SEL is a bus id (1-1, 2-1.4), VID:PID or VID:PID:SERIAL; "
+	    "URI is stdio, fd:N, unix:PATH, tcp:HOST:PORT, dev:PATH or "
+	    "vchan:DOMID:PORT\n");
+	exit(SERVE_EXIT_USAGE);
+}
+
+static void
+print_device(FILE *f, const struct usbdev *d)
+{
+	char id[512], desc[300];
+
+	usbdev_device_id(d, id, sizeof(id));
+	usbdev_description(d, desc, sizeof(desc));
+	fprintf(f, "%-8s %04x:%04x %-6s %s  %s%s\n", d->busid, d->vid, d->pid,
+	    usbdev_speed_name(d->speed_mbps), id, desc,
+	    d->export_ok ? "" : "  [not exported: USBGATE_EXPORT=0]");
+}
+
+static int
+cmd_list(int argc, char **argv)
+{
+	struct usbdev *all;
+	size_t n, i;
+	int rc, hidden = argc > 1 && strcmp(argv[1], "--all") == 0;
+
+	rc = usbdev_list(&all, &n, hidden);
+	if (rc < 0) {
+		log_warnx("list: %s", usbdev_strerror(rc));
+		return SERVE_EXIT_ERROR;
+	}
+	for (i = 0; i < n; i++)
+		print_device(stdout, &all[i]);
+	free(all);
+	return SERVE_EXIT_CLEAN;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "listen", no_argument, NULL, 'l' },
+		{ "reset-on-attach", no_argument, NULL, 'r' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct serve_options o = { .channel = "stdio" };
+	const char *sel = NULL;
+	struct usbdev d, *cands;
+	size_t ncands, i;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "d:c:lru:v", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': sel = optarg; break;
+		case 'c': o.channel = optarg; break;
+		case 'l': o.listen = 1; break;
+		case 'r': o.reset = 1; break;
+		case 'u': o.user = optarg; break;
+		case 'v': o.verbose++; break;
+		default: usage();
+		}
+	}
+	if (sel == NULL || optind != argc)
+		usage();
+	log_setverbose(o.verbose);
+	rc = usbdev_resolve(sel, &d, &cands, &ncands);
+	if (rc < 0) {
+		log_warnx("device %s: %s", sel, usbdev_strerror(rc));
+		if (rc == USBDEV_E_NOTFOUND || rc == USBDEV_E_AMBIGUOUS) {
+			fprintf(stderr, "candidates:\n");
+			for (i = 0; i < ncands; i++)
+				print_device(stderr, &cands[i]);
+			if (ncands == 0)
+				fprintf(stderr, "  (no exportable device)\n");
+		}
+		free(cands);
+		return SERVE_EXIT_USAGE;
+	}
+	if (d.reset_on_attach)
+		o.reset = 1;
+	return be_serve(&d, &o);
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("usbgate-backend", 1, 0);
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("usbgate-backend %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	usage();
+	return SERVE_EXIT_USAGE;
+}

@@ -1,0 +1,251 @@
+/*
+ * serve.c: the privileged half of "usbgate-backend serve".
+ *
+ * Owns what the unprivileged session cannot do: opening the device node,
+ * the optional reset before attach, and giving the device back to sys-usb's
+ * own kernel drivers after the session, whatever ended it (the session's
+ * own clean-up, a crash, SIGKILL). It never reads a byte from the channel.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/usbdevice_fs.h>
+
+#include "host_session.h"
+#include "log.h"
+#include "serve.h"
+
+struct end_msg {
+	int32_t error;
+	char reason[200];
+};
+
+static volatile sig_atomic_t got_stop;
+
+static void
+on_stop(int sig)
+{
+	got_stop = 1;
+}
+
+static int
+open_device(const struct usbdev *d)
+{
+	int fd = open(d->devnode, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		log_warn("open %s", d->devnode);
+	return fd;
+}
+
+/* After a reset the device may come back under a new device number. */
+static int
+reopen_after_reset(struct usbdev *d)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	int i, fd;
+
+	for (i = 0; i < 50; i++) {
+		struct usbdev n;
+
+		if (usbdev_from_syspath(d->syspath, &n) == USBDEV_OK &&
+		    (fd = open(n.devnode, O_RDWR | O_CLOEXEC)) >= 0) {
+			*d = n;
+			return fd;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+static const char *
+driver_of(int fd, int ifno, char *buf, size_t len)
+{
+	struct usbdevfs_getdriver gd;
+
+	memset(&gd, 0, sizeof(gd));
+	gd.interface = (unsigned int)ifno;
+	if (ioctl(fd, USBDEVFS_GETDRIVER, &gd) < 0)
+		return NULL;
+	snprintf(buf, len, "%s", gd.driver);
+	return buf;
+}
+
+/*
+ * Release any interface still claimed through our file and let the kernel
+ * probe its drivers again. Release everything first, in reverse order, then
+ * connect: cdc_acm probes interface 0 and needs interface 1 free.
+ */
+static void
+give_back(int fd, struct usbdev *d, char *summary, size_t len)
+{
+	struct usbdev now;
+	char drv[256];
+	size_t off = 0;
+	int i;
+
+	summary[0] = '\0';
+	if (usbdev_from_syspath(d->syspath, &now) != USBDEV_OK) {
+		snprintf(summary, len, "device gone");
+		return;
+	}
+	for (i = now.niface - 1; i >= 0; i--) {
+		unsigned int ifno = now.iface[i].number;
+
+		ioctl(fd, USBDEVFS_RELEASEINTERFACE, &ifno);
+	}
+	for (i = 0; i < now.niface; i++) {
+		struct usbdevfs_ioctl ctl = {
+			.ifno = now.iface[i].number,
+			.ioctl_code = USBDEVFS_CONNECT,
+			.data = NULL,
+		};
+
+		if (driver_of(fd, now.iface[i].number, drv, sizeof(drv)) == NULL)
+			ioctl(fd, USBDEVFS_IOCTL, &ctl);
+	}
+	for (i = 0; i < now.niface && off < len; i++) {
+		const char *name = driver_of(fd, now.iface[i].number, drv,
+		    sizeof(drv));
+
+		off += (size_t)snprintf(summary + off, len - off, "%sif%u=%s",
+		    i ? " " : "", now.iface[i].number, name ? name : "none");
+	}
+	if (now.niface == 0)
+		snprintf(summary, len, "no interfaces");
+}
+
+int
+be_serve(struct usbdev *d, const struct serve_options *o)
+{
+	struct be_options bo = { .user = o->user, .verbose = o->verbose };
+	struct end_msg em = { .error = BE_E_LIBUSB };
+	char summary[256];
+	struct stream *chan;
+	struct sigaction sa;
+	int fd, sp[2], rc, status, exit_code;
+	pid_t pid;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	fd = open_device(d);
+	if (fd < 0)
+		return SERVE_EXIT_ERROR;
+	if (o->reset) {
+		if (ioctl(fd, USBDEVFS_RESET, 0) < 0) {
+			log_info("reset %s: %s; reopening", d->busid,
+			    strerror(errno));
+			close(fd);
+			fd = reopen_after_reset(d);
+			if (fd < 0) {
+				log_warnx("%s did not come back after reset",
+				    d->busid);
+				return SERVE_EXIT_ERROR;
+			}
+		}
+	}
+	rc = stream_open(o->channel, o->listen ? STREAM_F_LISTEN : 0, &chan);
+	if (rc < 0) {
+		log_warnx("channel %s: %s%s%s", o->channel, stream_strerror(rc),
+		    rc == STREAM_E_SYS ? ": " : "",
+		    rc == STREAM_E_SYS ? strerror(errno) : "");
+		close(fd);
+		return SERVE_EXIT_ERROR;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		fatal("socketpair");
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid == 0) {
+		struct end_msg m;
+
+		close(sp[0]);
+		log_setproc("usbgate-backend[session]");
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		memset(&m, 0, sizeof(m));
+		m.error = be_session_run(fd, chan, &bo, &got_stop, m.reason,
+		    sizeof(m.reason));
+		send(sp[1], &m, sizeof(m), MSG_NOSIGNAL);
+		_exit(0);
+	}
+	close(sp[1]);
+	stream_close(chan);	/* the parent never touches channel bytes */
+	log_info("serving %s (%04x:%04x) on %s", d->busid, d->vid, d->pid,
+	    o->channel);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = sp[0], .events = POLLIN };
+		ssize_t n;
+
+		if (got_stop) {
+			kill(pid, SIGTERM);
+			got_stop = 0;
+		}
+		rc = poll(&pfd, 1, -1);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n = recv(sp[0], &em, sizeof(em), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(em))
+			em.error = BE_E__COUNT;	/* died without a word */
+		break;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	close(sp[0]);
+	give_back(fd, d, summary, sizeof(summary));
+	close(fd);
+
+	if (em.error == BE_E__COUNT) {
+		snprintf(em.reason, sizeof(em.reason), "session process %s %d",
+		    WIFSIGNALED(status) ? "killed by signal" : "exited with",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+			strncat(em.reason, " (seccomp: forbidden system call)",
+			    sizeof(em.reason) - strlen(em.reason) - 1);
+		exit_code = SERVE_EXIT_ERROR;
+	} else {
+		em.reason[sizeof(em.reason) - 1] = '\0';
+		switch (em.error) {
+		case BE_OK:
+		case BE_E_EOF:
+		case BE_E_STOPPED:
+			exit_code = SERVE_EXIT_CLEAN;
+			break;
+		case BE_E_UNPLUG:
+			exit_code = SERVE_EXIT_UNPLUG;
+			break;
+		case BE_E_PROTO:
+		case BE_E_REJECTED:
+			exit_code = SERVE_EXIT_PROTO;
+			break;
+		default:
+			exit_code = SERVE_EXIT_ERROR;
+		}
+	}
+	log_warnx("session ended: %s; %s returned to sys-usb (%s)",
+	    em.reason[0] ? em.reason : "no reason given", d->busid, summary);
+	return exit_code;
+}

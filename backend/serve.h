@@ -1,0 +1,30 @@
+/*
+ * serve.h: "usbgate-backend serve": one device, one channel, one session.
+ * Exit statuses are part of the command's interface (usbgate-backend(8)).
+ */
+#ifndef USBGATE_SERVE_H
+#define USBGATE_SERVE_H
+
+#include "stream.h"
+#include "usbdev.h"
+
+enum serve_exit {
+	SERVE_EXIT_CLEAN = 0,	/* the frontend finished, or SIGTERM */
+	SERVE_EXIT_ERROR = 1,	/* local failure (open, libusb, channel) */
+	SERVE_EXIT_USAGE = 2,
+	SERVE_EXIT_PROTO = 4,	/* the frontend broke the protocol */
+	SERVE_EXIT_UNPLUG = 5,	/* the device left sys-usb */
+};
+
+struct serve_options {
+	const char *channel;
+	int listen;
+	int reset;		/* reset the device before serving it */
+	const char *user;
+	int verbose;
+};
+
+/* Serve d until the session ends; returns an enum serve_exit. */
+int be_serve(struct usbdev *d, const struct serve_options *o);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * sandbox.c: privilege drop and seccomp allow-list (see sandbox.h).
+ *
+ * The allow-list is what a poll loop over already-open descriptors needs:
+ * reading and writing, poll, memory management for malloc, clocks and
+ * timers for libusb, futex for its mutexes, and exit. open(), socket(),
+ * execve() and everything that names a path are absent, so a compromised
+ * parser can neither reach the file system nor the network.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+static const char *const sandbox_errstr[SANDBOX_E__COUNT] = {
+	"success",
+	"unprivileged user not found",
+	"chroot into an empty directory failed",
+	"dropping user and group ids failed",
+	"installing the seccomp filter failed",
+};
+_Static_assert(sizeof(sandbox_errstr) / sizeof(sandbox_errstr[0]) ==
+    SANDBOX_E__COUNT, "sandbox_errstr matches enum sandbox_error");
+
+const char *
+sandbox_strerror(int err)
+{
+	if (err > 0 || -err >= SANDBOX_E__COUNT)
+		return "unknown sandbox error";
+	return sandbox_errstr[-err];
+}
+
+static const int base_syscalls[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+	SCMP_SYS(close), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select),
+	SCMP_SYS(pselect6), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+	SCMP_SYS(madvise), SCMP_SYS(mprotect),
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
+	SCMP_SYS(gettimeofday), SCMP_SYS(timerfd_settime),
+	SCMP_SYS(timerfd_gettime), SCMP_SYS(futex), SCMP_SYS(getpid),
+	SCMP_SYS(gettid), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(sigaltstack), SCMP_SYS(restart_syscall),
+	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(fcntl),
+	SCMP_SYS(sched_yield), SCMP_SYS(getrandom), SCMP_SYS(sendto),
+	SCMP_SYS(recvfrom), SCMP_SYS(shutdown), SCMP_SYS(lseek),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(getuid),
+	SCMP_SYS(geteuid), SCMP_SYS(tgkill), SCMP_SYS(kill),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(prctl),
+	SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(dup), SCMP_SYS(dup3),
+};
+
+static int
+install_seccomp(unsigned int allow)
+{
+	scmp_filter_ctx ctx;
+	size_t i;
+	int rc = 0;
+	const char *off = getenv("USBGATE_NO_SECCOMP");
+
+	if (off != NULL && strcmp(off, "1") == 0)
+		return 0;
+	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (ctx == NULL)
+		return -1;
+	for (i = 0; i < sizeof(base_syscalls) / sizeof(base_syscalls[0]); i++)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, base_syscalls[i], 0);
+	if (allow & SANDBOX_ALLOW_IOCTL)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
+	else
+		/* isatty() and friends: refuse quietly instead of killing. */
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY),
+		    SCMP_SYS(ioctl), 0);
+	if (allow & SANDBOX_ALLOW_SOCKETS) {
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 0);
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 0);
+	}
+	/* Paths are refused with an error, so libraries fail politely. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+sandbox_enter(const char *user, unsigned int allow)
+{
+	static const char *const empty_dirs[] = { "/var/empty", "/run/usbgate/empty" };
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+	size_t i;
+
+	if (geteuid() == 0) {
+		pw = getpwnam(user != NULL ? user : "nobody");
+		if (pw != NULL) {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+		} else if (user == NULL) {
+			/* A minimal system without /etc/passwd: nobody's ids. */
+			uid = 65534;
+			gid = 65534;
+		} else
+			return SANDBOX_E_USER;
+		for (i = 0; i < sizeof(empty_dirs) / sizeof(empty_dirs[0]); i++) {
+			struct stat st;
+
+			if (i == 1) {
+				mkdir("/run/usbgate", 0755);
+				mkdir(empty_dirs[i], 0755);
+			}
+			if (stat(empty_dirs[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+			    st.st_uid == 0 && (st.st_mode & 022) == 0)
+				break;
+		}
+		if (i == sizeof(empty_dirs) / sizeof(empty_dirs[0]) ||
+		    chroot(empty_dirs[i]) < 0 || chdir("/") < 0)
+			return SANDBOX_E_CHROOT;
+		if (setgroups(1, &gid) < 0 ||
+		    setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			return SANDBOX_E_SETID;
+		if (setuid(0) == 0)
+			return SANDBOX_E_SETID;	/* the drop did not stick */
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return SANDBOX_E_SECCOMP;
+	if (install_seccomp(allow) < 0)
+		return SANDBOX_E_SECCOMP;
+	return SANDBOX_OK;
+}

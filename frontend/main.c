@@ -1,0 +1,467 @@
+/*
+ * main.c: usbgate-frontend, the AppVM side of a device session.
+ *
+ *   usbgate-frontend attach [--channel URI] [--listen] [--timeout SEC]
+ *   usbgate-frontend list
+ *   usbgate-frontend detach PORT|all
+ *
+ * Owns the process split of "attach": the privileged parent keeps only what
+ * the session cannot do itself (writing vhci's sysfs attach/detach files);
+ * the child that parses the backend's bytes holds nothing but the channel
+ * and its vhci socket, runs as nobody in an empty chroot under seccomp, and
+ * asks the parent for a port over a socketpair.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sandbox.h"
+#include "session.h"
+#include "stream.h"
+#include "vhci_sysfs.h"
+
+/* Exit statuses (documented in usbgate-frontend(8)). */
+enum fe_exit {
+	FE_EXIT_CLEAN = 0,	/* stopped, or the device left sys-usb */
+	FE_EXIT_ERROR = 1,	/* local failure (attach, memory, vhci) */
+	FE_EXIT_USAGE = 2,
+	FE_EXIT_PEER_GONE = 3,	/* the backend vanished mid-session */
+	FE_EXIT_PROTO = 4,	/* the backend broke the protocol */
+};
+
+/* Parent <-> session child messages (SOCK_SEQPACKET, fixed size). */
+struct priv_msg {
+	uint32_t type;
+	int32_t result;		/* reply: port or negative vhci_error */
+	uint32_t speed;
+	uint16_t vid, pid;
+};
+#define PRIV_ATTACH	1
+
+static volatile sig_atomic_t got_stop;
+
+static void
+on_stop(int sig)
+{
+	got_stop = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: usbgate-frontend attach [--channel URI] [--listen] "
+	    "[--timeout SEC] [-v]\n"
+	    "       usbgate-frontend list\n"
+	    "       usbgate-frontend detach PORT|all\n");
+	exit(FE_EXIT_USAGE);
+}
+
+/* ---------------------------------------------------------------- child */
+
+struct child_ctx {
+	int priv;
+};
+
+static int
+child_attach(void *ctx, int speed, uint16_t vid, uint16_t pid)
+{
+	struct child_ctx *c = ctx;
+	struct priv_msg m = { .type = PRIV_ATTACH, .speed = (uint32_t)speed,
+	    .vid = vid, .pid = pid };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	int fd = -1;
+	ssize_t n;
+
+	if (send(c->priv, &m, sizeof(m), 0) != (ssize_t)sizeof(m))
+		return FE_E_ATTACH;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	do
+		n = recvmsg(c->priv, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(m) || m.result < 0) {
+		log_warnx("attach: %s", n == (ssize_t)sizeof(m) ?
+		    vhci_strerror(m.result) : "parent gone");
+		return FE_E_ATTACH;
+	}
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd >= 0 ? fd : FE_E_ATTACH;
+}
+
+static int
+exit_for(int err)
+{
+	switch (err) {
+	case FE_E_STOPPED:
+	case FE_E_DISCONNECT:
+		return FE_EXIT_CLEAN;
+	case FE_E_EOF:
+	case FE_E_CHANNEL:
+		return FE_EXIT_PEER_GONE;
+	case FE_E_PROTO:
+		return FE_EXIT_PROTO;
+	default:
+		return FE_EXIT_ERROR;
+	}
+}
+
+static int
+run_child(struct stream *chan, int priv, int timeout_ms, const char *user)
+{
+	struct child_ctx c = { .priv = priv };
+	struct fe_hooks hooks = { .attach = child_attach, .ctx = &c };
+	struct fe_session *s;
+	int rc, err;
+
+	log_setproc("usbgate-frontend[session]");
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	rc = sandbox_enter(user, SANDBOX_ALLOW_SOCKETS);
+	if (rc < 0) {
+		log_warnx("sandbox: %s", sandbox_strerror(rc));
+		return FE_EXIT_ERROR;
+	}
+	rc = fe_session_new(chan, &hooks, &s);
+	if (rc < 0) {
+		log_warnx("session: %s", fe_strerror(rc));
+		return FE_EXIT_ERROR;
+	}
+	err = fe_session_run(s, &got_stop, timeout_ms);
+	log_warnx("session ended: %s (%s); %llu URBs, %llu unlinks, "
+	    "%llu bytes in, %llu bytes out", s->detail, fe_strerror(err),
+	    (unsigned long long)s->stats.urbs,
+	    (unsigned long long)s->stats.unlinks,
+	    (unsigned long long)s->stats.bytes_in,
+	    (unsigned long long)s->stats.bytes_out);
+	fe_session_free(s);
+	return exit_for(err);
+}
+
+/* ---------------------------------------------------------------- parent */
+
+static int
+send_fd(int sock, const struct priv_msg *m, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)m, sizeof(*m) };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+static uint32_t
+devid_for(int port)
+{
+	/* Shown by vhci's status; "fe" marks a usbgate import. */
+	return 0xfe0000u | (uint32_t)(port & 0xffff);
+}
+
+static int
+handle_attach(int priv, const struct priv_msg *req, int *port_out)
+{
+	struct priv_msg rep = { .type = PRIV_ATTACH };
+	int sp[2], port, speed = (int)req->speed;
+
+	/* sanitize: the child is untrusted as well */
+	if (speed != FE_SPEED_LOW && speed != FE_SPEED_FULL &&
+	    speed != FE_SPEED_HIGH && speed != FE_SPEED_SUPER) {
+		rep.result = VHCI_E_NOPORT;
+		return send_fd(priv, &rep, -1);
+	}
+	if (*port_out >= 0) {
+		/* One port per session. */
+		rep.result = VHCI_E_NOPORT;
+		return send_fd(priv, &rep, -1);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		rep.result = VHCI_E_SYS;
+		return send_fd(priv, &rep, -1);
+	}
+	/* devid is only informational; fix it up once the port is known. */
+	port = vhci_attach(sp[0], speed, devid_for(0));
+	close(sp[0]);
+	if (port < 0) {
+		log_warnx("vhci attach: %s", vhci_strerror(port));
+		rep.result = port;
+		close(sp[1]);
+		return send_fd(priv, &rep, -1);
+	}
+	*port_out = port;
+	rep.result = port;
+	log_info("device %04x:%04x on vhci port %d", req->vid, req->pid, port);
+	if (send_fd(priv, &rep, sp[1]) < 0) {
+		close(sp[1]);
+		return -1;
+	}
+	close(sp[1]);
+	return 0;
+}
+
+/* The local bus id once the kernel has configured the device, else NULL. */
+static const char *
+enumerated(int port, char *busid, size_t len)
+{
+	struct vhci_port p;
+	char path[256], val[16];
+	FILE *f;
+
+	if (vhci_port_info(port, &p) < 0 || p.status != VHCI_ST_USED ||
+	    strcmp(p.busid, "0-0") == 0)
+		return NULL;
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/bConfigurationValue",
+	    p.busid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return NULL;
+	val[0] = '\0';
+	if (fgets(val, sizeof(val), f) == NULL || val[0] == '\n' ||
+	    val[0] == '\0') {
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	snprintf(busid, len, "%s", p.busid);
+	return busid;
+}
+
+static const char *
+speed_name(int speed)
+{
+	switch (speed) {
+	case FE_SPEED_LOW: return "low";
+	case FE_SPEED_FULL: return "full";
+	case FE_SPEED_HIGH: return "high";
+	case FE_SPEED_SUPER: return "super";
+	default: return "unknown";
+	}
+}
+
+static int
+cmd_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "channel", required_argument, NULL, 'c' },
+		{ "listen", no_argument, NULL, 'l' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *uri = "stdio", *user = NULL;
+	int ch, flags = 0, timeout_ms = 30000, verbose = 0;
+	int sp[2], rc, port = -1, status, printed = 0, speed = 0;
+	struct stream *chan;
+	struct sigaction sa;
+	pid_t pid;
+	uint64_t attach_t = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:lt:u:v", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': uri = optarg; break;
+		case 'l': flags |= STREAM_F_LISTEN; break;
+		case 't': timeout_ms = atoi(optarg) * 1000; break;
+		case 'u': user = optarg; break;
+		case 'v': verbose++; break;
+		default: usage();
+		}
+	}
+	log_setverbose(verbose);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = stream_open(uri, flags, &chan);
+	if (rc < 0) {
+		log_warnx("channel %s: %s%s%s", uri, stream_strerror(rc),
+		    rc == STREAM_E_SYS ? ": " : "",
+		    rc == STREAM_E_SYS ? strerror(errno) : "");
+		return FE_EXIT_ERROR;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		fatal("socketpair");
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid == 0) {
+		close(sp[0]);
+		_exit(run_child(chan, sp[1], timeout_ms, user));
+	}
+	/* The parent never touches channel bytes. */
+	close(sp[1]);
+	stream_close(chan);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = sp[0], .events = POLLIN };
+		struct priv_msg m;
+		ssize_t n;
+
+		if (got_stop) {
+			kill(pid, SIGTERM);
+			got_stop = 0;
+		}
+		rc = poll(&pfd, 1, port >= 0 && !printed ? 50 : -1);
+		if (rc < 0 && errno != EINTR)
+			break;
+		if (port >= 0 && !printed) {
+			char busid[32];
+			struct timespec ts;
+			uint64_t now;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+			if (attach_t == 0)
+				attach_t = now;
+			if (enumerated(port, busid, sizeof(busid)) != NULL) {
+				printf("attached: vhci port %d busid %s speed %s\n",
+				    port, busid, speed_name(speed));
+				fflush(stdout);
+				printed = 1;
+			} else if (now - attach_t > 15000) {
+				log_warnx("device on port %d did not enumerate "
+				    "within 15 s", port);
+				printed = 1;
+			}
+		}
+		if (rc <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = recv(sp[0], &m, sizeof(m), 0);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;		/* the session ended */
+		if (n != (ssize_t)sizeof(m) || m.type != PRIV_ATTACH) {
+			log_warnx("bad request from the session; ending it");
+			kill(pid, SIGKILL);
+			break;
+		}
+		speed = (int)m.speed;
+		if (handle_attach(sp[0], &m, &port) < 0)
+			break;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (port >= 0) {
+		struct vhci_port p;
+
+		/* vhci frees the port itself when the socket dies; make sure. */
+		if (vhci_port_info(port, &p) == 0 && p.status == VHCI_ST_USED &&
+		    p.devid == devid_for(0))
+			vhci_detach(port);
+	}
+	if (WIFSIGNALED(status)) {
+		log_warnx("session process killed by signal %d%s",
+		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
+		    " (seccomp: a forbidden system call)" : "");
+		return FE_EXIT_ERROR;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : FE_EXIT_ERROR;
+}
+
+static int
+cmd_list(void)
+{
+	struct vhci_port ports[256];
+	int n, i, any = 0;
+
+	n = vhci_ports(ports, 256);
+	if (n < 0) {
+		log_warnx("%s", vhci_strerror(n));
+		return FE_EXIT_ERROR;
+	}
+	for (i = 0; i < n; i++) {
+		if (ports[i].status != VHCI_ST_USED)
+			continue;
+		printf("port %d: %s hub, busid %s, devid %08x%s\n", ports[i].port,
+		    ports[i].ss ? "ss" : "hs", ports[i].busid, ports[i].devid,
+		    (ports[i].devid >> 16) == 0xfe ? " (usbgate)" : "");
+		any = 1;
+	}
+	if (!any)
+		printf("no vhci port in use\n");
+	return FE_EXIT_CLEAN;
+}
+
+static int
+cmd_detach(const char *arg)
+{
+	struct vhci_port ports[256];
+	int n, i, rc = FE_EXIT_CLEAN;
+	char *end;
+	long port;
+
+	if (strcmp(arg, "all") == 0) {
+		n = vhci_ports(ports, 256);
+		if (n < 0) {
+			log_warnx("%s", vhci_strerror(n));
+			return FE_EXIT_ERROR;
+		}
+		for (i = 0; i < n; i++)
+			if (ports[i].status == VHCI_ST_USED &&
+			    vhci_detach(ports[i].port) < 0)
+				rc = FE_EXIT_ERROR;
+		return rc;
+	}
+	port = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || port < 0 || port > 65535)
+		usage();
+	if (vhci_detach((int)port) < 0) {
+		log_warn("detach port %ld", port);
+		return FE_EXIT_ERROR;
+	}
+	return FE_EXIT_CLEAN;
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("usbgate-frontend", 1, 0);
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("usbgate-frontend %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "attach") == 0)
+		return cmd_attach(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_list();
+	if (strcmp(argv[1], "detach") == 0 && argc == 3)
+		return cmd_detach(argv[2]);
+	usage();
+	return FE_EXIT_USAGE;
+}

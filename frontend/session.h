@@ -1,0 +1,197 @@
+/*
+ * session.h: one imported device in the AppVM: the usbredir guest side
+ * joined to one vhci_hcd port.
+ *
+ * Owns the in-flight URB table (a fixed pool, no allocation per URB), the
+ * per-endpoint state learnt from the backend (types, streams, buffered
+ * interrupt and isochronous input) and the reason a session ended. The
+ * process that runs a session holds only the channel and the vhci socket;
+ * attaching a port is asked of the privileged parent through fe_hooks.
+ *
+ * Everything received from the channel is hostile: ids are checked against
+ * URBs in flight, lengths against the request, speeds, types and counts
+ * against limits, before anything is written to the kernel.
+ */
+#ifndef USBGATE_FE_SESSION_H
+#define USBGATE_FE_SESSION_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include <usbredirparser.h>
+
+#include "stream.h"
+#include "usbip_wire.h"
+
+enum fe_error {
+	FE_OK = 0,
+	FE_E_PROTO = -1,	/* malformed or lying packet from the backend */
+	FE_E_EOF = -2,		/* the backend closed the channel */
+	FE_E_CHANNEL = -3,	/* channel read/write error */
+	FE_E_VHCI = -4,		/* vhci closed the socket (port detached) */
+	FE_E_DISCONNECT = -5,	/* the backend reported the device gone */
+	FE_E_ATTACH = -6,	/* no vhci port could be attached */
+	FE_E_NOMEM = -7,
+	FE_E_STOPPED = -8,	/* asked to stop (SIGTERM) */
+	FE_E_TIMEOUT = -9,	/* the backend offered no device in time */
+	FE_E__COUNT = 10
+};
+
+const char *fe_strerror(int err);
+
+/* Kernel enum usb_device_speed values, as vhci's attach file takes them. */
+#define FE_SPEED_LOW	1
+#define FE_SPEED_FULL	2
+#define FE_SPEED_HIGH	3
+#define FE_SPEED_SUPER	5
+
+#define FE_MAX_URBS	1024	/* URBs in flight; more waits in vhci */
+#define FE_HASH_SIZE	2048
+#define FE_INT_QUEUE	64	/* buffered interrupt-IN packets per ep */
+#define FE_ISO_QUEUE	1024	/* buffered iso-IN packets per ep */
+#define FE_MAX_PKT	(48 * 1024)	/* largest iso/interrupt packet */
+
+struct fe_hooks {
+	/*
+	 * The backend offered a device of this speed (FE_SPEED_*): attach a
+	 * vhci port. Returns a connected socket for vhci's USB/IP stream
+	 * (ownership passes to the session), or a negative fe_error.
+	 */
+	int (*attach)(void *ctx, int speed, uint16_t vid, uint16_t pid);
+	void *ctx;
+};
+
+enum urb_kind {
+	URB_FREE = 0,
+	URB_CONTROL,		/* a control_packet to the backend */
+	URB_SET_CONFIG,		/* SET_CONFIGURATION as set_configuration */
+	URB_SET_ALT,		/* SET_INTERFACE as set_alt_setting */
+	URB_GET_CONFIG,		/* GET_CONFIGURATION answered by the backend */
+	URB_BULK,
+	URB_INT_OUT,
+	URB_INT_IN,		/* waits for buffered interrupt input */
+	URB_ISO_IN,		/* waits for buffered iso input */
+	URB_ISO_OUT,		/* sent; completes when its time has passed */
+};
+
+struct urb {
+	enum urb_kind kind;
+	uint32_t seqnum;
+	uint8_t ep;		/* endpoint address with direction bit */
+	uint8_t in;
+	uint32_t flags;		/* USB/IP transfer_flags */
+	uint32_t length;	/* transfer_buffer_length */
+	uint32_t npackets;	/* iso packets */
+	uint32_t filled;	/* iso-IN packets filled so far */
+	uint32_t unlink_seqnum;	/* CMD_UNLINK waiting for this URB, or 0 */
+	uint64_t deadline_ns;	/* iso-OUT completion time */
+	struct usbip_iso_desc *iso;	/* npackets descriptors (iso only) */
+	uint8_t *iso_data;	/* iso-IN: packed data gathered so far */
+	uint32_t iso_used;
+	int hnext;		/* hash chain, -1 ends */
+	int qnext;		/* per-endpoint wait queue, -1 ends */
+};
+
+struct fe_pkt {
+	uint8_t *data;		/* owned; free with usbredirparser_free_packet_data */
+	uint32_t len;
+	uint8_t status;
+};
+
+struct fe_ep {
+	uint8_t type;		/* usb_redir_type_* */
+	uint8_t interval;
+	uint8_t interface;
+	uint16_t max_packet_size;
+	int started;		/* interrupt receiving or iso stream started */
+	int qhead, qtail;	/* waiting URBs (index into pool) */
+	struct fe_pkt *pkts;	/* ring of buffered input packets */
+	uint32_t pkt_cap, pkt_head, pkt_len;
+	uint64_t out_clock_ns;	/* iso-OUT: when queued data runs out */
+	uint64_t dropped;	/* input packets dropped on overflow */
+};
+
+struct fe_stats {
+	uint64_t urbs;
+	uint64_t unlinks;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t int_dropped;
+	uint64_t iso_dropped;
+};
+
+struct fe_session {
+	struct stream *chan;
+	struct stream *vhci;		/* NULL until attached */
+	struct usbredirparser *parser;
+	struct fe_hooks hooks;
+
+	int connected;			/* device_connect seen */
+	int speed;			/* FE_SPEED_* */
+	uint16_t vid, pid;
+	int have_ep_info;
+	struct fe_ep ep[32];
+
+	struct urb urbs[FE_MAX_URBS];
+	int hash[FE_HASH_SIZE];
+	int freelist[FE_MAX_URBS];
+	int nfree;
+
+	int error;			/* first fatal error, FE_OK while running */
+	char detail[160];		/* one line on why the session ended */
+	struct fe_stats stats;
+};
+
+/* Create a session on an open channel; queues the usbredir hello. */
+int fe_session_new(struct stream *chan, const struct fe_hooks *hooks,
+    struct fe_session **out);
+void fe_session_free(struct fe_session *s);
+
+/*
+ * Run until the session ends; returns the fe_error that ended it and leaves
+ * a human-readable line in s->detail. stop is polled between events.
+ * connect_timeout_ms bounds the wait for the backend's device (-1: none).
+ */
+int fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
+    int connect_timeout_ms);
+
+/* --- internal, shared between the session files --- */
+void fe_fail(struct fe_session *s, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+struct urb *fe_urb_alloc(struct fe_session *s, uint32_t seqnum);
+struct urb *fe_urb_find(struct fe_session *s, uint32_t seqnum);
+void fe_urb_release(struct fe_session *s, struct urb *u);
+int fe_urb_index(const struct fe_session *s, const struct urb *u);
+
+/* Answer vhci: RET_SUBMIT with optional data (copied) and the URB freed. */
+void fe_complete(struct fe_session *s, struct urb *u, int32_t status,
+    const uint8_t *data, uint32_t len);
+/* RET_SUBMIT taking ownership of a parser data buffer (no copy). */
+void fe_complete_owned(struct fe_session *s, struct urb *u, int32_t status,
+    uint8_t *data, uint32_t len);
+void fe_complete_iso(struct fe_session *s, struct urb *u);
+void fe_ret_unlink(struct fe_session *s, uint32_t seqnum, int32_t status);
+
+/* Per-endpoint wait queues. */
+void fe_ep_enqueue(struct fe_session *s, struct fe_ep *e, struct urb *u);
+struct urb *fe_ep_peek(struct fe_session *s, struct fe_ep *e);
+void fe_ep_dequeue_head(struct fe_session *s, struct fe_ep *e);
+int fe_ep_remove(struct fe_session *s, struct fe_ep *e, struct urb *u);
+void fe_ep_reset(struct fe_session *s, struct fe_ep *e, int32_t status);
+
+/* vhci_rx.c: parse and dispatch USB/IP commands buffered on s->vhci. */
+int fe_vhci_rx(struct fe_session *s);
+/* redir_rx.c: install the parser callbacks. */
+void fe_redir_callbacks(struct usbredirparser *p);
+/* Fill waiting interrupt/iso URBs from buffered packets. */
+void fe_ep_pump(struct fe_session *s, int epi);
+/* iso-OUT completion by time; returns ms until the next deadline or -1. */
+int fe_iso_out_tick(struct fe_session *s);
+
+int fe_redir_status_to_errno(uint8_t status);
+uint64_t fe_now_ns(void);
+
+#define FE_EP2I(ep)	((((ep) & 0x80) >> 3) | ((ep) & 0x0f))
+#define FE_I2EP(i)	((((i) & 0x10) << 3) | ((i) & 0x0f))
+
+#endif

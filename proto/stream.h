@@ -1,0 +1,134 @@
+/*
+ * stream.h: one non-blocking byte stream to a peer, chosen by a channel URI.
+ *
+ * Owns: the file descriptors of the channel, an input buffer (so that a
+ * parser that asks for a few bytes at a time does not cost a syscall each
+ * time) and an output queue of buffers that are written out in batches with
+ * writev(). The output queue has a high-water mark that producers consult
+ * for back-pressure.
+ *
+ * URIs:
+ *   stdio            read fd 0, write fd 1 (a qrexec service)
+ *   fd:N             one bidirectional descriptor (fd:R,W for a pair)
+ *   unix:PATH        AF_UNIX stream socket (connect, or bind+accept)
+ *   tcp:HOST:PORT    TCP with TCP_NODELAY (connect, or bind+accept)
+ *   dev:PATH         a character device such as a virtio-serial port
+ *   vchan:DOMID:PORT Xen vchan (only when built with Xen)
+ */
+#ifndef USBGATE_STREAM_H
+#define USBGATE_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum stream_error {
+	STREAM_OK = 0,
+	STREAM_E_URI = -1,	/* malformed or unknown channel URI */
+	STREAM_E_SYS = -2,	/* system call failed, see errno */
+	STREAM_E_EOF = -3,	/* peer closed the channel */
+	STREAM_E_NOTSUP = -4,	/* transport not built in */
+	STREAM_E_NOMEM = -5,
+	STREAM_E_CLOSED = -6,	/* stream already failed */
+	STREAM_E__COUNT = 7
+};
+
+const char *stream_strerror(int err);
+
+struct stream;
+
+/* Called when the stream is done with a buffer given to stream_write_owned. */
+typedef void (*stream_free_fn)(void *ctx, void *buf);
+
+#define STREAM_F_LISTEN	0x1	/* unix:, tcp:, vchan: act as the server */
+
+/*
+ * Open the channel named by uri. For STREAM_F_LISTEN this blocks until one
+ * peer connects. Returns STREAM_OK and *out, or a negative stream_error.
+ */
+int stream_open(const char *uri, int flags, struct stream **out);
+
+/* Wrap existing descriptors (rfd may equal wfd); the stream owns them. */
+int stream_from_fds(int rfd, int wfd, struct stream **out);
+
+void stream_close(struct stream *s);
+
+/* Descriptors to poll: POLLIN on rfd; POLLOUT on wfd when stream_pending(). */
+int stream_rfd(const struct stream *s);
+int stream_wfd(const struct stream *s);
+
+/*
+ * Read what the channel has into the input buffer without blocking.
+ * Returns bytes added (>= 0; 0 means nothing available now) or a negative
+ * stream_error (STREAM_E_EOF at end of stream).
+ */
+ssize_t stream_fill(struct stream *s);
+
+/*
+ * Make sure the input buffer can hold at least total bytes (a whole PDU that
+ * a caller wants to see in one piece). Capped at STREAM_IN_MAX.
+ */
+#define STREAM_IN_MAX	(20 * 1024 * 1024)
+int stream_reserve(struct stream *s, size_t total);
+
+/* Bytes buffered for reading. */
+size_t stream_available(const struct stream *s);
+
+/* Copy up to len buffered bytes out. Never touches the descriptor. */
+size_t stream_read(struct stream *s, void *buf, size_t len);
+
+/* Pointer to buffered bytes (at least stream_available()), and consume. */
+const uint8_t *stream_peek(const struct stream *s);
+void stream_consume(struct stream *s, size_t len);
+
+/* Queue a copy of buf for writing. */
+int stream_write(struct stream *s, const void *buf, size_t len);
+
+/*
+ * Queue buf without copying; the stream calls free_fn(ctx, buf) once it has
+ * been written or the stream is closed. On failure free_fn is called too.
+ */
+int stream_write_owned(struct stream *s, void *buf, size_t len,
+    stream_free_fn free_fn, void *ctx);
+
+/*
+ * Write out as much of the queue as the channel takes now. Returns bytes
+ * still queued (>= 0) or a negative stream_error.
+ */
+ssize_t stream_flush(struct stream *s);
+
+/* Block (poll) until the queue is empty or timeout_ms passes (-1: forever). */
+int stream_drain(struct stream *s, int timeout_ms);
+
+/* Bytes queued for writing. */
+size_t stream_pending(const struct stream *s);
+
+/* True when the output queue is above its high-water mark. */
+int stream_congested(const struct stream *s);
+void stream_set_highwater(struct stream *s, size_t bytes);
+
+/* Half-close the write side (shutdown(SHUT_WR) for sockets). */
+void stream_shutdown_write(struct stream *s);
+
+/* URI parsing, exposed for tests and for error messages. */
+enum stream_kind {
+	STREAM_KIND_STDIO,
+	STREAM_KIND_FD,
+	STREAM_KIND_UNIX,
+	STREAM_KIND_TCP,
+	STREAM_KIND_DEV,
+	STREAM_KIND_VCHAN,
+};
+
+struct stream_uri {
+	enum stream_kind kind;
+	int rfd, wfd;		/* fd: */
+	char path[108];		/* unix:, dev: */
+	char host[256];		/* tcp: */
+	char port[16];		/* tcp:, vchan: (as text) */
+	int domid;		/* vchan: */
+};
+
+int stream_uri_parse(const char *uri, struct stream_uri *out);
+
+#endif
