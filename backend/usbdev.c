@@ -64,6 +64,7 @@ read_attr(const char *dir, const char *name, char *buf, size_t len)
 	if (fgets(tmp, sizeof(tmp), f) == NULL)
 		tmp[0] = '\0';
 	fclose(f);
+	tmp[strcspn(tmp, "\n")] = '\0';
 	clean_copy(buf, len, tmp);
 	return 0;
 }

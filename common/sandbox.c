@@ -13,6 +13,8 @@
 #include <grp.h>
 #include <pwd.h>
 #include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -53,11 +55,25 @@ static const int base_syscalls[] = {
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(fcntl),
 	SCMP_SYS(sched_yield), SCMP_SYS(getrandom), SCMP_SYS(sendto),
 	SCMP_SYS(recvfrom), SCMP_SYS(shutdown), SCMP_SYS(lseek),
+	SCMP_SYS(getsockopt),
 	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(getuid),
 	SCMP_SYS(geteuid), SCMP_SYS(tgkill), SCMP_SYS(kill),
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(prctl),
 	SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(dup), SCMP_SYS(dup3),
 };
+
+/* USBGATE_SECCOMP_DEBUG=1: name the forbidden call instead of dying mute. */
+static void
+on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	char msg[64];
+	int n = snprintf(msg, sizeof(msg), "seccomp: forbidden syscall %d\n",
+	    si->si_syscall);
+
+	if (write(2, msg, (size_t)n) < 0)
+		_exit(SIGSYS + 128);
+	_exit(SIGSYS + 128);
+}
 
 static int
 install_seccomp(unsigned int allow)
@@ -66,10 +82,21 @@ install_seccomp(unsigned int allow)
 	size_t i;
 	int rc = 0;
 	const char *off = getenv("USBGATE_NO_SECCOMP");
+	const char *dbg = getenv("USBGATE_SECCOMP_DEBUG");
+	uint32_t deflt = SCMP_ACT_KILL_PROCESS;
 
 	if (off != NULL && strcmp(off, "1") == 0)
 		return 0;
-	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (dbg != NULL && strcmp(dbg, "1") == 0) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_sigsys;
+		sa.sa_flags = SA_SIGINFO;
+		sigaction(SIGSYS, &sa, NULL);
+		deflt = SCMP_ACT_TRAP;
+	}
+	ctx = seccomp_init(deflt);
 	if (ctx == NULL)
 		return -1;
 	for (i = 0; i < sizeof(base_syscalls) / sizeof(base_syscalls[0]); i++)

@@ -379,7 +379,7 @@ cmd_attach(int argc, char **argv)
 		struct vhci_port p;
 
 		/* vhci frees the port itself when the socket dies; make sure. */
-		if (vhci_port_info(port, &p) == 0 && p.status == VHCI_ST_USED &&
+		if (vhci_port_info(port, &p) == 0 && p.status != VHCI_ST_NULL &&
 		    p.devid == devid_for(0))
 			vhci_detach(port);
 	}
@@ -404,7 +404,7 @@ cmd_list(void)
 		return FE_EXIT_ERROR;
 	}
 	for (i = 0; i < n; i++) {
-		if (ports[i].status != VHCI_ST_USED)
+		if (ports[i].status == VHCI_ST_NULL)
 			continue;
 		printf("port %d: %s hub, busid %s, devid %08x%s\n", ports[i].port,
 		    ports[i].ss ? "ss" : "hs", ports[i].busid, ports[i].devid,
@@ -431,7 +431,7 @@ cmd_detach(const char *arg)
 			return FE_EXIT_ERROR;
 		}
 		for (i = 0; i < n; i++)
-			if (ports[i].status == VHCI_ST_USED &&
+			if (ports[i].status != VHCI_ST_NULL &&
 			    vhci_detach(ports[i].port) < 0)
 				rc = FE_EXIT_ERROR;
 		return rc;

@@ -25,13 +25,14 @@ const char *vhci_strerror(int err);
 struct vhci_port {
 	int port;		/* global port number */
 	int ss;			/* 1: SuperSpeed hub */
-	int status;		/* VDEV_ST_* (4 = free, 2 = used) */
+	int status;		/* VDEV_ST_*: 4 free, 5 attaching, 6 used */
 	int speed;
 	uint32_t devid;
 	char busid[32];		/* local bus id, "0-0" when none */
 };
 
-#define VHCI_ST_USED	2
+#define VHCI_ST_NOTASSIGNED	5
+#define VHCI_ST_USED	6
 #define VHCI_ST_NULL	4
 
 /* Fill up to max ports from every controller's status file. */
