@@ -154,6 +154,11 @@ run_child(struct stream *chan, int priv, int timeout_ms, const char *user)
 	    (unsigned long long)s->stats.unlinks,
 	    (unsigned long long)s->stats.bytes_in,
 	    (unsigned long long)s->stats.bytes_out);
+	log_info("URB turnaround p50 %llu us, p99 %llu us; %llu polls, "
+	    "%llu channel reads", (unsigned long long)fe_lat_percentile(
+	    &s->stats, 50), (unsigned long long)fe_lat_percentile(&s->stats, 99),
+	    (unsigned long long)s->stats.polls,
+	    (unsigned long long)s->stats.chan_reads);
 	fe_session_free(s);
 	return exit_for(err);
 }

@@ -135,9 +135,54 @@ fe_short_check(const struct urb *u, int32_t status, uint32_t len)
 }
 
 static void
+fe_lat_record(struct fe_stats *st, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	int b = 0;
+
+	/* bucket = 4 * log2(us), interpolated on the top two bits */
+	if (us > 0) {
+		int hi = 63 - __builtin_clzll(us);
+		int frac = hi >= 2 ? (int)((us >> (hi - 2)) & 3) :
+		    (int)((us << (2 - hi)) & 3);
+
+		b = hi * 4 + frac + 1;
+	}
+	if (b >= FE_LAT_BUCKETS)
+		b = FE_LAT_BUCKETS - 1;
+	st->lat[b]++;
+	st->lat_n++;
+}
+
+uint64_t
+fe_lat_percentile(const struct fe_stats *st, int pct)
+{
+	uint64_t want, acc = 0;
+	int b;
+
+	if (st->lat_n == 0)
+		return 0;
+	want = (st->lat_n * (uint64_t)pct + 99) / 100;
+	for (b = 0; b < FE_LAT_BUCKETS; b++) {
+		acc += st->lat[b];
+		if (acc >= want)
+			break;
+	}
+	if (b == 0)
+		return 0;
+	/* upper edge of the bucket */
+	b--;
+	return (uint64_t)(4 + (b % 4) + 1) << (b / 4) >> 2;
+}
+
+static void
 fe_finish(struct fe_session *s, struct urb *u)
 {
 	uint32_t unlink = u->unlink_seqnum;
+
+	if (u->submit_ns != 0 && u->kind != URB_INT_IN &&
+	    u->kind != URB_ISO_IN && u->kind != URB_ISO_OUT)
+		fe_lat_record(&s->stats, fe_now_ns() - u->submit_ns);
 
 	fe_urb_release(s, u);
 	/* The URB completed before the cancel took: unlink finds nothing. */
@@ -555,6 +600,7 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
 		fe_flush(s);
 		if (s->error != FE_OK)
 			break;
+		s->stats.polls++;
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -563,6 +609,7 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
 		}
 		if (ci >= 0 && (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR))) {
 			r = stream_fill(s->chan);
+			s->stats.chan_reads++;
 			if (r == STREAM_E_EOF)
 				chan_eof = 1;
 			else if (r < 0)

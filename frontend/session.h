@@ -85,6 +85,7 @@ struct urb {
 	uint32_t filled;	/* iso-IN packets filled so far */
 	uint32_t unlink_seqnum;	/* CMD_UNLINK waiting for this URB, or 0 */
 	uint64_t deadline_ns;	/* iso-OUT completion time */
+	uint64_t submit_ns;	/* when vhci submitted it (latency stats) */
 	struct usbip_iso_desc *iso;	/* npackets descriptors (iso only) */
 	uint8_t *iso_data;	/* iso-IN: packed data gathered so far */
 	uint32_t iso_used;
@@ -111,8 +112,14 @@ struct fe_ep {
 	uint64_t dropped;	/* input packets dropped on overflow */
 };
 
+#define FE_LAT_BUCKETS	96	/* 4 per power of two of microseconds */
+
 struct fe_stats {
 	uint64_t urbs;
+	uint64_t polls;
+	uint64_t chan_reads;
+	uint64_t lat[FE_LAT_BUCKETS];	/* URB turnaround, all kinds */
+	uint64_t lat_n;
 	uint64_t unlinks;
 	uint64_t bytes_in;
 	uint64_t bytes_out;
@@ -189,6 +196,8 @@ void fe_ep_pump(struct fe_session *s, int epi);
 int fe_iso_out_tick(struct fe_session *s);
 
 int fe_redir_status_to_errno(uint8_t status);
+/* Turnaround percentile (0..100) in microseconds from the histogram. */
+uint64_t fe_lat_percentile(const struct fe_stats *st, int pct);
 uint64_t fe_now_ns(void);
 
 #define FE_EP2I(ep)	((((ep) & 0x80) >> 3) | ((ep) & 0x0f))

@@ -202,6 +202,7 @@ submit(struct fe_session *s, const struct usbip_cmd *c, const uint8_t *payload)
 		return;
 	}
 	s->stats.urbs++;
+	u->submit_ns = fe_now_ns();
 	u->ep = ep;
 	u->in = c->direction == USBIP_DIR_IN;
 	u->flags = c->transfer_flags;

@@ -473,7 +473,7 @@ stream_fill(struct stream *s)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
-		return STREAM_E_SYS;
+		return errno == ECONNRESET ? STREAM_E_EOF : STREAM_E_SYS;
 	}
 	if (n == 0)
 		return STREAM_E_EOF;
