@@ -1,0 +1,739 @@
+/*
+ * check_frontend.c: the frontend session translates between vhci's USB/IP
+ * and usbredir, and treats the backend as hostile.
+ *
+ * The backend here is a real libusbredirparser in the host role (a protocol
+ * peer, not a mock of ours); the test plays vhci_hcd on the socket the
+ * session gets at attach time. The session runs in a thread.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <usbredirparser.h>
+
+#include "session.h"
+#include "stream.h"
+#include "usbip_wire.h"
+
+/* ---------------------------------------------------------------- peer */
+
+struct rec {
+	int type;
+	uint64_t id;
+	uint8_t ep;
+	uint8_t request;
+	uint32_t len;
+	uint8_t value8;
+};
+
+struct peer {
+	int fd;
+	struct usbredirparser *p;
+	struct rec log[256];
+	int n;
+};
+
+static struct peer P;
+static struct fe_session *S;
+static pthread_t T;
+static volatile sig_atomic_t stop_flag;
+static int session_rc;
+static int vhci_fd = -1;
+static volatile int attached;
+
+static int
+p_read(void *priv, uint8_t *d, int c)
+{
+	ssize_t n = read(P.fd, d, (size_t)c);
+
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -1;
+	return (int)n;
+}
+
+static int
+p_write(void *priv, uint8_t *d, int c)
+{
+	ssize_t n = write(P.fd, d, (size_t)c);
+
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -1;
+	return (int)n;
+}
+
+static void
+p_log(void *priv, int level, const char *msg)
+{
+}
+
+static void
+rec(int type, uint64_t id, uint8_t ep, uint8_t req, uint32_t len, uint8_t v)
+{
+	if (P.n < 256)
+		P.log[P.n++] = (struct rec){ type, id, ep, req, len, v };
+}
+
+static void
+p_control(void *priv, uint64_t id, struct usb_redir_control_packet_header *h,
+    uint8_t *data, int len)
+{
+	rec(usb_redir_control_packet, id, h->endpoint, h->request, h->length, 0);
+	usbredirparser_free_packet_data(P.p, data);
+}
+
+static void
+p_bulk(void *priv, uint64_t id, struct usb_redir_bulk_packet_header *h,
+    uint8_t *data, int len)
+{
+	rec(usb_redir_bulk_packet, id, h->endpoint, 0,
+	    h->length | (uint32_t)h->length_high << 16, 0);
+	usbredirparser_free_packet_data(P.p, data);
+}
+
+static void
+p_set_config(void *priv, uint64_t id,
+    struct usb_redir_set_configuration_header *h)
+{
+	rec(usb_redir_set_configuration, id, 0, 0, 0, h->configuration);
+}
+
+static void
+p_start_int(void *priv, uint64_t id,
+    struct usb_redir_start_interrupt_receiving_header *h)
+{
+	rec(usb_redir_start_interrupt_receiving, id, h->endpoint, 0, 0, 0);
+}
+
+static void
+p_cancel(void *priv, uint64_t id)
+{
+	rec(usb_redir_cancel_data_packet, id, 0, 0, 0, 0);
+}
+
+static void
+p_disconnect_ack(void *priv)
+{
+	rec(usb_redir_device_disconnect_ack, 0, 0, 0, 0, 0);
+}
+
+static void
+peer_pump(int ms)
+{
+	struct pollfd pfd = { P.fd, POLLIN, 0 };
+
+	if (usbredirparser_has_data_to_write(P.p))
+		usbredirparser_do_write(P.p);
+	if (poll(&pfd, 1, ms) > 0)
+		usbredirparser_do_read(P.p);
+	if (usbredirparser_has_data_to_write(P.p))
+		usbredirparser_do_write(P.p);
+}
+
+static const struct rec *
+peer_expect(int type)
+{
+	int i, t;
+
+	for (t = 0; t < 200; t++) {
+		for (i = 0; i < P.n; i++)
+			if (P.log[i].type == type) {
+				static struct rec r;
+
+				r = P.log[i];
+				memmove(&P.log[i], &P.log[i + 1],
+				    (size_t)(P.n - i - 1) * sizeof(P.log[0]));
+				P.n--;
+				return &r;
+			}
+		peer_pump(10);
+	}
+	ck_abort_msg("backend never saw packet type %d", type);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- session */
+
+static int
+hook_attach(void *ctx, int speed, uint16_t vid, uint16_t pid)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return FE_E_ATTACH;
+	vhci_fd = sv[1];
+	attached = speed;
+	return sv[0];
+}
+
+static void *
+run(void *arg)
+{
+	session_rc = fe_session_run(S, &stop_flag, 5000);
+	return NULL;
+}
+
+static void
+start_session(void)
+{
+	struct fe_hooks hooks = { .attach = hook_attach };
+	uint32_t caps[USB_REDIR_CAPS_SIZE] = { 0 };
+	struct stream *chan;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_from_fds(sv[0], sv[0], &chan), STREAM_OK);
+	ck_assert_int_eq(fe_session_new(chan, &hooks, &S), FE_OK);
+	stop_flag = 0;
+	attached = 0;
+	vhci_fd = -1;
+	memset(&P, 0, sizeof(P));
+	P.fd = sv[1];
+	fcntl(P.fd, F_SETFL, O_NONBLOCK);
+	P.p = usbredirparser_create();
+	P.p->log_func = p_log;
+	P.p->read_func = p_read;
+	P.p->write_func = p_write;
+	P.p->control_packet_func = p_control;
+	P.p->bulk_packet_func = p_bulk;
+	P.p->set_configuration_func = p_set_config;
+	P.p->start_interrupt_receiving_func = p_start_int;
+	P.p->cancel_data_packet_func = p_cancel;
+	P.p->device_disconnect_ack_func = p_disconnect_ack;
+	usbredirparser_caps_set_cap(caps, usb_redir_cap_connect_device_version);
+	usbredirparser_caps_set_cap(caps, usb_redir_cap_ep_info_max_packet_size);
+	usbredirparser_caps_set_cap(caps, usb_redir_cap_64bits_ids);
+	usbredirparser_caps_set_cap(caps, usb_redir_cap_32bits_bulk_length);
+	usbredirparser_caps_set_cap(caps, usb_redir_cap_device_disconnect_ack);
+	usbredirparser_init(P.p, "check-backend", caps, USB_REDIR_CAPS_SIZE,
+	    usbredirparser_fl_usb_host);
+	ck_assert_int_eq(pthread_create(&T, NULL, run, NULL), 0);
+}
+
+static void
+offer_device(uint8_t speed)
+{
+	struct usb_redir_ep_info_header ep;
+	struct usb_redir_interface_info_header ii;
+	struct usb_redir_device_connect_header dc = {
+		.speed = speed, .vendor_id = 0x1234, .product_id = 0x5678,
+	};
+	int i;
+
+	/* Like usbredirhost: nothing but hello before the peer's hello. */
+	for (i = 0; i < 300 && !usbredirparser_have_peer_caps(P.p); i++)
+		peer_pump(10);
+	ck_assert(usbredirparser_have_peer_caps(P.p));
+	memset(&ii, 0, sizeof(ii));
+	ii.interface_count = 1;
+	memset(&ep, 0, sizeof(ep));
+	for (i = 0; i < 32; i++)
+		ep.type[i] = usb_redir_type_invalid;
+	ep.type[0] = ep.type[16] = usb_redir_type_control;
+	ep.type[16 + 1] = usb_redir_type_bulk;		/* 0x81 */
+	ep.type[2] = usb_redir_type_bulk;		/* 0x02 */
+	ep.type[16 + 3] = usb_redir_type_interrupt;	/* 0x83 */
+	ep.max_packet_size[17] = ep.max_packet_size[2] = 512;
+	ep.max_packet_size[19] = 64;
+	ep.interval[19] = 4;
+	usbredirparser_send_interface_info(P.p, &ii);
+	usbredirparser_send_ep_info(P.p, &ep);
+	usbredirparser_send_device_connect(P.p, &dc);
+}
+
+static void
+connect_device(void)
+{
+	int t;
+
+	offer_device(usb_redir_speed_high);
+	for (t = 0; t < 300 && !attached; t++)
+		peer_pump(10);
+	ck_assert_int_eq(attached, FE_SPEED_HIGH);
+}
+
+static void
+on_usr1(int sig)
+{
+}
+
+static int
+finish(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;	/* no SA_RESTART: poll() returns EINTR */
+	sigaction(SIGUSR1, &sa, NULL);
+	stop_flag = 1;
+	pthread_kill(T, SIGUSR1);
+	pthread_join(T, NULL);
+	fe_session_free(S);
+	usbredirparser_destroy(P.p);
+	close(P.fd);
+	if (vhci_fd >= 0)
+		close(vhci_fd);
+	return session_rc;
+}
+
+/* Wait for the session to end on its own (after hostile input). */
+static int
+wait_end(void)
+{
+	int t;
+
+	for (t = 0; t < 300; t++) {
+		if (S->error != FE_OK)
+			break;
+		peer_pump(10);
+	}
+	return finish();
+}
+
+/* ---------------------------------------------------------------- vhci */
+
+static void
+vhci_submit(uint32_t seq, int in, uint8_t ep, uint32_t len, uint32_t flags,
+    const uint8_t setup[8], const void *data)
+{
+	struct usbip_cmd c = {
+		.command = USBIP_CMD_SUBMIT, .seqnum = seq,
+		.direction = in ? USBIP_DIR_IN : USBIP_DIR_OUT, .ep = ep,
+		.length = len, .transfer_flags = flags,
+	};
+	uint8_t hdr[USBIP_HDR_LEN];
+
+	if (setup != NULL)
+		memcpy(c.setup, setup, 8);
+	usbip_encode_cmd(hdr, &c);
+	ck_assert_int_eq(write(vhci_fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	if (!in && len > 0)
+		ck_assert_int_eq(write(vhci_fd, data, len), (ssize_t)len);
+}
+
+static void
+vhci_unlink(uint32_t seq, uint32_t target)
+{
+	struct usbip_cmd c = { .command = USBIP_CMD_UNLINK, .seqnum = seq,
+	    .unlink_seqnum = target };
+	uint8_t hdr[USBIP_HDR_LEN];
+
+	usbip_encode_cmd(hdr, &c);
+	ck_assert_int_eq(write(vhci_fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Read exactly n bytes from vhci while pumping the peer; -1 on EOF. */
+static int
+vhci_read(uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+	int t;
+
+	for (t = 0; t < 500 && got < n; t++) {
+		struct pollfd pfd = { vhci_fd, POLLIN, 0 };
+		ssize_t r;
+
+		peer_pump(0);
+		if (poll(&pfd, 1, 10) <= 0)
+			continue;
+		r = read(vhci_fd, buf + got, n - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return got == n ? 0 : -1;
+}
+
+struct ret {
+	uint32_t command, seqnum;
+	int32_t status;
+	uint32_t actual;
+};
+
+static struct ret
+vhci_ret(uint8_t *data, size_t max)
+{
+	uint8_t h[USBIP_HDR_LEN];
+	struct ret r;
+
+	ck_assert_msg(vhci_read(h, sizeof(h)) == 0, "no answer from the session");
+	r.command = be32(h);
+	r.seqnum = be32(h + 4);
+	r.status = (int32_t)be32(h + 20);
+	r.actual = be32(h + 24);
+	if (r.command == USBIP_RET_SUBMIT && r.actual > 0 && data != NULL) {
+		ck_assert_uint_le(r.actual, max);
+		ck_assert_int_eq(vhci_read(data, r.actual), 0);
+	}
+	return r;
+}
+
+static void
+answer_bulk(uint64_t id, uint8_t ep, uint8_t status, const uint8_t *data,
+    uint32_t len)
+{
+	struct usb_redir_bulk_packet_header h = {
+		.endpoint = ep, .status = status, .length = (uint16_t)len,
+		.length_high = (uint16_t)(len >> 16),
+	};
+
+	usbredirparser_send_bulk_packet(P.p, id, &h, (uint8_t *)data,
+	    data != NULL ? (int)len : 0);
+	peer_pump(0);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+START_TEST(control_in_round_trip)
+{
+	static const uint8_t get_dev[8] = { 0x80, 6, 0, 1, 0, 0, 18, 0 };
+	struct usb_redir_control_packet_header h;
+	uint8_t desc[18], got[64];
+	const struct rec *r;
+	struct ret ret;
+	int i;
+
+	start_session();
+	connect_device();
+	vhci_submit(1, 1, 0, 64, 0, get_dev, NULL);
+	r = peer_expect(usb_redir_control_packet);
+	ck_assert_uint_eq(r->request, 6);
+	ck_assert_uint_eq(r->len, 18);	/* wLength, not the URB length */
+	for (i = 0; i < 18; i++)
+		desc[i] = (uint8_t)i;
+	memset(&h, 0, sizeof(h));
+	h.endpoint = 0x80;
+	h.request = 6;
+	h.requesttype = 0x80;
+	h.length = 18;
+	usbredirparser_send_control_packet(P.p, r->id, &h, desc, 18);
+	ret = vhci_ret(got, sizeof(got));
+	ck_assert_uint_eq(ret.command, USBIP_RET_SUBMIT);
+	ck_assert_uint_eq(ret.seqnum, 1);
+	ck_assert_int_eq(ret.status, 0);
+	ck_assert_uint_eq(ret.actual, 18);
+	ck_assert_int_eq(memcmp(got, desc, 18), 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+START_TEST(set_configuration_becomes_usbredir_request)
+{
+	static const uint8_t set_cfg[8] = { 0x00, 9, 1, 0, 0, 0, 0, 0 };
+	struct usb_redir_configuration_status_header st = { 0, 1 };
+	const struct rec *r;
+	struct ret ret;
+
+	start_session();
+	connect_device();
+	vhci_submit(2, 0, 0, 0, 0, set_cfg, NULL);
+	r = peer_expect(usb_redir_set_configuration);
+	ck_assert_uint_eq(r->value8, 1);
+	usbredirparser_send_configuration_status(P.p, r->id, &st);
+	ret = vhci_ret(NULL, 0);
+	ck_assert_uint_eq(ret.seqnum, 2);
+	ck_assert_int_eq(ret.status, 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+START_TEST(bulk_in_data_reaches_vhci_intact)
+{
+	uint8_t data[4096], got[4096];
+	const struct rec *r;
+	struct ret ret;
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	start_session();
+	connect_device();
+	vhci_submit(3, 1, 1, 4096, 0, NULL, NULL);
+	r = peer_expect(usb_redir_bulk_packet);
+	ck_assert_uint_eq(r->ep, 0x81);
+	ck_assert_uint_eq(r->len, 4096);
+	answer_bulk(r->id, 0x81, usb_redir_success, data, 4096);
+	ret = vhci_ret(got, sizeof(got));
+	ck_assert_uint_eq(ret.actual, 4096);
+	ck_assert_int_eq(memcmp(got, data, 4096), 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+START_TEST(short_read_with_short_not_ok_is_an_error)
+{
+	uint8_t data[100] = { 0 }, got[512];
+	const struct rec *r;
+	struct ret ret;
+
+	start_session();
+	connect_device();
+	vhci_submit(4, 1, 1, 512, USBIP_URB_SHORT_NOT_OK, NULL, NULL);
+	r = peer_expect(usb_redir_bulk_packet);
+	answer_bulk(r->id, 0x81, usb_redir_success, data, 100);
+	ret = vhci_ret(got, sizeof(got));
+	ck_assert_int_eq(ret.status, -EREMOTEIO);
+	ck_assert_uint_eq(ret.actual, 100);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+START_TEST(bulk_answer_longer_than_request_ends_session)
+{
+	uint8_t data[1024] = { 0 }, h[USBIP_HDR_LEN];
+	const struct rec *r;
+
+	start_session();
+	connect_device();
+	vhci_submit(5, 1, 1, 512, 0, NULL, NULL);
+	r = peer_expect(usb_redir_bulk_packet);
+	answer_bulk(r->id, 0x81, usb_redir_success, data, 1024);
+	ck_assert_int_eq(wait_end(), FE_E_PROTO);
+	/* Nothing reached the kernel: the socket ends without an answer. */
+	(void)h;
+}
+END_TEST
+
+START_TEST(answer_for_unknown_id_ends_session)
+{
+	uint8_t data[8] = { 0 };
+
+	start_session();
+	connect_device();
+	answer_bulk(777, 0x81, usb_redir_success, data, 8);
+	ck_assert_int_eq(wait_end(), FE_E_PROTO);
+}
+END_TEST
+
+START_TEST(answer_on_other_endpoint_ends_session)
+{
+	uint8_t data[8] = { 0 };
+	const struct rec *r;
+
+	start_session();
+	connect_device();
+	vhci_submit(6, 1, 1, 512, 0, NULL, NULL);
+	r = peer_expect(usb_redir_bulk_packet);
+	answer_bulk(r->id, 0x83, usb_redir_success, data, 8);
+	ck_assert_int_eq(wait_end(), FE_E_PROTO);
+}
+END_TEST
+
+START_TEST(invalid_speed_ends_session_before_attach)
+{
+	start_session();
+	offer_device(9);
+	ck_assert_int_eq(wait_end(), FE_E_PROTO);
+	ck_assert_int_eq(attached, 0);
+}
+END_TEST
+
+START_TEST(unlink_of_pending_bulk_cancels_at_backend)
+{
+	uint8_t got[16];
+	const struct rec *r, *c;
+	struct ret ret;
+	uint64_t id;
+
+	start_session();
+	connect_device();
+	vhci_submit(10, 1, 1, 512, 0, NULL, NULL);
+	r = peer_expect(usb_redir_bulk_packet);
+	id = r->id;
+	vhci_unlink(11, 10);
+	c = peer_expect(usb_redir_cancel_data_packet);
+	ck_assert_uint_eq(c->id, id);
+	answer_bulk(id, 0x81, usb_redir_cancelled, NULL, 0);
+	ret = vhci_ret(got, sizeof(got));
+	ck_assert_uint_eq(ret.command, USBIP_RET_UNLINK);
+	ck_assert_uint_eq(ret.seqnum, 11);
+	ck_assert_int_eq(ret.status, -ECONNRESET);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+START_TEST(unlink_racing_completion_gives_data_then_zero_unlink)
+{
+	uint8_t data[32] = { 1, 2, 3 }, got[64];
+	const struct rec *r;
+	struct ret ret;
+
+	start_session();
+	connect_device();
+	vhci_submit(20, 1, 1, 64, 0, NULL, NULL);
+	r = peer_expect(usb_redir_bulk_packet);
+	vhci_unlink(21, 20);
+	peer_expect(usb_redir_cancel_data_packet);
+	/* The transfer finished before the cancel reached the device. */
+	answer_bulk(r->id, 0x81, usb_redir_success, data, 32);
+	ret = vhci_ret(got, sizeof(got));
+	ck_assert_uint_eq(ret.command, USBIP_RET_SUBMIT);
+	ck_assert_uint_eq(ret.actual, 32);
+	ret = vhci_ret(NULL, 0);
+	ck_assert_uint_eq(ret.command, USBIP_RET_UNLINK);
+	ck_assert_int_eq(ret.status, 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+START_TEST(interrupt_in_uses_receiving_and_keeps_zlp)
+{
+	struct usb_redir_interrupt_packet_header h = { .endpoint = 0x83 };
+	uint8_t rep[64], got[64];
+	struct ret ret;
+
+	memset(rep, 0xab, sizeof(rep));
+	start_session();
+	connect_device();
+	vhci_submit(30, 1, 3, 64, 0, NULL, NULL);
+	peer_expect(usb_redir_start_interrupt_receiving);
+	h.length = 64;
+	usbredirparser_send_interrupt_packet(P.p, 0, &h, rep, 64);
+	h.length = 0;
+	usbredirparser_send_interrupt_packet(P.p, 0, &h, NULL, 0);
+	ret = vhci_ret(got, sizeof(got));
+	ck_assert_uint_eq(ret.seqnum, 30);
+	ck_assert_uint_eq(ret.actual, 64);
+	ck_assert_int_eq(memcmp(got, rep, 64), 0);
+	vhci_submit(31, 1, 3, 64, 0, NULL, NULL);
+	ret = vhci_ret(got, sizeof(got));
+	ck_assert_uint_eq(ret.seqnum, 31);
+	ck_assert_uint_eq(ret.actual, 0);	/* the ZLP, faithfully */
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+START_TEST(lying_packet_length_ends_session)
+{
+	/* bulk_packet claiming 100 bytes of IN data but carrying 20 */
+	uint8_t pkt[16 + 10 + 20];
+	const struct rec *r;
+
+	memset(pkt, 0, sizeof(pkt));
+	start_session();
+	connect_device();
+	vhci_submit(40, 1, 1, 512, 0, NULL, NULL);
+	r = peer_expect(usb_redir_bulk_packet);
+	pkt[0] = usb_redir_bulk_packet;			/* type */
+	pkt[4] = 10 + 20;				/* length */
+	memcpy(pkt + 8, &r->id, 8);			/* id (LE host) */
+	pkt[16] = 0x81;					/* endpoint */
+	pkt[18] = 100;					/* length lo */
+	ck_assert_int_eq(write(P.fd, pkt, sizeof(pkt)), (ssize_t)sizeof(pkt));
+	ck_assert_int_eq(wait_end(), FE_E_PROTO);
+}
+END_TEST
+
+START_TEST(unknown_packet_type_ends_session)
+{
+	uint8_t pkt[16] = { 0x39, 0x30 };	/* type 12345, no payload */
+
+	start_session();
+	connect_device();
+	ck_assert_int_eq(write(P.fd, pkt, sizeof(pkt)), (ssize_t)sizeof(pkt));
+	ck_assert_int_eq(wait_end(), FE_E_PROTO);
+}
+END_TEST
+
+START_TEST(backend_eof_ends_session)
+{
+	start_session();
+	connect_device();
+	shutdown(P.fd, SHUT_RDWR);
+	ck_assert_int_eq(wait_end(), FE_E_EOF);
+}
+END_TEST
+
+START_TEST(device_disconnect_ends_session_cleanly)
+{
+	start_session();
+	connect_device();
+	usbredirparser_send_device_disconnect(P.p);
+	peer_pump(0);
+	/* The guest side acknowledges, as the protocol asks. */
+	peer_expect(usb_redir_device_disconnect_ack);
+	ck_assert_int_eq(wait_end(), FE_E_DISCONNECT);
+}
+END_TEST
+
+START_TEST(no_device_within_timeout)
+{
+	struct fe_hooks hooks = { .attach = hook_attach };
+	struct stream *chan;
+	struct fe_session *s;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_from_fds(sv[0], sv[0], &chan), STREAM_OK);
+	ck_assert_int_eq(fe_session_new(chan, &hooks, &s), FE_OK);
+	ck_assert_int_eq(fe_session_run(s, NULL, 200), FE_E_TIMEOUT);
+	fe_session_free(s);
+	close(sv[1]);
+}
+END_TEST
+
+START_TEST(latency_percentiles_come_from_the_histogram)
+{
+	struct fe_stats st;
+	int i;
+
+	memset(&st, 0, sizeof(st));
+	/* 99 fast (~100 us) and 1 slow (~10 ms): p50 near 100, p99 near 100 */
+	for (i = 0; i < 99; i++)
+		st.lat[4 * 6 + 2 + 1]++;	/* [96,112) us */
+	st.lat[4 * 13 + 1 + 1]++;		/* [10240,12288) us */
+	st.lat_n = 100;
+	ck_assert_uint_eq(fe_lat_percentile(&st, 50), 112);
+	ck_assert_uint_eq(fe_lat_percentile(&st, 99), 112);
+	ck_assert_uint_eq(fe_lat_percentile(&st, 100), 12288);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("frontend");
+	TCase *tc = tcase_create("session");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, control_in_round_trip);
+	tcase_add_test(tc, set_configuration_becomes_usbredir_request);
+	tcase_add_test(tc, bulk_in_data_reaches_vhci_intact);
+	tcase_add_test(tc, short_read_with_short_not_ok_is_an_error);
+	tcase_add_test(tc, bulk_answer_longer_than_request_ends_session);
+	tcase_add_test(tc, answer_for_unknown_id_ends_session);
+	tcase_add_test(tc, answer_on_other_endpoint_ends_session);
+	tcase_add_test(tc, invalid_speed_ends_session_before_attach);
+	tcase_add_test(tc, unlink_of_pending_bulk_cancels_at_backend);
+	tcase_add_test(tc, unlink_racing_completion_gives_data_then_zero_unlink);
+	tcase_add_test(tc, interrupt_in_uses_receiving_and_keeps_zlp);
+	tcase_add_test(tc, lying_packet_length_ends_session);
+	tcase_add_test(tc, unknown_packet_type_ends_session);
+	tcase_add_test(tc, backend_eof_ends_session);
+	tcase_add_test(tc, device_disconnect_ends_session_cleanly);
+	tcase_add_test(tc, no_device_within_timeout);
+	tcase_add_test(tc, latency_percentiles_come_from_the_histogram);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

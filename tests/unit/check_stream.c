@@ -1,0 +1,321 @@
+/*
+ * check_stream.c: channel URIs parse as documented; streams survive partial
+ * reads and writes, report EOF, signal back-pressure above the high-water
+ * mark, and give owned buffers back exactly once.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+static const struct {
+	const char *uri;
+	int ok;
+	enum stream_kind kind;
+} uris[] = {
+	{ "stdio", 1, STREAM_KIND_STDIO },
+	{ "fd:3", 1, STREAM_KIND_FD },
+	{ "fd:3,4", 1, STREAM_KIND_FD },
+	{ "unix:/run/x.sock", 1, STREAM_KIND_UNIX },
+	{ "tcp:10.0.0.1:4000", 1, STREAM_KIND_TCP },
+	{ "tcp:[::1]:4000", 1, STREAM_KIND_TCP },
+	{ "tcp::4000", 1, STREAM_KIND_TCP },
+	{ "dev:/dev/vport0p1", 1, STREAM_KIND_DEV },
+	{ "vchan:3:7", 1, STREAM_KIND_VCHAN },
+	{ "", 0, 0 },
+	{ "fd:", 0, 0 },
+	{ "fd:-1", 0, 0 },
+	{ "fd:3x", 0, 0 },
+	{ "unix:", 0, 0 },
+	{ "tcp:host", 0, 0 },
+	{ "tcp:host:0", 0, 0 },
+	{ "tcp:host:70000", 0, 0 },
+	{ "vchan:x:7", 0, 0 },
+	{ "vchan:3:", 0, 0 },
+	{ "vchan:3:a", 0, 0 },
+	{ "http://x", 0, 0 },
+};
+
+START_TEST(uri_parses_as_documented)
+{
+	struct stream_uri u;
+	int rc = stream_uri_parse(uris[_i].uri, &u);
+
+	if (uris[_i].ok) {
+		ck_assert_msg(rc == STREAM_OK, "%s refused", uris[_i].uri);
+		ck_assert_int_eq(u.kind, uris[_i].kind);
+	} else
+		ck_assert_msg(rc == STREAM_E_URI, "%s accepted", uris[_i].uri);
+}
+END_TEST
+
+START_TEST(uri_fields_are_split)
+{
+	struct stream_uri u;
+
+	ck_assert_int_eq(stream_uri_parse("tcp:[::1]:4000", &u), STREAM_OK);
+	ck_assert_str_eq(u.host, "::1");
+	ck_assert_str_eq(u.port, "4000");
+	ck_assert_int_eq(stream_uri_parse("fd:5,6", &u), STREAM_OK);
+	ck_assert_int_eq(u.rfd, 5);
+	ck_assert_int_eq(u.wfd, 6);
+	ck_assert_int_eq(stream_uri_parse("vchan:12:3", &u), STREAM_OK);
+	ck_assert_int_eq(u.domid, 12);
+	ck_assert_str_eq(u.port, "3");
+}
+END_TEST
+
+static void
+pair(struct stream **a, int *peer)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_from_fds(sv[0], sv[0], a), STREAM_OK);
+	*peer = sv[1];
+}
+
+START_TEST(partial_reads_accumulate)
+{
+	struct stream *s;
+	int peer;
+	char buf[16];
+
+	pair(&s, &peer);
+	ck_assert_int_eq(stream_fill(s), 0);	/* nothing yet, no block */
+	ck_assert_int_eq(write(peer, "he", 2), 2);
+	ck_assert_int_eq(stream_fill(s), 2);
+	ck_assert_int_eq(write(peer, "llo", 3), 3);
+	ck_assert_int_eq(stream_fill(s), 3);
+	ck_assert_uint_eq(stream_available(s), 5);
+	ck_assert_uint_eq(stream_read(s, buf, 2), 2);
+	ck_assert_int_eq(memcmp(buf, "he", 2), 0);
+	ck_assert_int_eq(memcmp(stream_peek(s), "llo", 3), 0);
+	stream_consume(s, 3);
+	ck_assert_uint_eq(stream_available(s), 0);
+	stream_close(s);
+	close(peer);
+}
+END_TEST
+
+START_TEST(eof_is_reported_after_data)
+{
+	struct stream *s;
+	int peer;
+	char buf[4];
+
+	pair(&s, &peer);
+	ck_assert_int_eq(write(peer, "abc", 3), 3);
+	close(peer);
+	ck_assert_int_eq(stream_fill(s), 3);
+	ck_assert_int_eq(stream_fill(s), STREAM_E_EOF);
+	ck_assert_uint_eq(stream_read(s, buf, 4), 3);
+	stream_close(s);
+}
+END_TEST
+
+static int frees;
+
+static void
+count_free(void *ctx, void *buf)
+{
+	frees++;
+	free(buf);
+}
+
+START_TEST(backpressure_and_partial_writes)
+{
+	struct stream *s;
+	int peer, i, sz = 4096;
+	size_t total = 0, got = 0;
+	char *buf = malloc(1 << 20);
+
+	pair(&s, &peer);
+	setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	stream_set_highwater(s, 256 * 1024);
+	frees = 0;
+	for (i = 0; i < 16; i++) {
+		void *b = malloc(32 * 1024);
+
+		memset(b, i, 32 * 1024);
+		ck_assert_int_eq(stream_write_owned(s, b, 32 * 1024, count_free,
+		    NULL), STREAM_OK);
+		ck_assert_int_eq(stream_write(s, "x", 1), STREAM_OK);
+		total += 32 * 1024 + 1;
+	}
+	ck_assert(stream_congested(s));
+	/* The peer does not read: only part goes out, the rest waits. */
+	ck_assert_int_gt(stream_flush(s), 0);
+	ck_assert(stream_pending(s) > 0 && stream_pending(s) < total);
+	/* Now drain while the peer reads. */
+	while (got < total) {
+		ssize_t n;
+
+		stream_flush(s);
+		n = read(peer, buf, 1 << 20);
+		ck_assert_int_gt(n, 0);
+		/* byte order across segments: 32 KiB of i then 'x' */
+		got += (size_t)n;
+	}
+	ck_assert_int_eq(stream_flush(s), 0);
+	ck_assert(!stream_congested(s));
+	ck_assert_int_eq(frees, 16);
+	stream_close(s);
+	close(peer);
+	free(buf);
+}
+END_TEST
+
+START_TEST(write_order_is_kept_across_copies_and_owned)
+{
+	struct stream *s;
+	int peer;
+	char out[8];
+	char *owned = malloc(3);
+
+	pair(&s, &peer);
+	memcpy(owned, "BCD", 3);
+	frees = 0;
+	stream_write(s, "A", 1);
+	stream_write_owned(s, owned, 3, count_free, NULL);
+	stream_write(s, "EF", 2);
+	ck_assert_int_eq(stream_flush(s), 0);
+	ck_assert_int_eq(read(peer, out, sizeof(out)), 6);
+	ck_assert_int_eq(memcmp(out, "ABCDEF", 6), 0);
+	ck_assert_int_eq(frees, 1);
+	stream_close(s);
+	close(peer);
+}
+END_TEST
+
+START_TEST(close_frees_unwritten_owned_buffers)
+{
+	struct stream *s;
+	int peer;
+
+	pair(&s, &peer);
+	frees = 0;
+	stream_write_owned(s, malloc(10), 10, count_free, NULL);
+	stream_write_owned(s, malloc(10), 10, count_free, NULL);
+	stream_close(s);
+	ck_assert_int_eq(frees, 2);
+	close(peer);
+}
+END_TEST
+
+START_TEST(write_to_closed_peer_fails_once_then_stays_failed)
+{
+	struct stream *s;
+	int peer;
+
+	pair(&s, &peer);
+	close(peer);
+	stream_write(s, "abc", 3);
+	ck_assert_int_lt(stream_flush(s), 0);
+	ck_assert_int_eq(stream_write(s, "x", 1), STREAM_E_CLOSED);
+	frees = 0;
+	ck_assert_int_eq(stream_write_owned(s, malloc(4), 4, count_free, NULL),
+	    STREAM_E_CLOSED);
+	ck_assert_int_eq(frees, 1);
+	stream_close(s);
+}
+END_TEST
+
+START_TEST(reserve_holds_a_large_pdu_in_one_piece)
+{
+	struct stream *s;
+	int peer;
+	size_t want = 2 * 1024 * 1024, have = 0;
+	char *chunk = calloc(1, 65536);
+
+	pair(&s, &peer);
+	ck_assert_int_eq(stream_reserve(s, want), STREAM_OK);
+	while (have < want) {
+		ck_assert_int_eq(write(peer, chunk, 65536), 65536);
+		while (stream_available(s) < have + 65536)
+			ck_assert_int_ge(stream_fill(s), 0);
+		have += 65536;
+	}
+	ck_assert_uint_eq(stream_available(s), want);
+	ck_assert_int_eq(stream_reserve(s, STREAM_IN_MAX + 1), STREAM_E_NOMEM);
+	stream_close(s);
+	close(peer);
+	free(chunk);
+}
+END_TEST
+
+START_TEST(unix_listen_and_connect)
+{
+	char path[] = "/tmp/usbgate-check-XXXXXX";
+	char uri[64];
+	struct stream *srv, *cli;
+	int fd = mkstemp(path);
+	pid_t pid;
+	char b[2];
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(path);
+	snprintf(uri, sizeof(uri), "unix:%s", path);
+	pid = fork();
+	if (pid == 0) {
+		int i;
+
+		for (i = 0; i < 100; i++) {
+			if (stream_open(uri, 0, &cli) == STREAM_OK) {
+				stream_write(cli, "hi", 2);
+				stream_drain(cli, 1000);
+				_exit(0);
+			}
+			usleep(10000);
+		}
+		_exit(1);
+	}
+	ck_assert_int_eq(stream_open(uri, STREAM_F_LISTEN, &srv), STREAM_OK);
+	while (stream_available(srv) < 2) {
+		struct pollfd p = { stream_rfd(srv), POLLIN, 0 };
+
+		poll(&p, 1, 1000);
+		ck_assert_int_ge(stream_fill(srv), 0);
+	}
+	ck_assert_uint_eq(stream_read(srv, b, 2), 2);
+	ck_assert_int_eq(memcmp(b, "hi", 2), 0);
+	stream_close(srv);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("stream");
+	TCase *tc = tcase_create("stream");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, uri_parses_as_documented, 0,
+	    sizeof(uris) / sizeof(uris[0]));
+	tcase_add_test(tc, uri_fields_are_split);
+	tcase_add_test(tc, partial_reads_accumulate);
+	tcase_add_test(tc, eof_is_reported_after_data);
+	tcase_add_test(tc, backpressure_and_partial_writes);
+	tcase_add_test(tc, write_order_is_kept_across_copies_and_owned);
+	tcase_add_test(tc, close_frees_unwritten_owned_buffers);
+	tcase_add_test(tc, write_to_closed_peer_fails_once_then_stays_failed);
+	tcase_add_test(tc, reserve_holds_a_large_pdu_in_one_piece);
+	tcase_add_test(tc, unix_listen_and_connect);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
