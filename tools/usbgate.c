@@ -288,7 +288,8 @@ cmd_list(int argc, char **argv)
 		free(rs.r);
 		return report(&done);
 	}
-	qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
+	if (rs.n > 1)
+		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
 	if (json) {
 		json_rows(&rs);
 		free(rs.r);

@@ -198,6 +198,12 @@ teardown(void)
 		kill(daemon_pid, SIGTERM);
 		waitpid(daemon_pid, &status, 0);
 		daemon_pid = 0;
+		/* A clean exit; under --enable-sanitizers this also means no
+		 * leak and no memory error in the daemon. */
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			show_log();
+			ck_abort_msg("usbgated exited with status 0x%x", status);
+		}
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
@@ -636,7 +642,8 @@ assert_backend_cut_and_recovers(void)
 	ck_assert_int_eq(r, CTL_E_EOF);
 	ck_assert(daemon_alive());
 	/* Its devices are gone, the daemon answers, a new connection works. */
-	ck_assert_int_eq(CLI(out, "list"), 0);
+	r = CLI(out, "list");
+	ck_assert_msg(r == 0, "list: exit %d: %s", r, out);
 	ck_assert_ptr_null(strstr(out, "sys-usb:8-1"));
 	ctl_conn_free(be);
 	be = peer("sys-usb.ctl", CTL_ROLE_BACKEND, "sys-usb");
