@@ -135,6 +135,8 @@ struct gsess {
 	long deadline;			/* ms, 0 = none */
 	int backend_done, frontend_done;
 	int ask_mode;			/* origin assignment is ask-to-attach */
+	int asked;			/* the ask command was run */
+	int attempt;			/* automatic retries so far */
 	pid_t ask_pid;
 	struct gcli *waiter;		/* CLI client to answer, or NULL */
 	int n_refused;
@@ -163,6 +165,20 @@ struct gfollow {
 	long until;			/* ms */
 };
 
+/* Automatic attaches that failed: tried again with back-off (#10155). */
+struct gretry {
+	struct gretry *next;
+	char backend[CTL_NAME_MAX + 1];
+	char busid[CTL_BUSID_MAX + 1];
+	char device_id[POL_DEVID_MAX + 1];
+	char vm[CTL_NAME_MAX + 1];
+	enum gorigin origin;
+	int attempt;
+	long at;			/* ms */
+};
+
+#define GATED_RETRIES		3	/* after 1, 3 and 9 seconds */
+
 struct gated {
 	struct gated_conf conf;
 	char conf_path[GATED_PATH_MAX];
@@ -175,6 +191,7 @@ struct gated {
 	struct gcli *clients;
 	int n_clients;
 	struct gfollow *follows;
+	struct gretry *retries;
 	struct pol_ruleset rules;
 	int rules_ok;			/* 0: errors, everything is denied */
 	char rules_error[256];

@@ -82,6 +82,36 @@ core_used_by(struct gated *g, const struct gdev *d)
 
 /* ---- answers to CLI clients ------------------------------------------------ */
 
+/*
+ * An automatic attach that failed (device still resetting after resume,
+ * backend busy) is tried again after 1, 3 and 9 seconds. Nobody was
+ * asked a question for it, and policy is evaluated again each time.
+ */
+static void
+retry_add(struct gated *g, struct gsess *s)
+{
+	struct gretry *r;
+	long delay = 1000;
+	int i;
+
+	if (s->origin == ORIGIN_MANUAL || s->asked || s->dev == NULL ||
+	    s->attempt >= GATED_RETRIES || (r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	for (i = 0; i < s->attempt; i++)
+		delay *= 3;
+	ctl_strlcpy(r->backend, s->backend->conf.name, sizeof(r->backend));
+	ctl_strlcpy(r->busid, s->busid, sizeof(r->busid));
+	ctl_strlcpy(r->device_id, s->device_id, sizeof(r->device_id));
+	ctl_strlcpy(r->vm, s->vm, sizeof(r->vm));
+	r->origin = s->origin;
+	r->attempt = s->attempt + 1;
+	r->at = gated_now() + delay;
+	r->next = g->retries;
+	g->retries = r;
+	log_info("%s -> %s: retry %d of %d in %ld s", s->busid, s->vm,
+	    r->attempt, GATED_RETRIES, delay / 1000);
+}
+
 static void
 answer(struct gated *g, struct gsess *s, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -102,6 +132,8 @@ answer(struct gated *g, struct gsess *s, int status, const char *fmt, ...)
 	else
 		log_info("%s -> %s (%s): %s", s->busid, s->vm,
 		    origin_names[s->origin], msg);
+	if (c == NULL && (status == CTL_ST_FAILED || status == CTL_ST_TIMEOUT))
+		retry_add(g, s);
 	if (c == NULL)
 		return;
 	s->waiter = NULL;
@@ -381,9 +413,19 @@ result_now(struct gated *g, struct gcli *cli, int status, const char *rule,
 		cli_result(g, cli, status, rule, "%s", msg);
 }
 
+static void attach_try(struct gated *, struct gdev *, const char *,
+    enum gorigin, int, struct gcli *, int);
+
 void
 core_attach(struct gated *g, struct gdev *d, const char *vm,
     enum gorigin origin, int ask_mode, struct gcli *cli)
+{
+	attach_try(g, d, vm, origin, ask_mode, cli, 0);
+}
+
+static void
+attach_try(struct gated *g, struct gdev *d, const char *vm,
+    enum gorigin origin, int ask_mode, struct gcli *cli, int attempt)
 {
 	char devname[2 * CTL_NAME_MAX + 2], msg[CTL_CLI_MESSAGE_MAX + 1];
 	char rule[512] = "";
@@ -497,6 +539,7 @@ core_attach(struct gated *g, struct gdev *d, const char *vm,
 	s->n_refused = v.n_refused;
 	memcpy(s->refused, v.refused, sizeof(s->refused));
 	s->ask_mode = ask_mode;
+	s->attempt = attempt;
 	s->backend_done = s->frontend_done = 1;	/* nothing sent yet */
 	s->waiter = cli;
 	if (cli != NULL)
@@ -506,6 +549,7 @@ core_attach(struct gated *g, struct gdev *d, const char *vm,
 	d->sess = s;
 	if (v.decision == POL_ASK || ask_mode) {
 		s->state = SESS_ASKING;
+		s->asked = 1;
 		s->deadline = gated_now() + g->conf.ask_timeout * 1000L;
 		if (ask_spawn(g, s) < 0) {
 			answer(g, s, CTL_ST_ERROR, "cannot run ask-command: %s",
@@ -1049,11 +1093,34 @@ core_cli_gone(struct gated *g, struct gcli *c)
 
 /* ---- time ----------------------------------------------------------------------- */
 
+static void
+retries_run(struct gated *g, long now)
+{
+	struct gretry **pp, *r;
+	struct gdev *d;
+
+	for (pp = &g->retries; (r = *pp) != NULL;) {
+		if (r->at > now) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		d = core_find_dev(g, r->backend, r->busid);
+		if (d != NULL && d->sess == NULL &&
+		    strcmp(d->device_id, r->device_id) == 0 &&
+		    frontend_up(g, r->vm))
+			attach_try(g, d, r->vm, r->origin, 0, NULL, r->attempt);
+		free(r);
+		pp = &g->retries;	/* attach_try may add entries */
+	}
+}
+
 long
 core_next_deadline(struct gated *g)
 {
 	struct gsess *s;
 	struct gfollow *f;
+	struct gretry *r;
 	long next = 0;
 
 	for (s = g->sessions; s != NULL; s = s->next)
@@ -1062,6 +1129,9 @@ core_next_deadline(struct gated *g)
 	for (f = g->follows; f != NULL; f = f->next)
 		if (next == 0 || f->until < next)
 			next = f->until;
+	for (r = g->retries; r != NULL; r = r->next)
+		if (next == 0 || r->at < next)
+			next = r->at;
 	return next;
 }
 
@@ -1134,6 +1204,7 @@ core_timers(struct gated *g)
 		} else
 			pp = &f->next;
 	}
+	retries_run(g, now);
 }
 
 void
@@ -1154,5 +1225,11 @@ core_shutdown(struct gated *g)
 	while ((f = g->follows) != NULL) {
 		g->follows = f->next;
 		free(f);
+	}
+	while (g->retries != NULL) {
+		struct gretry *r = g->retries;
+
+		g->retries = r->next;
+		free(r);
 	}
 }

@@ -424,7 +424,8 @@ static void
 loop(struct gated *g)
 {
 	struct pollfd *pfd;
-	size_t cap = 4 + 2 * GATED_PEERS_MAX + GATED_CLIENTS_MAX, n;
+	/* Per peer: listening socket, input, output; per client: one. */
+	size_t cap = 2 + 3 * GATED_PEERS_MAX + GATED_CLIENTS_MAX, n;
 	struct gcli *c, *cn;
 	long now, next;
 	int i, r, timeout;

@@ -527,6 +527,25 @@ START_TEST(test_auto_attach_on_add_and_on_vm_connect)
 }
 END_TEST
 
+START_TEST(test_failed_auto_attach_is_retried)
+{
+	char out[2048];
+	struct ctl_msg m;
+	long t0;
+
+	ck_assert_int_eq(CLI(out, "assign", "--device", "work",
+	    "sys-usb:9-9:20a0:42b2:R1:u0b0000u030000"), 0);
+	publish("4-5", 0x20a0, 0x42b2, "R1", 2, IF_TOKEN, CTL_MSG_DEV_ADD);
+	/* Still resetting after a resume: the backend cannot serve yet. */
+	expect(be, CTL_MSG_SERVE, &m);
+	t0 = now_ms();
+	session_status(m.u.serve.session, "4-5", CTL_SESS_FAILED,
+	    CTL_REASON_BUSY);
+	serve_and_import(fe_work, "4-5", NULL, NULL);
+	ck_assert_int_ge(now_ms() - t0, 900);	/* after the back-off */
+}
+END_TEST
+
 START_TEST(test_reenumeration_follows_assignment)
 {
 	char out[4096];
@@ -875,6 +894,7 @@ usbgated_suite(void)
 	tcase_add_test(tc, test_ask_yes_and_no);
 	tcase_add_test(tc, test_refused_interfaces_reach_backend);
 	tcase_add_test(tc, test_auto_attach_on_add_and_on_vm_connect);
+	tcase_add_test(tc, test_failed_auto_attach_is_retried);
 	tcase_add_test(tc, test_reenumeration_follows_assignment);
 	tcase_add_test(tc, test_manual_attach_follows_same_device_back);
 	tcase_add_test(tc, test_lying_messages_are_ignored);
