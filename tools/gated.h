@@ -89,6 +89,8 @@ struct gpeer {
 	long retry_at;			/* ms: next connect attempt */
 	int retry_delay;		/* ms */
 	int n_devs;			/* backends: devices published */
+	int broken;			/* a send failed: drop after this event */
+	char broken_why[128];
 };
 
 struct gdev {
@@ -206,6 +208,11 @@ struct gated {
 /* usbgated.c */
 long gated_now(void);
 struct gpeer *gated_peer(struct gated *g, const char *name, enum ctl_role role);
+/*
+ * Send to a peer. A failure marks the peer broken; it is disconnected by
+ * the main loop once the current event is handled, never from inside a
+ * caller's walk over sessions or devices.
+ */
 int gated_send(struct gated *g, struct gpeer *p, const struct ctl_msg *m);
 void gated_peer_drop(struct gated *g, struct gpeer *p, const char *why);
 int gated_reload_rules(struct gated *g, struct pol_diags *dg);

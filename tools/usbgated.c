@@ -71,6 +71,7 @@ gated_peer_drop(struct gated *g, struct gpeer *p, const char *why)
 	    p->conf.name, why);
 	ctl_conn_free(p->conn);
 	p->conn = NULL;
+	p->broken = 0;
 	p->retry_delay = RETRY_MIN_MS;
 	p->retry_at = gated_now() + p->retry_delay;
 	if (p->conf.role == CTL_ROLE_BACKEND)
@@ -84,14 +85,14 @@ gated_send(struct gated *g, struct gpeer *p, const struct ctl_msg *m)
 {
 	int r;
 
-	if (p == NULL || p->conn == NULL || !ctl_conn_ready(p->conn))
+	(void)g;
+	if (p == NULL || p->conn == NULL || p->broken ||
+	    !ctl_conn_ready(p->conn))
 		return CTL_E_STATE;
 	if ((r = ctl_conn_send(p->conn, m)) != CTL_OK) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "sending %s: %s",
+		p->broken = 1;
+		snprintf(p->broken_why, sizeof(p->broken_why), "sending %s: %s",
 		    ctl_msg_name(m->type), ctl_strerror(r));
-		gated_peer_drop(g, p, why);
 	}
 	return r;
 }
@@ -510,6 +511,11 @@ loop(struct gated *g)
 				peer_try_connect(g, p);
 		}
 		core_timers(g);
+		/* Peers whose sends failed while we walked our tables. */
+		for (i = 0; i < g->n_peers; i++)
+			if (g->peers[i].broken)
+				gated_peer_drop(g, &g->peers[i],
+				    g->peers[i].broken_why);
 		for (c = g->clients; c != NULL; c = cn) {
 			cn = c->next;
 			if (c->closing && (c->waiting == 0 ||
