@@ -22,7 +22,7 @@
 struct ctl_conn {
 	int rfd, wfd;
 	enum ctl_role self, expect_peer, peer_role;
-	int hello_sent, ready, dead;
+	int hello_sent, ready, dead, rehello;
 	int wfd_is_socket;
 	uint32_t own_caps, peer_caps;
 	char peer_name[CTL_NAME_MAX + 1];
@@ -79,6 +79,12 @@ int
 ctl_conn_wfd(const struct ctl_conn *c)
 {
 	return c->wfd;
+}
+
+void
+ctl_conn_allow_rehello(struct ctl_conn *c)
+{
+	c->rehello = 1;
 }
 
 int
@@ -265,7 +271,7 @@ ctl_conn_next(struct ctl_conn *c, struct ctl_msg *out)
 	if (r != CTL_OK)
 		return fail(c, r, "%s: %s", ctl_msg_name(type),
 		    ctl_strerror(r));
-	if (!c->ready) {
+	if (!c->ready || (type == CTL_MSG_HELLO && c->rehello)) {
 		if (type == CTL_MSG_ERROR)
 			return 1;
 		if (type != CTL_MSG_HELLO)

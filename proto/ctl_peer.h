@@ -48,6 +48,13 @@ int ctl_conn_wfd(const struct ctl_conn *c);	/* POLLOUT when pending */
 /* Queue HELLO (version, caps, self role, name). */
 int ctl_conn_send_hello(struct ctl_conn *c, const char *name, uint32_t caps);
 
+/*
+ * Accept a HELLO after the first one (the peer restarted on a channel
+ * without connection semantics, e.g. a character device). It is checked
+ * like the first and returned to the caller, which must start over.
+ */
+void ctl_conn_allow_rehello(struct ctl_conn *c);
+
 /* 1 once the peer's HELLO arrived. */
 int ctl_conn_ready(const struct ctl_conn *c);
 enum ctl_role ctl_conn_peer_role(const struct ctl_conn *c);

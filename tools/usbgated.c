@@ -109,6 +109,7 @@ peer_adopt(struct gated *g, struct gpeer *p, int fd)
 		close(fd);
 		return;
 	}
+	ctl_conn_allow_rehello(p->conn);
 	if (ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL) != CTL_OK) {
 		ctl_conn_free(p->conn);
 		p->conn = NULL;
@@ -139,6 +140,7 @@ peer_try_connect(struct gated *g, struct gpeer *p)
 		if (ctl_conn_new(fd, wfd, CTL_ROLE_DOM0, p->conf.role,
 		    &p->conn) != CTL_OK)
 			return;
+		ctl_conn_allow_rehello(p->conn);
 		ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL);
 		return;
 	}
@@ -178,6 +180,18 @@ peer_input(struct gated *g, struct gpeer *p)
 			log_warnx("%s %s says: %s (%d)", role_word(p->conf.role),
 			    p->conf.name, m.u.error.text, m.u.error.code);
 			continue;
+		}
+		if (m.type == CTL_MSG_HELLO && was_ready) {
+			/* The VM restarted behind a channel that has no
+			 * connection to lose: start over on it. */
+			log_warnx("%s %s: said hello again; forgetting its "
+			    "state", role_word(p->conf.role), p->conf.name);
+			if (p->conf.role == CTL_ROLE_BACKEND)
+				core_backend_gone(g, p);
+			else
+				core_frontend_gone(g, p);
+			ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL);
+			was_ready = 0;
 		}
 		if (m.type == CTL_MSG_HELLO && !was_ready) {
 			if (m.u.hello.name[0] != '\0' &&

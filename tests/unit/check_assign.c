@@ -254,6 +254,43 @@ START_TEST(test_garbage_lines_dropped_rest_kept)
 }
 END_TEST
 
+START_TEST(test_random_files_load_only_valid_lines)
+{
+	unsigned seed = 777;
+	int iter;
+
+	for (iter = 0; iter < 300; iter++) {
+		struct pol_assign_store st;
+		char buf[2048];
+		size_t i, len;
+		FILE *f = fopen(path, "w");
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % sizeof(buf);
+		/* Valid lines with random bytes sprinkled in. */
+		for (i = 0; i < len; i++) {
+			const char *tmpl = good_lines[(i / 64) %
+			    (sizeof(good_lines) / sizeof(good_lines[0]))];
+
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = (seed >> 16) % 50 == 0 ? (char)(seed >> 8) :
+			    i % 64 < strlen(tmpl) ? tmpl[i % 64] : '\n';
+		}
+		fwrite(buf, 1, len, f);
+		fclose(f);
+		pol_assign_init(&st, path);
+		ck_assert_int_ge(pol_assign_load(&st, NULL), 0);
+		for (i = 0; i < st.n; i++) {
+			char msg[160];
+
+			ck_assert_int_eq(pol_assign_validate(&st.a[i], msg,
+			    sizeof(msg)), POL_OK);
+		}
+		pol_assign_free(&st);
+	}
+}
+END_TEST
+
 /* ---- crash in the middle of a save ------------------------------------ */
 
 static int crash_stage, crash_line, lines_seen;
@@ -459,6 +496,7 @@ assign_suite(void)
 	tcase_add_test(tc, test_missing_file_is_empty_store);
 	tcase_add_test(tc, test_truncated_file_loads_a_prefix);
 	tcase_add_test(tc, test_garbage_lines_dropped_rest_kept);
+	tcase_add_test(tc, test_random_files_load_only_valid_lines);
 	tcase_add_test(tc, test_kill_during_save_leaves_old_or_new);
 	tcase_add_test(tc, test_add_updates_same_key_and_remove_filters);
 	tcase_add_loop_test(tc, test_rank_table, 0,

@@ -175,6 +175,24 @@ START_TEST(test_second_hello_refused)
 }
 END_TEST
 
+START_TEST(test_second_hello_accepted_when_allowed)
+{
+	struct ctl_msg m;
+
+	hellos();
+	ctl_conn_allow_rehello(dom0);
+	ctl_conn_send_hello(backend, "sys-usb2", 0);
+	ck_assert_int_eq(recv1(dom0, &m), CTL_OK);
+	ck_assert_uint_eq(m.type, CTL_MSG_HELLO);
+	ck_assert_str_eq(ctl_conn_peer_name(dom0), "sys-usb2");
+	/* Still checked: a restarted peer may not change its role. */
+	ctl_msg_init(&m, CTL_MSG_HELLO);
+	m.u.hello.role = CTL_ROLE_FRONTEND;
+	ctl_conn_send(backend, &m);
+	ck_assert_int_eq(recv1(dom0, &m), CTL_E_STATE);
+}
+END_TEST
+
 START_TEST(test_wrong_direction_refused)
 {
 	struct ctl_msg m;
@@ -364,6 +382,7 @@ peer_suite(void)
 	tcase_add_test(tc, test_byte_by_byte_delivery);
 	tcase_add_test(tc, test_message_before_hello_refused);
 	tcase_add_test(tc, test_second_hello_refused);
+	tcase_add_test(tc, test_second_hello_accepted_when_allowed);
 	tcase_add_test(tc, test_wrong_direction_refused);
 	tcase_add_test(tc, test_peer_claiming_other_role_refused);
 	tcase_add_test(tc, test_oversized_header_refused_before_body);
