@@ -546,6 +546,82 @@ START_TEST(test_failed_auto_attach_is_retried)
 }
 END_TEST
 
+START_TEST(test_udev_request_is_only_a_request)
+{
+	struct ctl_msg m;
+
+	/* Allowed by policy: the request is honoured. */
+	ctl_msg_init(&m, CTL_MSG_DEV_ADD);
+	strcpy(m.u.dev.busid, "5-5");
+	m.u.dev.vid = 0x0951;
+	m.u.dev.pid = 0x1666;
+	m.u.dev.n_ifaces = 1;
+	m.u.dev.ifaces[0] = (struct ctl_iface){ 0, 8, 6, 0x50 };
+	m.u.dev.flags = CTL_DEV_F_EXPORT | CTL_DEV_F_RESET;
+	strcpy(m.u.dev.auto_attach, "work");
+	send_ok(be, &m);
+	expect(be, CTL_MSG_SERVE, &m);
+	ck_assert(m.u.serve.options & CTL_OPT_RESET);
+	session_status(m.u.serve.session, "5-5", CTL_SESS_READY, 0);
+	expect(fe_work, CTL_MSG_IMPORT, &m);
+	import_result(fe_work, m.u.import.session, CTL_IMPORT_ATTACHED);
+
+	/* Denied by policy: sys-usb asking changes nothing. */
+	ctl_msg_init(&m, CTL_MSG_DEV_ADD);
+	strcpy(m.u.dev.busid, "5-6");
+	m.u.dev.vid = 0x046d;
+	m.u.dev.pid = 0xc52b;
+	m.u.dev.flags = CTL_DEV_F_EXPORT;
+	strcpy(m.u.dev.auto_attach, "work");
+	send_ok(be, &m);
+	expect_nothing(be, 300);
+}
+END_TEST
+
+START_TEST(test_persistent_attach_detach_all_and_resume)
+{
+	char out[4096];
+	struct ctl_msg m, s1, s2;
+	struct cli c;
+
+	publish("1-1", 0x0951, 0x1666, "AA55", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	publish("1-2", 0x20a0, 0x42b2, "B", 2, IF_TOKEN, CTL_MSG_DEV_ADD);
+	cli_start(&c, "attach", "-p", "work", "sys-usb:1-1", (char *)NULL);
+	serve_and_import(fe_work, "1-1", &s1, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	cli_start(&c, "attach", "work", "sys-usb:1-2", (char *)NULL);
+	serve_and_import(fe_work, "1-2", &s2, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ck_assert_int_eq(CLI(out, "list", "-s", "work"), 0);
+	ck_assert_msg(strstr(out, "work (attached), *work (required)") !=
+	    NULL, "%s", out);
+
+	/* detach VM: every device of the VM; answered when both confirmed. */
+	cli_start(&c, "detach", "work", (char *)NULL);
+	expect(fe_work, CTL_MSG_UNIMPORT, &m);
+	import_result(fe_work, m.u.unimport.session, CTL_IMPORT_ENDED);
+	expect(fe_work, CTL_MSG_UNIMPORT, &m);
+	import_result(fe_work, m.u.unimport.session, CTL_IMPORT_ENDED);
+	expect(be, CTL_MSG_STOP, &m);
+	session_status(m.u.stop.session, m.u.stop.busid, CTL_SESS_ENDED, 1);
+	expect(be, CTL_MSG_STOP, &m);
+	session_status(m.u.stop.session, m.u.stop.busid, CTL_SESS_ENDED, 1);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "Detached sys-usb:1-1 from work") &&
+	    strstr(out, "Detached sys-usb:1-2 from work"), "%s", out);
+
+	/* resume: the required assignment attaches 1-1 again, not 1-2. */
+	cli_start(&c, "resume", (char *)NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	serve_and_import(fe_work, "1-1", NULL, NULL);
+	expect_nothing(be, 200);
+	ck_assert_int_eq(CLI(out, "unassign", "work", "sys-usb:1-1"), 0);
+	ck_assert_int_eq(CLI(out, "unassign", "work", "sys-usb:1-1"), 3);
+	ck_assert_int_eq(CLI(out, "list", "-s"), 0);
+	ck_assert_ptr_null(strstr(out, "(required)"));
+}
+END_TEST
+
 START_TEST(test_reenumeration_follows_assignment)
 {
 	char out[4096];
@@ -915,6 +991,8 @@ usbgated_suite(void)
 	tcase_add_test(tc, test_refused_interfaces_reach_backend);
 	tcase_add_test(tc, test_auto_attach_on_add_and_on_vm_connect);
 	tcase_add_test(tc, test_failed_auto_attach_is_retried);
+	tcase_add_test(tc, test_udev_request_is_only_a_request);
+	tcase_add_test(tc, test_persistent_attach_detach_all_and_resume);
 	tcase_add_test(tc, test_reenumeration_follows_assignment);
 	tcase_add_test(tc, test_manual_attach_follows_same_device_back);
 	tcase_add_test(tc, test_lying_messages_are_ignored);
