@@ -27,7 +27,7 @@ struct ctl_conn {
 	uint32_t own_caps, peer_caps;
 	char peer_name[CTL_NAME_MAX + 1];
 	uint8_t *in;
-	size_t in_len;
+	size_t in_off, in_len;		/* unread bytes: in[in_off..in_len) */
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
 	char detail[160];
@@ -213,6 +213,12 @@ ctl_conn_read(struct ctl_conn *c)
 
 	if (c->dead)
 		return CTL_E_STATE;
+	/* Compact once per read, not once per message. */
+	if (c->in_off > 0) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
 	if (c->in_len >= CTL_MSG_MAX)
 		return 0;	/* a full frame is waiting for ctl_conn_next */
 	for (;;) {
@@ -252,22 +258,23 @@ ctl_conn_next(struct ctl_conn *c, struct ctl_msg *out)
 	uint32_t type, len;
 	int r;
 
+	const uint8_t *p = c->in + c->in_off;
+	size_t avail = c->in_len - c->in_off;
+
 	if (c->dead)
 		return CTL_E_STATE;
-	if (c->in_len < CTL_HDR_LEN)
+	if (avail < CTL_HDR_LEN)
 		return 0;
-	if ((r = ctl_hdr_parse(c->in, &type, &len)) != CTL_OK)
+	if ((r = ctl_hdr_parse(p, &type, &len)) != CTL_OK)
 		return fail(c, r, "header announces %u bytes (limit %u)", len,
 		    (unsigned)CTL_BODY_MAX);
 	/* Refuse impossible types before waiting for their body. */
 	if (strcmp(ctl_msg_name(type), "?") == 0)
 		return fail(c, CTL_E_TYPE, "unknown message type 0x%04x", type);
-	if (c->in_len < CTL_HDR_LEN + (size_t)len)
+	if (avail < CTL_HDR_LEN + (size_t)len)
 		return 0;
-	r = ctl_msg_parse(type, c->in + CTL_HDR_LEN, len, out);
-	memmove(c->in, c->in + CTL_HDR_LEN + len,
-	    c->in_len - CTL_HDR_LEN - len);
-	c->in_len -= CTL_HDR_LEN + len;
+	r = ctl_msg_parse(type, p + CTL_HDR_LEN, len, out);
+	c->in_off += CTL_HDR_LEN + len;
 	if (r != CTL_OK)
 		return fail(c, r, "%s: %s", ctl_msg_name(type),
 		    ctl_strerror(r));

@@ -151,7 +151,7 @@ static void
 peer_input(struct gated *g, struct gpeer *p)
 {
 	struct ctl_msg m;
-	int r, n = 0;
+	int r;
 
 	r = ctl_conn_read(p->conn);
 	if (r < 0) {
@@ -159,8 +159,10 @@ peer_input(struct gated *g, struct gpeer *p)
 		    strerror(errno));
 		return;
 	}
-	/* Bounded per wakeup so that one chatty peer cannot starve others. */
-	while (p->conn != NULL && n++ < 256) {
+	/* One read (at most CTL_MSG_MAX bytes) per wakeup bounds the work a
+	 * chatty peer causes; every complete frame read is handled now, since
+	 * poll() will not wake us again for bytes already buffered. */
+	while (p->conn != NULL) {
 		int was_ready = ctl_conn_ready(p->conn);
 
 		r = ctl_conn_next(p->conn, &m);
