@@ -1,0 +1,110 @@
+/*
+ * identity.h: what dom0 calls a USB device.
+ *
+ * Owns the policy view of a device (struct pol_device, filled by usbgated
+ * from a sanitized DEV_ADD; the policy code never sees wire structs) and the
+ * three ways to name it:
+ *   port        BACKEND:BUSID, e.g. sys-usb:2-1 (where it is plugged);
+ *   device_id   Qubes R4.3's VID:PID:SERIAL:IFACES, e.g.
+ *               1050:0407:0001234567:u030101u0b0000 (what it says it is);
+ *   hash        SHA-256 over strings and descriptors, as USBGuard computes
+ *               it, printed in base64 (what it is, byte for byte);
+ * and its human description "Category: vendor product".
+ *
+ * All functions are pure; the usb.ids index is passed in (may be NULL).
+ */
+#ifndef USBGATE_POL_IDENTITY_H
+#define USBGATE_POL_IDENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "usbids.h"
+
+#define POL_NAME_MAX		31
+#define POL_BUSID_MAX		31
+#define POL_USBSTR_MAX		126
+#define POL_IFACE_MAX		32
+#define POL_HASH_LEN		32
+#define POL_HASH_B64_LEN	44	/* base64 of 32 bytes, with padding */
+#define POL_DEVID_MAX		(4 + 1 + 4 + 1 + POL_USBSTR_MAX + 1 + \
+				 7 * POL_IFACE_MAX)
+#define POL_DESC_MAX		300
+
+/* Qubes' value for a device nothing is known about. */
+#define POL_DEVID_UNKNOWN	"0000:0000::?******"
+
+struct pol_iface {
+	uint8_t number;
+	uint8_t cls, subcls, proto;
+};
+
+struct pol_device {
+	char backend[POL_NAME_MAX + 1];
+	char busid[POL_BUSID_MAX + 1];
+	uint16_t vid, pid;
+	uint16_t bcd_device;
+	uint8_t dev_class, dev_subclass, dev_proto;
+	uint8_t speed;
+	char serial[POL_USBSTR_MAX + 1];
+	char manufacturer[POL_USBSTR_MAX + 1];
+	char product[POL_USBSTR_MAX + 1];
+	uint8_t n_ifaces;
+	struct pol_iface ifaces[POL_IFACE_MAX];
+	int has_hash;
+	uint8_t hash[POL_HASH_LEN];
+};
+
+/* "u" + class, subclass, protocol in lowercase hex: "u030101". buf >= 8. */
+void pol_iface_code(const struct pol_iface *ifc, char buf[8]);
+
+/*
+ * device_id. Interface codes are listed once each, in interface order (as
+ * udev's ID_USB_INTERFACES). Serial characters outside [A-Za-z0-9._+-]
+ * become '_' so the id stays one colon-separated token. A device with VID,
+ * PID and interfaces all unknown (zero) gets POL_DEVID_UNKNOWN.
+ * Returns the length, or a negative pol_error if buf is too small.
+ */
+int pol_device_id(const struct pol_device *dev, char *buf, size_t size);
+
+/* A parsed device_id (for assignments, `policy test`, CLI arguments). */
+struct pol_devid {
+	uint16_t vid, pid;
+	char serial[POL_USBSTR_MAX + 1];
+	char ifaces[7 * POL_IFACE_MAX + 1];	/* the u...... codes */
+	int unknown;				/* it was POL_DEVID_UNKNOWN */
+};
+
+/* Parse and validate a device_id string. */
+int pol_devid_parse(const char *s, struct pol_devid *out);
+
+/* Device fields from a parsed device_id (no strings but serial, no hash). */
+void pol_devid_to_device(const struct pol_devid *id, struct pol_device *dev);
+
+/*
+ * "Category: vendor product" (see identity.c for the category table and the
+ * fallbacks). Printable ASCII. Returns the length (truncated to size-1).
+ */
+int pol_describe(const struct pol_device *dev, const struct pol_usbids *ids,
+    char *buf, size_t size);
+
+/* The category alone ("Keyboard", "USB Storage", ...). */
+const char *pol_category(const struct pol_device *dev,
+    const struct pol_usbids *ids, char *buf, size_t size);
+
+/*
+ * USBGuard's device hash: SHA-256 over product, VID and PID as four
+ * lowercase hex digits, serial, then the raw descriptors (device
+ * descriptor followed by every configuration descriptor, i.e. the sysfs
+ * "descriptors" file), concatenated without separators.
+ */
+void pol_hash_usbguard(const char *product, uint16_t vid, uint16_t pid,
+    const char *serial, const void *descriptors, size_t len,
+    uint8_t out[POL_HASH_LEN]);
+
+/* Base64 (RFC 4648, padded). encode: out >= 4*ceil(n/3)+1. */
+int pol_b64_encode(const uint8_t *in, size_t n, char *out, size_t outsize);
+/* Returns decoded length or a negative pol_error; rejects bad input. */
+int pol_b64_decode(const char *in, uint8_t *out, size_t outsize);
+
+#endif

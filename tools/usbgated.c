@@ -1,0 +1,682 @@
+/*
+ * usbgated.c: the dom0 daemon (usbgated(8)): main, the poll loop, control
+ * channels to backends and VMs, the CLI socket and signals.
+ *
+ *   usbgated [-d] [-v]... [-f CONFIG] [-n]
+ *
+ * Owns every descriptor of the process. A peer (backend or VM) is known by
+ * the channel it is configured on, never by what it says: its hello name
+ * is logged and compared, nothing more. A peer that breaks the protocol is
+ * sent an ERROR and disconnected, which for a backend removes its devices
+ * and for a VM ends its sessions; the daemon itself carries on.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_chan.h"
+#include "gated.h"
+#include "log.h"
+
+#define RETRY_MIN_MS	250
+#define RETRY_MAX_MS	5000
+
+static struct gated *sig_g;
+
+long
+gated_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+struct gpeer *
+gated_peer(struct gated *g, const char *name, enum ctl_role role)
+{
+	int i;
+
+	for (i = 0; i < g->n_peers; i++)
+		if (g->peers[i].conf.role == role &&
+		    strcmp(g->peers[i].conf.name, name) == 0)
+			return &g->peers[i];
+	return NULL;
+}
+
+static const char *
+role_word(enum ctl_role r)
+{
+	return r == CTL_ROLE_BACKEND ? "backend" : "vm";
+}
+
+void
+gated_peer_drop(struct gated *g, struct gpeer *p, const char *why)
+{
+	if (p->conn == NULL)
+		return;
+	log_warnx("%s %s: disconnected: %s", role_word(p->conf.role),
+	    p->conf.name, why);
+	ctl_conn_free(p->conn);
+	p->conn = NULL;
+	p->broken = 0;
+	p->retry_delay = RETRY_MIN_MS;
+	p->retry_at = gated_now() + p->retry_delay;
+	if (p->conf.role == CTL_ROLE_BACKEND)
+		core_backend_gone(g, p);
+	else
+		core_frontend_gone(g, p);
+}
+
+int
+gated_send(struct gated *g, struct gpeer *p, const struct ctl_msg *m)
+{
+	int r;
+
+	(void)g;
+	if (p == NULL || p->conn == NULL || p->broken ||
+	    !ctl_conn_ready(p->conn))
+		return CTL_E_STATE;
+	if ((r = ctl_conn_send(p->conn, m)) != CTL_OK) {
+		p->broken = 1;
+		snprintf(p->broken_why, sizeof(p->broken_why), "sending %s: %s",
+		    ctl_msg_name(m->type), ctl_strerror(r));
+	}
+	return r;
+}
+
+static void
+peer_adopt(struct gated *g, struct gpeer *p, int fd)
+{
+	int r;
+
+	if (p->conn != NULL)
+		gated_peer_drop(g, p, "replaced by a new connection");
+	r = ctl_conn_new(fd, fd, CTL_ROLE_DOM0, p->conf.role, &p->conn);
+	if (r != CTL_OK) {
+		close(fd);
+		return;
+	}
+	ctl_conn_allow_rehello(p->conn);
+	if (ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL) != CTL_OK) {
+		ctl_conn_free(p->conn);
+		p->conn = NULL;
+		return;
+	}
+	log_info("%s %s: channel open", role_word(p->conf.role),
+	    p->conf.name);
+}
+
+static void
+peer_try_connect(struct gated *g, struct gpeer *p)
+{
+	int fd, wfd;
+
+	fd = ctl_chan_connect(p->conf.uri, &wfd);
+	if (fd < 0) {
+		log_debug("%s %s: connect %s: %s", role_word(p->conf.role),
+		    p->conf.name, p->conf.uri, strerror(errno));
+		p->retry_delay = p->retry_delay ? p->retry_delay * 2 :
+		    RETRY_MIN_MS;
+		if (p->retry_delay > RETRY_MAX_MS)
+			p->retry_delay = RETRY_MAX_MS;
+		p->retry_at = gated_now() + p->retry_delay;
+		return;
+	}
+	if (wfd != fd) {
+		/* fd:R,W: keep both in one connection. */
+		if (ctl_conn_new(fd, wfd, CTL_ROLE_DOM0, p->conf.role,
+		    &p->conn) != CTL_OK)
+			return;
+		ctl_conn_allow_rehello(p->conn);
+		ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL);
+		return;
+	}
+	peer_adopt(g, p, fd);
+}
+
+static void
+peer_input(struct gated *g, struct gpeer *p)
+{
+	struct ctl_msg m;
+	int r;
+
+	r = ctl_conn_read(p->conn);
+	if (r < 0) {
+		gated_peer_drop(g, p, r == CTL_E_EOF ? "closed by peer" :
+		    strerror(errno));
+		return;
+	}
+	/* One read (at most CTL_MSG_MAX bytes) per wakeup bounds the work a
+	 * chatty peer causes; every complete frame read is handled now, since
+	 * poll() will not wake us again for bytes already buffered. */
+	while (p->conn != NULL) {
+		int was_ready = ctl_conn_ready(p->conn);
+
+		r = ctl_conn_next(p->conn, &m);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "protocol error: %s",
+			    ctl_conn_error_detail(p->conn));
+			ctl_conn_send_error(p->conn, r,
+			    ctl_conn_error_detail(p->conn));
+			gated_peer_drop(g, p, why);
+			return;
+		}
+		if (m.type == CTL_MSG_ERROR) {
+			log_warnx("%s %s says: %s (%d)", role_word(p->conf.role),
+			    p->conf.name, m.u.error.text, m.u.error.code);
+			continue;
+		}
+		if (m.type == CTL_MSG_HELLO && was_ready) {
+			/* The VM restarted behind a channel that has no
+			 * connection to lose: start over on it. */
+			log_warnx("%s %s: said hello again; forgetting its "
+			    "state", role_word(p->conf.role), p->conf.name);
+			if (p->conf.role == CTL_ROLE_BACKEND)
+				core_backend_gone(g, p);
+			else
+				core_frontend_gone(g, p);
+			ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL);
+			was_ready = 0;
+		}
+		if (m.type == CTL_MSG_HELLO && !was_ready) {
+			if (m.u.hello.name[0] != '\0' &&
+			    strcmp(m.u.hello.name, p->conf.name) != 0)
+				log_warnx("%s %s: calls itself '%s'; ignored, "
+				    "the channel decides who it is",
+				    role_word(p->conf.role), p->conf.name,
+				    m.u.hello.name);
+			log_info("%s %s: hello, version %u, caps 0x%x",
+			    role_word(p->conf.role), p->conf.name,
+			    m.u.hello.version, m.u.hello.caps);
+			p->retry_delay = 0;
+			if (p->conf.role == CTL_ROLE_BACKEND)
+				core_backend_up(g, p);
+			else
+				core_frontend_up(g, p);
+			continue;
+		}
+		if (p->conf.role == CTL_ROLE_BACKEND)
+			core_backend_msg(g, p, &m);
+		else
+			core_frontend_msg(g, p, &m);
+	}
+}
+
+/* ---- CLI clients -------------------------------------------------------- */
+
+static int
+cli_allowed(struct gated *g, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return 0;
+	return cr.uid == 0 || cr.uid == geteuid() ||
+	    (g->conf.socket_gid >= 0 && cr.gid == (gid_t)g->conf.socket_gid);
+}
+
+static void
+cli_accept(struct gated *g)
+{
+	struct gcli *c;
+	int fd;
+
+	while ((fd = ctl_chan_accept(g->cli_lfd)) >= 0) {
+		if (!cli_allowed(g, fd) || g->n_clients >= GATED_CLIENTS_MAX) {
+			log_warnx("CLI connection refused (%s)",
+			    g->n_clients >= GATED_CLIENTS_MAX ? "too many" :
+			    "credentials");
+			close(fd);
+			continue;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    ctl_conn_new(fd, fd, CTL_ROLE_DOM0, CTL_ROLE_CLI,
+		    &c->conn) != CTL_OK) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		ctl_conn_send_hello(c->conn, "dom0", 0);
+		c->next = g->clients;
+		g->clients = c;
+		g->n_clients++;
+	}
+}
+
+static void
+cli_free(struct gated *g, struct gcli *c)
+{
+	struct gcli **pp;
+
+	for (pp = &g->clients; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	core_cli_gone(g, c);
+	ctl_conn_free(c->conn);
+	free(c);
+	g->n_clients--;
+}
+
+static void
+cli_input(struct gated *g, struct gcli *c)
+{
+	struct ctl_msg m;
+	int r;
+
+	if ((r = ctl_conn_read(c->conn)) < 0) {
+		c->closing = 1;
+		return;
+	}
+	while (!c->closing && (r = ctl_conn_next(c->conn, &m)) != 0) {
+		if (r < 0) {
+			log_warnx("CLI: protocol error: %s",
+			    ctl_conn_error_detail(c->conn));
+			c->closing = 1;
+			return;
+		}
+		if (m.type != CTL_MSG_CLI_REQUEST)
+			continue;
+		if (c->waiting > 0) {
+			log_warnx("CLI: request while another is running");
+			c->closing = 1;
+			return;
+		}
+		cli_request(g, c, &m);
+	}
+}
+
+/* ---- rules -------------------------------------------------------------- */
+
+int
+gated_reload_rules(struct gated *g, struct pol_diags *dg)
+{
+	struct pol_ruleset rs;
+	struct pol_diags local;
+	int r, i;
+
+	if (dg == NULL) {
+		memset(&local, 0, sizeof(local));
+		dg = &local;
+	}
+	pol_ruleset_init(&rs);
+	r = pol_ruleset_load_dir(&rs, g->conf.rules_dir, dg);
+	if (r == POL_E_NOTFOUND) {
+		log_warnx("rules directory %s missing: every attach is denied",
+		    g->conf.rules_dir);
+		r = POL_OK;
+	}
+	if (r != POL_OK) {
+		char buf[512];
+
+		for (i = 0; i < dg->n; i++) {
+			pol_diag_format(&dg->d[i], buf, sizeof(buf));
+			log_warnx("%s", buf);
+		}
+		pol_ruleset_free(&rs);
+		if (!g->rules_ok && g->rules.n == 0) {
+			snprintf(g->rules_error, sizeof(g->rules_error),
+			    "the rules in %.120s have %d error(s); everything is "
+			    "denied until they are fixed (usbgate policy "
+			    "check)", g->conf.rules_dir, dg->total);
+			log_warnx("%s", g->rules_error);
+		} else
+			log_warnx("rules not reloaded, %d error(s); keeping "
+			    "the previous rules", dg->total);
+		return r;
+	}
+	pol_ruleset_free(&g->rules);
+	g->rules = rs;
+	g->rules_ok = 1;
+	g->rules_error[0] = '\0';
+	log_info("loaded %zu rule(s) from %s", g->rules.n, g->conf.rules_dir);
+	return POL_OK;
+}
+
+/* ---- signals -------------------------------------------------------------- */
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (sig_g != NULL && write(sig_g->sig_pipe[1], &c, 1) < 0) {
+		/* Pipe full: a wakeup is already pending. */
+	}
+	errno = saved;
+}
+
+static void
+signals_init(struct gated *g)
+{
+	struct sigaction sa;
+
+	if (pipe2(g->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe2");
+	sig_g = g;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+signals_handle(struct gated *g)
+{
+	unsigned char c;
+	int status;
+	pid_t pid;
+
+	while (read(g->sig_pipe[0], &c, 1) == 1) {
+		switch (c) {
+		case SIGCHLD:
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				core_child_exited(g, pid, status);
+			break;
+		case SIGHUP:
+			log_info("SIGHUP: reloading rules and assignments");
+			gated_reload_rules(g, NULL);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			g->quit = 1;
+			break;
+		}
+	}
+}
+
+/* ---- main loop ------------------------------------------------------------ */
+
+static void
+peers_init(struct gated *g)
+{
+	int i;
+
+	for (i = 0; i < g->conf.n_peers; i++) {
+		struct gpeer *p = &g->peers[g->n_peers++];
+
+		memset(p, 0, sizeof(*p));
+		p->conf = g->conf.peers[i];
+		p->lfd = -1;
+		if (p->conf.listen) {
+			p->lfd = ctl_chan_listen(p->conf.uri, 0600);
+			if (p->lfd < 0)
+				fatal("%s %s: cannot listen on %s",
+				    role_word(p->conf.role), p->conf.name,
+				    p->conf.uri);
+		}
+	}
+	for (i = 0; i < g->conf.n_data; i++) {
+		g->data[g->n_data].conf = g->conf.data[i];
+		g->data[g->n_data++].used_by = NULL;
+	}
+}
+
+static void
+loop(struct gated *g)
+{
+	struct pollfd *pfd;
+	/* Per peer: listening socket, input, output; per client: one. */
+	size_t cap = 2 + 3 * GATED_PEERS_MAX + GATED_CLIENTS_MAX, n;
+	struct gcli *c, *cn;
+	long now, next;
+	int i, r, timeout;
+
+	if ((pfd = calloc(cap, sizeof(*pfd))) == NULL)
+		fatal("calloc");
+	while (!g->quit) {
+		now = gated_now();
+		next = core_next_deadline(g);
+		n = 0;
+		pfd[n++] = (struct pollfd){ g->sig_pipe[0], POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ g->cli_lfd, POLLIN, 0 };
+		for (i = 0; i < g->n_peers; i++) {
+			struct gpeer *p = &g->peers[i];
+
+			if (p->lfd >= 0)
+				pfd[n++] = (struct pollfd){ p->lfd, POLLIN, 0 };
+			if (p->conn != NULL) {
+				pfd[n++] = (struct pollfd){ ctl_conn_fd(p->conn),
+				    POLLIN, 0 };
+				if (ctl_conn_pending(p->conn) > 0)
+					pfd[n++] = (struct pollfd){
+					    ctl_conn_wfd(p->conn), POLLOUT, 0 };
+			} else if (!p->conf.listen &&
+			    (next == 0 || p->retry_at < next))
+				next = p->retry_at;
+		}
+		for (c = g->clients; c != NULL && n < cap; c = c->next) {
+			pfd[n++] = (struct pollfd){ ctl_conn_fd(c->conn),
+			    POLLIN, 0 };
+			if (ctl_conn_pending(c->conn) > 0)
+				pfd[n - 1].events |= POLLOUT;
+		}
+		timeout = next == 0 ? -1 : next <= now ? 0 : (int)(next - now);
+		r = poll(pfd, n, timeout);
+		if (r < 0 && errno != EINTR)
+			fatal("poll");
+		signals_handle(g);
+		now = gated_now();
+		/* Readiness is looked up by descriptor: the set of peers and
+		 * clients may change while we handle events. */
+		for (size_t k = 0; k < n && r > 0; k++) {
+			if (pfd[k].revents == 0)
+				continue;
+			if (pfd[k].fd == g->cli_lfd) {
+				cli_accept(g);
+				continue;
+			}
+			for (i = 0; i < g->n_peers; i++) {
+				struct gpeer *p = &g->peers[i];
+
+				if (pfd[k].fd == p->lfd) {
+					int fd = ctl_chan_accept(p->lfd);
+
+					if (fd >= 0)
+						peer_adopt(g, p, fd);
+				} else if (p->conn != NULL &&
+				    pfd[k].fd == ctl_conn_wfd(p->conn) &&
+				    (pfd[k].events & POLLOUT)) {
+					if (ctl_conn_flush(p->conn) < 0)
+						gated_peer_drop(g, p,
+						    "write failed");
+				} else if (p->conn != NULL &&
+				    pfd[k].fd == ctl_conn_fd(p->conn))
+					peer_input(g, p);
+			}
+			for (c = g->clients; c != NULL; c = c->next)
+				if (pfd[k].fd == ctl_conn_fd(c->conn)) {
+					if (pfd[k].revents & POLLOUT &&
+					    ctl_conn_flush(c->conn) < 0)
+						c->closing = 1;
+					if (pfd[k].revents & (POLLIN | POLLHUP |
+					    POLLERR))
+						cli_input(g, c);
+				}
+		}
+		for (i = 0; i < g->n_peers; i++) {
+			struct gpeer *p = &g->peers[i];
+
+			if (p->conn == NULL && !p->conf.listen &&
+			    p->retry_at <= now)
+				peer_try_connect(g, p);
+		}
+		core_timers(g);
+		/* Peers whose sends failed while we walked our tables. */
+		for (i = 0; i < g->n_peers; i++)
+			if (g->peers[i].broken)
+				gated_peer_drop(g, &g->peers[i],
+				    g->peers[i].broken_why);
+		for (c = g->clients; c != NULL; c = cn) {
+			cn = c->next;
+			if (c->closing && (c->waiting == 0 ||
+			    ctl_conn_pending(c->conn) == 0))
+				cli_free(g, c);
+		}
+	}
+	free(pfd);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: usbgated [-dn] [-v]... [-f CONFIG]\n");
+	exit(2);
+}
+
+static int
+mkdirs(const char *path, mode_t mode)
+{
+	char tmp[GATED_PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p != '\0'; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct gated g;
+	struct pol_diags dg;
+	char path[GATED_PATH_MAX + 32], buf[512], sockdir[128], *slash;
+	int ch, debug = 0, verbose = 0, test_only = 0, i, r;
+
+	snprintf(g.conf_path, sizeof(g.conf_path), "%s", GATED_CONF_DEFAULT);
+	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			snprintf(g.conf_path, sizeof(g.conf_path), "%s", optarg);
+			break;
+		case 'n':
+			test_only = 1;
+			debug = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("usbgated", debug, verbose);
+
+	gated_conf_defaults(&g.conf);
+	memset(&dg, 0, sizeof(dg));
+	if (gated_conf_load(g.conf_path, &g.conf, &dg) != POL_OK) {
+		for (i = 0; i < dg.n; i++) {
+			pol_diag_format(&dg.d[i], buf, sizeof(buf));
+			log_warnx("%s", buf);
+		}
+		fatalx("configuration has errors");
+	}
+	memset(&dg, 0, sizeof(dg));
+	r = gated_reload_rules(&g, &dg);
+	if (test_only) {
+		if (r != POL_OK)
+			fatalx("rules have errors");
+		printf("configuration OK: %d backend/VM channel(s), %d data "
+		    "channel(s), %zu rule(s)\n", g.conf.n_peers,
+		    g.conf.n_data, g.rules.n);
+		return 0;
+	}
+
+	if (mkdirs(g.conf.state_dir, 0700) < 0)
+		fatal("state directory %s", g.conf.state_dir);
+	snprintf(path, sizeof(path), "%s/assignments", g.conf.state_dir);
+	pol_assign_init(&g.assign, path);
+	memset(&dg, 0, sizeof(dg));
+	r = pol_assign_load(&g.assign, &dg);
+	for (i = 0; i < dg.n; i++) {
+		pol_diag_format(&dg.d[i], buf, sizeof(buf));
+		log_warnx("%s", buf);
+	}
+	if (r > 0 && pol_assign_save(&g.assign) == POL_OK)
+		log_warnx("assignments: %d damaged line(s) dropped, file "
+		    "rewritten", r);
+	else if (r < 0)
+		fatalx("cannot read assignments from %s", path);
+
+	g.ids = pol_usbids_default(g.conf.usbids[0] ? g.conf.usbids : NULL);
+	if (g.ids == NULL)
+		log_warnx("no usb.ids found: descriptions use the devices' own "
+		    "strings");
+
+	snprintf(sockdir, sizeof(sockdir), "%s", g.conf.socket_path);
+	if ((slash = strrchr(sockdir, '/')) != NULL && slash != sockdir) {
+		*slash = '\0';
+		mkdirs(sockdir, 0755);
+	}
+	snprintf(buf, sizeof(buf), "unix:%s", g.conf.socket_path);
+	if ((g.cli_lfd = ctl_chan_listen(buf, g.conf.socket_mode)) < 0)
+		fatal("cannot listen on %s", g.conf.socket_path);
+	if (g.conf.socket_gid >= 0 &&
+	    chown(g.conf.socket_path, (uid_t)-1, (gid_t)g.conf.socket_gid) < 0)
+		log_warn("chown %s", g.conf.socket_path);
+
+	signals_init(&g);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	/* Session ids are unique per run and not guessable from outside. */
+	g.next_session = ((uint64_t)random() << 32) | 1;
+	peers_init(&g);
+	log_info("started: %d channel(s), %zu rule(s), %zu assignment(s)",
+	    g.n_peers, g.rules.n, g.assign.n);
+
+	loop(&g);
+
+	log_info("shutting down");
+	core_shutdown(&g);
+	for (i = 0; i < g.n_peers; i++) {
+		if (g.peers[i].conn != NULL)
+			ctl_conn_drain(g.peers[i].conn, 200);
+		ctl_conn_free(g.peers[i].conn);
+		if (g.peers[i].lfd >= 0)
+			close(g.peers[i].lfd);
+	}
+	while (g.clients != NULL)
+		cli_free(&g, g.clients);
+	close(g.cli_lfd);
+	unlink(g.conf.socket_path);
+	pol_ruleset_free(&g.rules);
+	pol_assign_free(&g.assign);
+	pol_usbids_default_reset();
+	return 0;
+}
