@@ -46,6 +46,7 @@ be_strerror(int err)
 
 struct be_session {
 	struct stream *chan;
+	int pollfds_dirty;	/* libusb changed its descriptor set */
 	struct usbredirhost *host;
 	int error;
 	char *reason;
@@ -123,6 +124,18 @@ host_log(void *priv, int level, const char *msg)
 }
 
 static void
+pollfd_added(int fd, short events, void *priv)
+{
+	((struct be_session *)priv)->pollfds_dirty = 1;
+}
+
+static void
+pollfd_removed(int fd, void *priv)
+{
+	((struct be_session *)priv)->pollfds_dirty = 1;
+}
+
+static void
 flush_all(struct be_session *s)
 {
 	ssize_t r;
@@ -145,8 +158,8 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 	    .reason_len = reason_len };
 	libusb_context *ctx = NULL;
 	libusb_device_handle *h = NULL;
-	struct pollfd pfd[BE_MAX_POLLFDS];
-	int rc, chan_eof = 0;
+	struct pollfd pfd[BE_MAX_POLLFDS], usb_pfd[BE_MAX_POLLFDS];
+	int rc, chan_eof = 0, n_usb = 0;
 
 	reason[0] = '\0';
 	/* Acquire: libusb on the descriptor the parent opened. */
@@ -186,8 +199,9 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 		goto out;
 	}
 
+	libusb_set_pollfd_notifiers(ctx, pollfd_added, pollfd_removed, &s);
+	s.pollfds_dirty = 1;
 	while (s.error == BE_OK) {
-		const struct libusb_pollfd **lfds;
 		struct timeval tv;
 		int n = 0, i, ci = -1, timeout = -1, dev_gone = 0, usb_ev = 0;
 
@@ -216,14 +230,19 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 			pfd[n].events = POLLOUT;
 			n++;
 		}
-		lfds = libusb_get_pollfds(ctx);
-		for (i = 0; lfds != NULL && lfds[i] != NULL &&
-		    n < BE_MAX_POLLFDS; i++) {
-			pfd[n].fd = lfds[i]->fd;
-			pfd[n].events = lfds[i]->events;
-			n++;
+		if (s.pollfds_dirty) {
+			const struct libusb_pollfd **lfds = libusb_get_pollfds(ctx);
+
+			for (n_usb = 0; lfds != NULL && lfds[n_usb] != NULL &&
+			    n_usb < BE_MAX_POLLFDS - 3; n_usb++) {
+				usb_pfd[n_usb].fd = lfds[n_usb]->fd;
+				usb_pfd[n_usb].events = lfds[n_usb]->events;
+			}
+			libusb_free_pollfds(lfds);
+			s.pollfds_dirty = 0;
 		}
-		libusb_free_pollfds(lfds);
+		for (i = 0; i < n_usb; i++)
+			pfd[n++] = usb_pfd[i];
 		/* The device descriptor reports unplug as POLLHUP/POLLERR. */
 		pfd[n].fd = devfd;
 		pfd[n].events = 0;
@@ -308,6 +327,8 @@ out:
 		usbredirhost_close(s.host);
 	if (h != NULL)
 		libusb_close(h);
+	if (ctx != NULL)
+		libusb_set_pollfd_notifiers(ctx, NULL, NULL, NULL);
 	if (ctx != NULL)
 		libusb_exit(ctx);
 	return s.error;

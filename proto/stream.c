@@ -37,6 +37,7 @@
 #define STREAM_COPY_MAX		(16 * 1024)	/* larger copies get their own segment */
 #define STREAM_DEFAULT_HIGHWATER (4 * 1024 * 1024)
 #define STREAM_IOV_MAX		64
+#define STREAM_FILL_MAX		(256 * 1024)	/* per call, to stay fair */
 
 static const char *const stream_errstr[STREAM_E__COUNT] = {
 	[0] = "success",
@@ -441,7 +442,7 @@ stream_wfd(const struct stream *s)
 ssize_t
 stream_fill(struct stream *s)
 {
-	ssize_t n;
+	ssize_t n, total = 0;
 	size_t room;
 
 	if (s->failed)
@@ -469,16 +470,33 @@ stream_fill(struct stream *s)
 		return n;
 	}
 #endif
-	n = read(s->rfd, s->in + s->in_w, room);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return 0;
-		return errno == ECONNRESET ? STREAM_E_EOF : STREAM_E_SYS;
+	/*
+	 * Some channels hand out little per read() (a virtio-serial port
+	 * gives one 4 KiB buffer at a time): keep reading while the last
+	 * read filled what it was offered, so one poll() wakeup drains what
+	 * is queued. EOF after data is reported on the next call.
+	 */
+	for (;;) {
+		n = read(s->rfd, s->in + s->in_w, room);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			if (total > 0)
+				break;
+			return errno == ECONNRESET ? STREAM_E_EOF : STREAM_E_SYS;
+		}
+		if (n == 0) {
+			if (total > 0)
+				break;
+			return STREAM_E_EOF;
+		}
+		s->in_w += (size_t)n;
+		total += n;
+		room -= (size_t)n;
+		if (room == 0 || total >= STREAM_FILL_MAX)
+			break;
 	}
-	if (n == 0)
-		return STREAM_E_EOF;
-	s->in_w += (size_t)n;
-	return n;
+	return total;
 }
 
 int
