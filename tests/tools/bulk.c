@@ -1,0 +1,188 @@
+/* tests/tools/bulk.c: tb-bulk, libusb data check and throughput against a SourceSink (pattern=1) gadget. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libusb.h>
+
+#include "stats.h"
+
+#define MAX_QUEUE 64
+
+struct in_state {
+	unsigned char *buf[MAX_QUEUE];
+	struct libusb_transfer *xfer[MAX_QUEUE];
+	size_t len, buflen;
+	unsigned long long want, submitted, done;
+	int inflight, error;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: tb-bulk [-m MIB] [-l LEN] [-q QUEUE] [-B GADGET_BUFLEN] VID:PID\n"
+	    "  writes MIB MiB of the SourceSink \"mod 63\" pattern to the bulk OUT endpoint\n"
+	    "  (the gadget stalls on a wrong byte), reads MIB MiB from bulk IN with QUEUE\n"
+	    "  transfers of LEN bytes in flight, checks every byte, prints MB/s\n");
+	exit(2);
+}
+
+/* Byte k of a transfer: the gadget fills each request of buflen bytes with i % 63. */
+static void
+fill_pattern(unsigned char *p, size_t len, size_t buflen)
+{
+	for (size_t k = 0; k < len; k++)
+		p[k] = (unsigned char)((k % buflen) % 63);
+}
+
+static void LIBUSB_CALL
+in_done(struct libusb_transfer *t)
+{
+	struct in_state *s = t->user_data;
+
+	s->inflight--;
+	if (t->status != LIBUSB_TRANSFER_COMPLETED) {
+		fprintf(stderr, "tb-bulk: IN transfer status %d\n", t->status);
+		s->error = 1;
+		return;
+	}
+	for (int k = 0; k < t->actual_length; k++) {
+		if (t->buffer[k] != (unsigned char)(((size_t)k % s->buflen) % 63)) {
+			fprintf(stderr, "tb-bulk: IN byte %d of a transfer is 0x%02x, want 0x%02x\n",
+			    k, t->buffer[k], (unsigned)(((size_t)k % s->buflen) % 63));
+			s->error = 1;
+			return;
+		}
+	}
+	s->done += (unsigned long long)t->actual_length;
+	if (s->submitted < s->want && !s->error) {
+		s->submitted += s->len;
+		if (libusb_submit_transfer(t) == 0)
+			s->inflight++;
+		else
+			s->error = 1;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned long mib = 16, queue = 16, len = 65536, buflen = 4096;
+	unsigned vid, pid;
+	int c, r, ep_in = -1, ep_out = -1, xferred;
+	libusb_context *ctx;
+	libusb_device_handle *h;
+	struct libusb_config_descriptor *cfg;
+	struct in_state s;
+	unsigned char *obuf;
+	double t0, out_mbs, in_mbs;
+
+	while ((c = getopt(argc, argv, "m:l:q:B:")) != -1) {
+		switch (c) {
+		case 'm': mib = strtoul(optarg, NULL, 0); break;
+		case 'l': len = strtoul(optarg, NULL, 0); break;
+		case 'q': queue = strtoul(optarg, NULL, 0); break;
+		case 'B': buflen = strtoul(optarg, NULL, 0); break;
+		default: usage();
+		}
+	}
+	if (optind != argc - 1 || sscanf(argv[optind], "%x:%x", &vid, &pid) != 2 ||
+	    queue == 0 || queue > MAX_QUEUE || buflen == 0 || len % buflen != 0 || mib == 0)
+		usage();
+	if ((r = libusb_init(&ctx)) != 0) {
+		fprintf(stderr, "tb-bulk: libusb_init: %s\n", libusb_strerror(r));
+		return 1;
+	}
+	h = libusb_open_device_with_vid_pid(ctx, (uint16_t)vid, (uint16_t)pid);
+	if (h == NULL) {
+		fprintf(stderr, "tb-bulk: no device %04x:%04x (or no access)\n", vid, pid);
+		return 1;
+	}
+	libusb_set_auto_detach_kernel_driver(h, 1);
+	if ((r = libusb_claim_interface(h, 0)) != 0) {
+		fprintf(stderr, "tb-bulk: claim interface 0: %s\n", libusb_strerror(r));
+		return 1;
+	}
+	if ((r = libusb_get_active_config_descriptor(libusb_get_device(h), &cfg)) != 0) {
+		fprintf(stderr, "tb-bulk: config descriptor: %s\n", libusb_strerror(r));
+		return 1;
+	}
+	for (int e = 0; e < cfg->interface[0].altsetting[0].bNumEndpoints; e++) {
+		const struct libusb_endpoint_descriptor *ep = &cfg->interface[0].altsetting[0].endpoint[e];
+
+		if ((ep->bmAttributes & 3) != LIBUSB_TRANSFER_TYPE_BULK)
+			continue;
+		if (ep->bEndpointAddress & LIBUSB_ENDPOINT_IN)
+			ep_in = ep->bEndpointAddress;
+		else
+			ep_out = ep->bEndpointAddress;
+	}
+	libusb_free_config_descriptor(cfg);
+	if (ep_in < 0 || ep_out < 0) {
+		fprintf(stderr, "tb-bulk: interface 0 lacks a bulk IN/OUT pair\n");
+		return 1;
+	}
+
+	/* OUT: synchronous, the pattern the gadget checks. */
+	if ((obuf = malloc(len)) == NULL)
+		return 1;
+	fill_pattern(obuf, len, buflen);
+	t0 = tb_now_us();
+	for (unsigned long long sent = 0; sent < (unsigned long long)mib << 20; sent += len) {
+		r = libusb_bulk_transfer(h, (unsigned char)ep_out, obuf, (int)len, &xferred, 5000);
+		if (r != 0 || (unsigned long)xferred != len) {
+			fprintf(stderr, "tb-bulk: OUT transfer at %llu: %s (%d bytes)\n", sent,
+			    libusb_strerror(r), xferred);
+			return 1;
+		}
+	}
+	out_mbs = (double)(mib << 20) / (tb_now_us() - t0);
+
+	/* IN: QUEUE asynchronous transfers in flight, every byte checked. */
+	memset(&s, 0, sizeof(s));
+	s.len = len;
+	s.buflen = buflen;
+	s.want = (unsigned long long)mib << 20;
+	t0 = tb_now_us();
+	for (unsigned long q = 0; q < queue && s.submitted < s.want; q++) {
+		s.buf[q] = malloc(len);
+		s.xfer[q] = libusb_alloc_transfer(0);
+		if (s.buf[q] == NULL || s.xfer[q] == NULL)
+			return 1;
+		libusb_fill_bulk_transfer(s.xfer[q], h, (unsigned char)ep_in, s.buf[q], (int)len,
+		    in_done, &s, 5000);
+		if ((r = libusb_submit_transfer(s.xfer[q])) != 0) {
+			fprintf(stderr, "tb-bulk: submit IN: %s\n", libusb_strerror(r));
+			return 1;
+		}
+		s.submitted += len;
+		s.inflight++;
+	}
+	while (s.inflight > 0) {
+		if ((r = libusb_handle_events(ctx)) != 0 && r != LIBUSB_ERROR_INTERRUPTED) {
+			fprintf(stderr, "tb-bulk: handle events: %s\n", libusb_strerror(r));
+			return 1;
+		}
+	}
+	in_mbs = (double)s.done / (tb_now_us() - t0);
+	if (s.error || s.done < s.want) {
+		fprintf(stderr, "tb-bulk: IN failed after %llu of %llu bytes\n", s.done, s.want);
+		return 1;
+	}
+	printf("out_mbs=%.1f in_mbs=%.1f bytes=%llu\n", out_mbs, in_mbs, s.want);
+	for (unsigned long q = 0; q < queue; q++) {
+		if (s.xfer[q] != NULL)
+			libusb_free_transfer(s.xfer[q]);
+		free(s.buf[q]);
+	}
+	free(obuf);
+	libusb_release_interface(h, 0);
+	libusb_close(h);
+	libusb_exit(ctx);
+	return 0;
+}
