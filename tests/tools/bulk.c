@@ -16,7 +16,7 @@
 struct in_state {
 	unsigned char *buf[MAX_QUEUE];
 	struct libusb_transfer *xfer[MAX_QUEUE];
-	size_t len, buflen;
+	size_t len, maxp;
 	unsigned long long want, submitted, done;
 	int inflight, error;
 };
@@ -25,19 +25,21 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tb-bulk [-m MIB] [-l LEN] [-q QUEUE] [-B GADGET_BUFLEN] VID:PID\n"
+	    "usage: tb-bulk [-m MIB] [-l LEN] [-q QUEUE] VID:PID\n"
 	    "  writes MIB MiB of the SourceSink \"mod 63\" pattern to the bulk OUT endpoint\n"
 	    "  (the gadget stalls on a wrong byte), reads MIB MiB from bulk IN with QUEUE\n"
 	    "  transfers of LEN bytes in flight, checks every byte, prints MB/s\n");
 	exit(2);
 }
 
-/* Byte k of a transfer: the gadget fills each request of buflen bytes with i % 63. */
-static void
-fill_pattern(unsigned char *p, size_t len, size_t buflen)
+/*
+ * Byte k of a transfer: SourceSink's "mod 63" pattern restarts with every
+ * packet (byte i of a request is (i % wMaxPacketSize) % 63).
+ */
+static unsigned char
+pattern_byte(size_t k, size_t maxp)
 {
-	for (size_t k = 0; k < len; k++)
-		p[k] = (unsigned char)((k % buflen) % 63);
+	return (unsigned char)((k % maxp) % 63);
 }
 
 static void LIBUSB_CALL
@@ -52,9 +54,9 @@ in_done(struct libusb_transfer *t)
 		return;
 	}
 	for (int k = 0; k < t->actual_length; k++) {
-		if (t->buffer[k] != (unsigned char)(((size_t)k % s->buflen) % 63)) {
+		if (t->buffer[k] != pattern_byte((size_t)k, s->maxp)) {
 			fprintf(stderr, "tb-bulk: IN byte %d of a transfer is 0x%02x, want 0x%02x\n",
-			    k, t->buffer[k], (unsigned)(((size_t)k % s->buflen) % 63));
+			    k, t->buffer[k], pattern_byte((size_t)k, s->maxp));
 			s->error = 1;
 			return;
 		}
@@ -72,7 +74,8 @@ in_done(struct libusb_transfer *t)
 int
 main(int argc, char **argv)
 {
-	unsigned long mib = 16, queue = 16, len = 65536, buflen = 4096;
+	unsigned long mib = 16, queue = 16, len = 65536;
+	size_t maxp_in = 0, maxp_out = 0;
 	unsigned vid, pid;
 	int c, r, ep_in = -1, ep_out = -1, xferred;
 	libusb_context *ctx;
@@ -82,17 +85,16 @@ main(int argc, char **argv)
 	unsigned char *obuf;
 	double t0, out_mbs, in_mbs;
 
-	while ((c = getopt(argc, argv, "m:l:q:B:")) != -1) {
+	while ((c = getopt(argc, argv, "m:l:q:")) != -1) {
 		switch (c) {
 		case 'm': mib = strtoul(optarg, NULL, 0); break;
 		case 'l': len = strtoul(optarg, NULL, 0); break;
 		case 'q': queue = strtoul(optarg, NULL, 0); break;
-		case 'B': buflen = strtoul(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}
 	if (optind != argc - 1 || sscanf(argv[optind], "%x:%x", &vid, &pid) != 2 ||
-	    queue == 0 || queue > MAX_QUEUE || buflen == 0 || len % buflen != 0 || mib == 0)
+	    queue == 0 || queue > MAX_QUEUE || len == 0 || len % 1024 != 0 || mib == 0)
 		usage();
 	if ((r = libusb_init(&ctx)) != 0) {
 		fprintf(stderr, "tb-bulk: libusb_init: %s\n", libusb_strerror(r));
@@ -117,13 +119,16 @@ main(int argc, char **argv)
 
 		if ((ep->bmAttributes & 3) != LIBUSB_TRANSFER_TYPE_BULK)
 			continue;
-		if (ep->bEndpointAddress & LIBUSB_ENDPOINT_IN)
+		if (ep->bEndpointAddress & LIBUSB_ENDPOINT_IN) {
 			ep_in = ep->bEndpointAddress;
-		else
+			maxp_in = ep->wMaxPacketSize & 0x7ff;
+		} else {
 			ep_out = ep->bEndpointAddress;
+			maxp_out = ep->wMaxPacketSize & 0x7ff;
+		}
 	}
 	libusb_free_config_descriptor(cfg);
-	if (ep_in < 0 || ep_out < 0) {
+	if (ep_in < 0 || ep_out < 0 || maxp_in == 0 || maxp_out == 0) {
 		fprintf(stderr, "tb-bulk: interface 0 lacks a bulk IN/OUT pair\n");
 		return 1;
 	}
@@ -131,7 +136,8 @@ main(int argc, char **argv)
 	/* OUT: synchronous, the pattern the gadget checks. */
 	if ((obuf = malloc(len)) == NULL)
 		return 1;
-	fill_pattern(obuf, len, buflen);
+	for (size_t k = 0; k < len; k++)
+		obuf[k] = pattern_byte(k, maxp_out);
 	t0 = tb_now_us();
 	for (unsigned long long sent = 0; sent < (unsigned long long)mib << 20; sent += len) {
 		r = libusb_bulk_transfer(h, (unsigned char)ep_out, obuf, (int)len, &xferred, 5000);
@@ -146,7 +152,7 @@ main(int argc, char **argv)
 	/* IN: QUEUE asynchronous transfers in flight, every byte checked. */
 	memset(&s, 0, sizeof(s));
 	s.len = len;
-	s.buflen = buflen;
+	s.maxp = maxp_in;
 	s.want = (unsigned long long)mib << 20;
 	t0 = tb_now_us();
 	for (unsigned long q = 0; q < queue && s.submitted < s.want; q++) {

@@ -149,7 +149,7 @@ vm_start() {
 	local name=$1
 	shift
 	local d=$VM_RUNDIR/$name mem=768 append="" xhci=0 nics=0 i t0 id role n p
-	local -a qa=() usb=() hostfwd=()
+	local -a qa=() hostfwd=()
 	local kdir=$VM_CACHE/current
 	[[ -d $d ]] && { vm_log "vm_start: $name exists"; return 1; }
 	mkdir -p "$d"
@@ -184,8 +184,12 @@ vm_start() {
 			shift ;;
 		--hostfwd) hostfwd+=("$2"); shift ;;
 		--user-net) hostfwd+=(none) ;;
-		--xhci) xhci=1 ;;
-		--usb) usb+=(-device "$2"); xhci=1; shift ;;
+		--xhci)
+			((xhci++)) || qa+=(-device qemu-xhci,id=xhci) ;;
+		--usb)
+			((xhci++)) || qa+=(-device qemu-xhci,id=xhci)
+			qa+=(-device "$2")
+			shift ;;
 		--drive) qa+=(-drive "$2"); shift ;;
 		--qemu) qa+=("$2"); shift ;;
 		--append) append+=" $2"; shift ;;
@@ -202,7 +206,6 @@ vm_start() {
 		nics=$((nics + 1))
 		qa+=(-netdev "$net" -device "virtio-net-pci,netdev=un0,mac=52:54:00:10:00:01")
 	fi
-	((xhci)) && qa+=(-device qemu-xhci,id=xhci "${usb[@]}")
 
 	mkfifo "$d/req"
 	: >"$d/resp.log"

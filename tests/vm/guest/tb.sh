@@ -156,12 +156,15 @@ gadget_remove() {
 
 # usb_devs VID:PID: sysfs directories of every device with that id.
 usb_devs() {
-	_v=${1%%:*}; _p=${1##*:}
+	_v=${1%%:*}; _p=${1##*:}; _found=1
 	for _d in /sys/bus/usb/devices/*; do
 		[ -e "$_d/idVendor" ] || continue
-		[ "$(cat "$_d/idVendor")" = "${_v#0x}" ] && [ "$(cat "$_d/idProduct")" = "${_p#0x}" ] &&
+		if [ "$(cat "$_d/idVendor")" = "${_v#0x}" ] && [ "$(cat "$_d/idProduct")" = "${_p#0x}" ]; then
 			readlink -f "$_d"
+			_found=0
+		fi
 	done
+	return $_found
 }
 
 __node_in() { # SYSDEV KIND
@@ -216,3 +219,22 @@ dd_rate_mbs() {
 
 # drop_caches: make the next buffered read come from the device.
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+# storage_roundtrip DEV MB: write MB MiB of random data to DEV with
+# O_DIRECT, drop the caches, read it back with O_DIRECT; prints
+# "<sha256 written> <sha256 read>".
+storage_roundtrip() {
+	gdd if=/dev/urandom of=/run/rt.data bs=1M count="$2" status=none || return 1
+	_src=$(sha256sum /run/rt.data | cut -d' ' -f1)
+	gdd if=/run/rt.data of="$1" bs=1M oflag=direct conv=fsync status=none || return 1
+	rm -f /run/rt.data
+	drop_caches
+	_dst=$(gdd if="$1" bs=1M count="$2" iflag=direct status=none | sha256sum | cut -d' ' -f1)
+	echo "$_src $_dst"
+}
+
+# usb_driver SYSDEV [IFNUM]: the driver bound to interface IFNUM (default 0).
+usb_driver() {
+	_l=$(ls -d "$1"/*:*."${2:-0}" 2>/dev/null | head -n1)
+	[ -n "$_l" ] && [ -e "$_l/driver" ] && basename "$(readlink "$_l/driver")"
+}
