@@ -131,6 +131,8 @@ vm_port() {
 #   --link ID:server[:N]   N virtio-serial ports usbgate.0..N-1 (default 4)
 #   --link ID:client[:N]   joined to the VM that serves link ID; the server's
 #                          QEMU listens (wait=off), the client reconnects
+#   --link ID:loop[:N]     single-VM loopback: ports usbgate.K joined to ports
+#                          usbgate-peer.K of the same guest
 #   --vport NAME:server|client:SOCK  one more virtio-serial port NAME on the
 #                          host socket $VM_RUNDIR/SOCK.sock
 #   --net ID:N             point-to-point network ID (N = 1 or 2); the guest
@@ -160,12 +162,20 @@ vm_start() {
 			IFS=: read -r id role n <<<"$2"
 			n=${n:-4}
 			for ((i = 0; i < n; i++)); do
-				if [[ $role == server ]]; then
-					qa+=(-chardev "socket,id=lnk$id$i,path=$VM_RUNDIR/link-$id.$i.sock,server=on,wait=off")
-				else
-					qa+=(-chardev "socket,id=lnk$id$i,path=$VM_RUNDIR/link-$id.$i.sock,reconnect=1")
+				p=$VM_RUNDIR/link-$id.$i.sock
+				case $role in
+				server | loop)
+					qa+=(-chardev "socket,id=lnk$id$i,path=$p,server=on,wait=off")
+					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=usbgate.$i") ;;
+				client)
+					qa+=(-chardev "socket,id=lnk$id$i,path=$p,reconnect=1")
+					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=usbgate.$i") ;;
+				*) vm_log "vm_start: --link $2: role must be server, client or loop"; return 1 ;;
+				esac
+				if [[ $role == loop ]]; then
+					qa+=(-chardev "socket,id=lnp$id$i,path=$p,reconnect=1")
+					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnp$id$i,name=usbgate-peer.$i")
 				fi
-				qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=usbgate.$i")
 			done
 			shift ;;
 		--vport)
@@ -309,7 +319,7 @@ vm_stop_all() {
 		[[ -e $d/req ]] && vm_stop "$(basename "$d")"
 	done
 	for pid in $(cat "$VM_RUNDIR"/hostbg.pids 2>/dev/null); do
-		kill "$pid" 2>/dev/null
+		kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null
 	done
 	rm -f "$VM_RUNDIR/hostbg.pids"
 }
@@ -429,10 +439,10 @@ vm_monitor() {
 		tr -d '\r' | grep -v -e '^QEMU .* monitor' -e '^(qemu)'
 }
 
-# vm_host_bg 'command': a host process that lives as long as the scenario
-# (stopped by vm_stop_all); prints its pid.
+# vm_host_bg 'command': a host process (own process group) that lives as
+# long as the scenario (vm_stop_all kills the group); prints its pid.
 vm_host_bg() {
-	bash -c "$1" </dev/null >>"$VM_OUTDIR/host-bg.log" 2>&1 &
+	setsid bash -c "$1" </dev/null >>"$VM_OUTDIR/host-bg.log" 2>&1 &
 	echo $! >>"$VM_RUNDIR/hostbg.pids"
 	disown $! 2>/dev/null
 	echo $!

@@ -87,11 +87,16 @@ __gadget_bind() { # IDX FUNCTION
 	gadget_busid "$1"
 }
 
-# gadget_storage IDX SIZE_MB: mass-storage gadget backed by a tmpfs file.
+# gadget_storage IDX SIZE_MB [random]: mass-storage gadget backed by a
+# tmpfs file (sparse, or filled with random data).
 gadget_storage() {
 	__gadget_new "$1" $PID_STORAGE "testbed storage"
 	_img=/run/gadget$1.img
-	gdd if=/dev/zero of="$_img" bs=1M count=0 seek="$2" 2>/dev/null || tb_die "backing file"
+	if [ "${3:-}" = random ]; then
+		gdd if=/dev/urandom of="$_img" bs=1M count="$2" status=none || tb_die "backing file"
+	else
+		gdd if=/dev/zero of="$_img" bs=1M count=0 seek="$2" 2>/dev/null || tb_die "backing file"
+	fi
 	mkdir "$_g/functions/mass_storage.0"
 	echo 0 >"$_g/functions/mass_storage.0/lun.0/removable"
 	echo "$_img" >"$_g/functions/mass_storage.0/lun.0/file" || tb_die "lun file"
@@ -237,4 +242,19 @@ storage_roundtrip() {
 usb_driver() {
 	_l=$(ls -d "$1"/*:*."${2:-0}" 2>/dev/null | head -n1)
 	[ -n "$_l" ] && [ -e "$_l/driver" ] && basename "$(readlink "$_l/driver")"
+}
+
+# port_recv PORT BYTES: read BYTES from a virtio-serial port and print their
+# sha256 (run it before the sender: an unopened port applies back-pressure).
+port_recv() {
+	gdd if="/dev/virtio-ports/$1" bs=64k iflag=fullblock count=$(($2 / 65536)) status=none |
+		sha256sum | cut -d' ' -f1
+}
+
+# port_send PORT BYTES: send BYTES of random data, print their sha256.
+port_send() {
+	gdd if=/dev/urandom of=/run/port.tx bs=64k count=$(($2 / 65536)) status=none
+	gdd if=/run/port.tx of="/dev/virtio-ports/$1" bs=64k status=none || return 1
+	sha256sum /run/port.tx | cut -d' ' -f1
+	rm -f /run/port.tx
 }
