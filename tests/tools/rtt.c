@@ -71,28 +71,37 @@ write_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
-static int
-do_echo(int fd, size_t size)
+/*
+ * Echo until killed. A gadget's node goes dead when the host side resets
+ * or re-enumerates the device (the tty is hung up: read() returns 0, I/O
+ * fails), so reopen the node whenever that happens.
+ */
+static _Noreturn void
+do_echo(const char *path, size_t size)
 {
 	unsigned char buf[MAX_SIZE];
+	int fd = -1;
 
 	for (;;) {
-		ssize_t r = read(fd, buf, size);
+		ssize_t r;
 
-		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+		if (fd < 0) {
+			fd = open(path, O_RDWR | O_NOCTTY);
+			if (fd < 0 || make_raw(fd, path) < 0) {
+				if (fd >= 0)
+					close(fd);
+				fd = -1;
+				usleep(20000);
 				continue;
-			fprintf(stderr, "tb-rtt echo: read: %s\n", strerror(errno));
-			return 1;
+			}
 		}
-		if (r == 0) {
-			/* A gadget tty reads 0 while the host side is closed. */
-			usleep(10000);
+		r = read(fd, buf, size);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		}
-		if (write_all(fd, buf, (size_t)r) < 0) {
-			fprintf(stderr, "tb-rtt echo: write: %s\n", strerror(errno));
-			return 1;
+		if (r <= 0 || write_all(fd, buf, (size_t)r) < 0) {
+			close(fd);
+			fd = -1;
+			usleep(20000);
 		}
 	}
 }
@@ -180,6 +189,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc - 1 || size == 0 || size > MAX_SIZE || count == 0)
 		usage();
+	if (strcmp(mode, "echo") == 0)
+		do_echo(argv[optind], size);
 	fd = open(argv[optind], O_RDWR | O_NOCTTY);
 	if (fd < 0) {
 		fprintf(stderr, "tb-rtt: open %s: %s\n", argv[optind], strerror(errno));
@@ -187,8 +198,6 @@ main(int argc, char **argv)
 	}
 	if (make_raw(fd, argv[optind]) < 0)
 		return 1;
-	if (strcmp(mode, "echo") == 0)
-		return do_echo(fd, size);
 	if (strcmp(mode, "ping") == 0)
 		return do_ping(fd, count, size, report_id, timeout_ms);
 	usage();

@@ -258,3 +258,25 @@ port_send() {
 	sha256sum /run/port.tx | cut -d' ' -f1
 	rm -f /run/port.tx
 }
+
+# tb_pkill GLOB [SIGNAL]: signal every process whose command line matches
+# GLOB (busybox has no pkill).
+tb_pkill() {
+	for _p in /proc/[0-9]*; do
+		_pid=${_p#/proc/}
+		[ "$_pid" = $$ ] && continue
+		_c=$(tr '\0' ' ' <"$_p/cmdline" 2>/dev/null) || continue
+		case $_c in
+		*$1*) kill "-${2:-TERM}" "$_pid" 2>/dev/null ;;
+		esac
+	done
+	return 0
+}
+
+# usbip_detach_all: detach every device imported through vhci_hcd here.
+usbip_detach_all() {
+	for _port in $(usbip port 2>/dev/null | sed -n 's/^Port \([0-9]*\):.*/\1/p'); do
+		usbip detach -p "$_port" >/dev/null || return 1
+	done
+	return 0
+}
