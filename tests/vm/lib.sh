@@ -195,9 +195,9 @@ vm_start() {
 		--hostfwd) hostfwd+=("$2"); shift ;;
 		--user-net) hostfwd+=(none) ;;
 		--xhci)
-			((xhci++)) || qa+=(-device qemu-xhci,id=xhci) ;;
+			((xhci++)) || qa+=(-device "qemu-xhci,id=xhci") ;;
 		--usb)
-			((xhci++)) || qa+=(-device qemu-xhci,id=xhci)
+			((xhci++)) || qa+=(-device "qemu-xhci,id=xhci")
 			qa+=(-device "$2")
 			shift ;;
 		--drive) qa+=(-drive "$2"); shift ;;
@@ -263,7 +263,7 @@ vm_start() {
 		vm_log "vm_start $name: no agent after ${VM_BOOT_TIMEOUT}s"
 		return 1
 	fi
-	printf '%.1f\n' "$(echo "$(date +%s.%N) - $t0" | bc)" >"$d/boot.secs"
+	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", b - a }' >"$d/boot.secs"
 	vm_log "vm $name up in $(cat "$d/boot.secs") s"
 }
 
@@ -318,9 +318,9 @@ vm_stop_all() {
 	for d in "$VM_RUNDIR"/*/; do
 		[[ -e $d/req ]] && vm_stop "$(basename "$d")"
 	done
-	for pid in $(cat "$VM_RUNDIR"/hostbg.pids 2>/dev/null); do
+	while read -r pid; do
 		kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null
-	done
+	done < <(cat "$VM_RUNDIR/hostbg.pids" 2>/dev/null)
 	rm -f "$VM_RUNDIR/hostbg.pids"
 }
 
@@ -498,6 +498,8 @@ vm_ok_t() {
 	vm_ok "$@"
 }
 VM_OK_TIMEOUT=()
+# shellcheck disable=SC2034 # VM_OUT is the result for the scenario's use.
+VM_OUT=""
 
 # vm_start_ok NAME [options]: vm_start or fail.
 vm_start_ok() {

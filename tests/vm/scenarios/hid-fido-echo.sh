@@ -7,7 +7,7 @@ scenario() {
 	local hidraw=$VM_OUT
 	vm_ok A "od -An -tx1 -N3 /sys/class/hidraw/${hidraw#/dev/}/device/report_descriptor" \
 		"reading the report descriptor the host side sees"
-	assert_eq "usage page of the report descriptor" "06 d0 f1" "$(echo $VM_OUT)"
+	assert_eq "usage page of the report descriptor" "06 d0 f1" "${VM_OUT# }"
 	vm_ok A "usb_driver \$(usb_devs 1209:0003)" "reading the bound driver"
 	assert_eq "driver of interface 0" usbhid "$VM_OUT"
 	local job

@@ -10,6 +10,7 @@ scenario() {
 	vm_ok A "usb_driver /sys/bus/usb/devices/$busid" "reading the bound driver"
 	assert_eq "driver of interface 0" usb-storage "$VM_OUT"
 	vm_ok_t 120 A "storage_roundtrip $dev 64" "64 MiB round trip on $dev"
-	local sums=($VM_OUT)
+	local sums
+	read -r -a sums <<<"$VM_OUT"
 	assert_eq "sha256 of the data read back from $dev" "${sums[0]}" "${sums[1]}"
 }

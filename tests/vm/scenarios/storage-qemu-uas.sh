@@ -9,9 +9,10 @@ scenario() {
 	vm_ok A "usb_devs 46f4:0003" "finding the device"
 	local sysdev=$VM_OUT
 	vm_ok A "cat $sysdev/speed; usb_driver $sysdev" "reading speed and driver"
-	assert_eq "speed and driver" "5000 uas" "$(echo $VM_OUT)"
+	assert_eq "speed and driver" "5000 uas" "${VM_OUT//$'\n'/ }"
 	vm_ok_t 120 A "storage_roundtrip $dev 64" "64 MiB round trip on $dev"
-	local sums=($VM_OUT)
+	local sums
+	read -r -a sums <<<"$VM_OUT"
 	assert_eq "sha256 of the data read back from $dev" "${sums[0]}" "${sums[1]}"
 	assert_eq "sha256 of the host image's first 64 MiB" "${sums[0]}" \
 		"$(head -c 64M "$img" | sha256sum | cut -d' ' -f1)"
