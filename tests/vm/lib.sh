@@ -288,9 +288,14 @@ vm_alive() {
 	[[ -s $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
 }
 
-# vm_oops NAME: print the first oops line seen on NAME's console (0 if any).
+# vm_oops NAME: print the first oops line seen on NAME's console; 1 if none.
+# (A panic can end QEMU before the watcher looks: read the console too.)
 vm_oops() {
-	[[ -s $VM_RUNDIR/$1/oops ]] && cat "$VM_RUNDIR/$1/oops"
+	if [[ -s $VM_RUNDIR/$1/oops ]]; then
+		cat "$VM_RUNDIR/$1/oops"
+	else
+		grep -m1 -E "$VM_OOPS_RE" "$VM_OUTDIR/$1.console.log" 2>/dev/null
+	fi
 }
 
 # vm_stop NAME: kill the guest (no clean shutdown is needed: nothing
@@ -364,8 +369,8 @@ vm_run() {
 		done
 	} 9>"$d/lock"
 	if [[ ${rc:-} == 125 ]]; then
-		if [[ -s $d/oops ]]; then
-			vm_log "vm_run $name: kernel oops: $(cat "$d/oops")"
+		if vm_oops "$name" >/dev/null; then
+			vm_log "vm_run $name: kernel oops: $(vm_oops "$name")"
 		elif ! vm_alive "$name"; then
 			vm_log "vm_run $name: the VM died"
 		else
@@ -485,7 +490,7 @@ vm_ok() {
 	if ((rc)); then
 		local why
 		why=$(grep -v '^$' "$err" | tail -n 1)
-		[[ -s $VM_RUNDIR/$1/oops ]] && why="kernel oops: $(cat "$VM_RUNDIR/$1/oops")"
+		vm_oops "$1" >/dev/null && why="kernel oops: $(vm_oops "$1")"
 		fail "$3: exit $rc${why:+: $why}"
 	fi
 	rm -f "$err" "$out"
