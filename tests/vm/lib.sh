@@ -153,7 +153,10 @@ vm_start() {
 	local d=$VM_RUNDIR/$name mem=768 append="" xhci=0 nics=0 i t0 id role n p
 	local -a qa=() hostfwd=()
 	local kdir=$VM_CACHE/current
-	[[ -d $d ]] && { vm_log "vm_start: $name exists"; return 1; }
+	if [[ -d $d ]]; then
+		vm_alive "$name" && { vm_log "vm_start: $name is running"; return 1; }
+		rm -rf "$d" # stopped before: start afresh under the same name
+	fi
 	mkdir -p "$d"
 	while (($#)); do
 		case $1 in
