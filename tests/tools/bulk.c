@@ -18,17 +18,21 @@ struct in_state {
 	struct libusb_transfer *xfer[MAX_QUEUE];
 	size_t len, maxp;
 	unsigned long long want, submitted, done;
-	int inflight, error;
+	unsigned long long cancelled;
+	int inflight, error, resubmit;
 };
 
 static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tb-bulk [-m MIB] [-l LEN] [-q QUEUE] VID:PID\n"
+	    "usage: tb-bulk [-m MIB] [-l LEN] [-q QUEUE] [-S SECONDS] VID:PID\n"
 	    "  writes MIB MiB of the SourceSink \"mod 63\" pattern to the bulk OUT endpoint\n"
 	    "  (the gadget stalls on a wrong byte), reads MIB MiB from bulk IN with QUEUE\n"
-	    "  transfers of LEN bytes in flight, checks every byte, prints MB/s\n");
+	    "  transfers of LEN bytes in flight, checks every byte, prints MB/s.\n"
+	    "  -S: afterwards, for SECONDS keep QUEUE bulk-IN transfers in flight and\n"
+	    "  cancel them all every 0.2 s (an unlink stress), then check that the\n"
+	    "  device still answers\n");
 	exit(2);
 }
 
@@ -40,6 +44,70 @@ static unsigned char
 pattern_byte(size_t k, size_t maxp)
 {
 	return (unsigned char)((k % maxp) % 63);
+}
+
+/* Unlink stress: completed transfers go straight back until the cancel. */
+static void LIBUSB_CALL
+stress_done(struct libusb_transfer *t)
+{
+	struct in_state *s = t->user_data;
+
+	s->inflight--;
+	if (t->status == LIBUSB_TRANSFER_CANCELLED) {
+		s->cancelled++;
+	} else if (t->status != LIBUSB_TRANSFER_COMPLETED) {
+		s->error = 1;
+	} else if (s->resubmit) {
+		if (libusb_submit_transfer(t) == 0)
+			s->inflight++;
+		else
+			s->error = 1;
+	}
+}
+
+/*
+ * Keep QUEUE IN transfers in flight and cancel them all every 200 ms for
+ * secs seconds; returns the number of cancelled transfers or -1.
+ */
+static long
+unlink_stress(libusb_context *ctx, struct in_state *s, unsigned long queue, double secs)
+{
+	double end = tb_now_us() + secs * 1e6;
+	struct timeval tv = { 0, 20000 };
+
+	s->cancelled = 0;
+	s->error = 0;
+	while (tb_now_us() < end) {
+		double cancel_at = tb_now_us() + 200000;
+
+		s->resubmit = 1;
+		for (unsigned long q = 0; q < queue; q++) {
+			s->xfer[q]->callback = stress_done;
+			if (libusb_submit_transfer(s->xfer[q]) != 0) {
+				fprintf(stderr, "tb-bulk: stress: submit failed (device gone?)\n");
+				return -1;
+			}
+			s->inflight++;
+		}
+		while (tb_now_us() < cancel_at && !s->error)
+			libusb_handle_events_timeout(ctx, &tv);
+		s->resubmit = 0;
+		for (unsigned long q = 0; q < queue; q++)
+			libusb_cancel_transfer(s->xfer[q]);
+		for (int i = 0; s->inflight > 0; i++) {
+			if (i > 250) {
+				fprintf(stderr, "tb-bulk: stress: %d transfers never completed after "
+				    "cancel (5 s)\n", s->inflight);
+				return -1;
+			}
+			libusb_handle_events_timeout(ctx, &tv);
+		}
+		if (s->error) {
+			fprintf(stderr, "tb-bulk: stress: a transfer failed\n");
+			return -1;
+		}
+	}
+	return (long)s->cancelled;
 }
 
 static void LIBUSB_CALL
@@ -75,6 +143,7 @@ int
 main(int argc, char **argv)
 {
 	unsigned long mib = 16, queue = 16, len = 65536;
+	double stress = 0;
 	size_t maxp_in = 0, maxp_out = 0;
 	unsigned vid, pid;
 	int c, r, ep_in = -1, ep_out = -1, xferred;
@@ -85,11 +154,12 @@ main(int argc, char **argv)
 	unsigned char *obuf;
 	double t0, out_mbs, in_mbs;
 
-	while ((c = getopt(argc, argv, "m:l:q:")) != -1) {
+	while ((c = getopt(argc, argv, "m:l:q:S:")) != -1) {
 		switch (c) {
 		case 'm': mib = strtoul(optarg, NULL, 0); break;
 		case 'l': len = strtoul(optarg, NULL, 0); break;
 		case 'q': queue = strtoul(optarg, NULL, 0); break;
+		case 'S': stress = atof(optarg); break;
 		default: usage();
 		}
 	}
@@ -181,6 +251,19 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("out_mbs=%.1f in_mbs=%.1f bytes=%llu\n", out_mbs, in_mbs, s.want);
+	if (stress > 0) {
+		long cancelled = unlink_stress(ctx, &s, queue, stress);
+
+		if (cancelled < 0)
+			return 1;
+		/* Still alive? One more checked transfer. */
+		r = libusb_bulk_transfer(h, (unsigned char)ep_in, s.buf[0], (int)len, &xferred, 5000);
+		if (r != 0 || xferred <= 0) {
+			fprintf(stderr, "tb-bulk: device dead after the stress: %s\n", libusb_strerror(r));
+			return 1;
+		}
+		printf("cancelled=%ld seconds=%.1f\n", cancelled, stress);
+	}
 	for (unsigned long q = 0; q < queue; q++) {
 		if (s.xfer[q] != NULL)
 			libusb_free_transfer(s.xfer[q]);

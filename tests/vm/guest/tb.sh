@@ -265,7 +265,7 @@ tb_pkill() {
 	for _p in /proc/[0-9]*; do
 		_pid=${_p#/proc/}
 		[ "$_pid" = $$ ] && continue
-		_c=$(tr '\0' ' ' <"$_p/cmdline" 2>/dev/null) || continue
+		_c=$({ tr '\0' ' ' <"$_p/cmdline"; } 2>/dev/null) || continue
 		case $_c in
 		*$1*) kill "-${2:-TERM}" "$_pid" 2>/dev/null ;;
 		esac
