@@ -26,7 +26,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tb-bulk [-m MIB] [-l LEN] [-q QUEUE] [-S SECONDS] VID:PID\n"
+	    "usage: tb-bulk [-m MIB] [-l LEN] [-q QUEUE] [-S SECONDS] VID:PID|/dev/bus/usb/BBB/DDD\n"
 	    "  writes MIB MiB of the SourceSink \"mod 63\" pattern to the bulk OUT endpoint\n"
 	    "  (the gadget stalls on a wrong byte), reads MIB MiB from bulk IN with QUEUE\n"
 	    "  transfers of LEN bytes in flight, checks every byte, prints MB/s.\n"
@@ -110,6 +110,30 @@ unlink_stress(libusb_context *ctx, struct in_state *s, unsigned long queue, doub
 	return (long)s->cancelled;
 }
 
+/* Open the device at /dev/bus/usb/BBB/DDD (there may be two with one id). */
+static libusb_device_handle *
+open_by_path(libusb_context *ctx, const char *path)
+{
+	libusb_device **list;
+	libusb_device_handle *h = NULL;
+	unsigned bus, addr;
+	ssize_t n;
+
+	if (sscanf(path, "/dev/bus/usb/%u/%u", &bus, &addr) != 2)
+		return NULL;
+	if ((n = libusb_get_device_list(ctx, &list)) < 0)
+		return NULL;
+	for (ssize_t i = 0; i < n; i++) {
+		if (libusb_get_bus_number(list[i]) == bus && libusb_get_device_address(list[i]) == addr) {
+			if (libusb_open(list[i], &h) != 0)
+				h = NULL;
+			break;
+		}
+	}
+	libusb_free_device_list(list, 1);
+	return h;
+}
+
 static void LIBUSB_CALL
 in_done(struct libusb_transfer *t)
 {
@@ -163,16 +187,21 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc - 1 || sscanf(argv[optind], "%x:%x", &vid, &pid) != 2 ||
-	    queue == 0 || queue > MAX_QUEUE || len == 0 || len % 1024 != 0 || mib == 0)
+	if (optind != argc - 1 || queue == 0 || queue > MAX_QUEUE || len == 0 ||
+	    len % 1024 != 0 || mib == 0)
 		usage();
 	if ((r = libusb_init(&ctx)) != 0) {
 		fprintf(stderr, "tb-bulk: libusb_init: %s\n", libusb_strerror(r));
 		return 1;
 	}
-	h = libusb_open_device_with_vid_pid(ctx, (uint16_t)vid, (uint16_t)pid);
+	if (strncmp(argv[optind], "/dev/", 5) == 0)
+		h = open_by_path(ctx, argv[optind]);
+	else if (sscanf(argv[optind], "%x:%x", &vid, &pid) == 2)
+		h = libusb_open_device_with_vid_pid(ctx, (uint16_t)vid, (uint16_t)pid);
+	else
+		usage();
 	if (h == NULL) {
-		fprintf(stderr, "tb-bulk: no device %04x:%04x (or no access)\n", vid, pid);
+		fprintf(stderr, "tb-bulk: no device %s (or no access)\n", argv[optind]);
 		return 1;
 	}
 	libusb_set_auto_detach_kernel_driver(h, 1);

@@ -128,7 +128,8 @@ vm_port() {
 
 # vm_start NAME [options]: boot a guest and wait until its agent answers.
 #   --mem MB               guest memory (default 768)
-#   --link ID:server[:N]   N virtio-serial ports usbgate.0..N-1 (default 4)
+#   --link ID:server[:N[:PFX]]  N virtio-serial ports PFX.0..N-1 (default 4,
+#                          PFX usbgate; give A a second link to C another PFX)
 #   --link ID:client[:N]   joined to the VM that serves link ID; the server's
 #                          QEMU listens (wait=off), the client reconnects
 #   --link ID:loop[:N]     single-VM loopback: ports usbgate.K joined to ports
@@ -150,7 +151,7 @@ vm_port() {
 vm_start() {
 	local name=$1
 	shift
-	local d=$VM_RUNDIR/$name mem=768 append="" xhci=0 nics=0 i t0 id role n p
+	local d=$VM_RUNDIR/$name mem=768 append="" xhci=0 nics=0 i t0 id role n p pfx
 	local -a qa=() hostfwd=()
 	local kdir=$VM_CACHE/current
 	if [[ -d $d ]]; then
@@ -162,22 +163,23 @@ vm_start() {
 		case $1 in
 		--mem) mem=$2; shift ;;
 		--link)
-			IFS=: read -r id role n <<<"$2"
+			IFS=: read -r id role n pfx <<<"$2"
 			n=${n:-4}
+			pfx=${pfx:-usbgate}
 			for ((i = 0; i < n; i++)); do
 				p=$VM_RUNDIR/link-$id.$i.sock
 				case $role in
 				server | loop)
 					qa+=(-chardev "socket,id=lnk$id$i,path=$p,server=on,wait=off")
-					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=usbgate.$i") ;;
+					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=$pfx.$i") ;;
 				client)
 					qa+=(-chardev "socket,id=lnk$id$i,path=$p,reconnect=1")
-					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=usbgate.$i") ;;
+					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=$pfx.$i") ;;
 				*) vm_log "vm_start: --link $2: role must be server, client or loop"; return 1 ;;
 				esac
 				if [[ $role == loop ]]; then
 					qa+=(-chardev "socket,id=lnp$id$i,path=$p,reconnect=1")
-					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnp$id$i,name=usbgate-peer.$i")
+					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnp$id$i,name=$pfx-peer.$i")
 				fi
 			done
 			shift ;;

@@ -173,6 +173,12 @@ usb_devs() {
 }
 
 __node_in() { # SYSDEV KIND
+	if [ "$2" = usbdev ]; then
+		# The device itself, unless USB/IP's stub holds it (exported).
+		[ "$(basename "$(readlink "$1/driver")")" = usbip-host ] && return 0
+		printf 'bus/usb/%03d/%03d\n' "$(cat "$1/busnum")" "$(cat "$1/devnum")"
+		return 0
+	fi
 	case $2 in
 	block) ls -d "$1"/*/host*/target*/*/block/sd* ;;
 	hidraw) ls -d "$1"/*/*/hidraw/hidraw* ;;
@@ -200,7 +206,8 @@ __node_find() { # VID:PID KIND
 
 # usb_node VID:PID KIND [SECONDS]: wait for the device node of a device:
 # KIND block -> /dev/sdX, hidraw -> /dev/hidrawN, tty -> /dev/ttyACMn or
-# /dev/ttyUSBn, input -> /dev/input/eventN, sound -> ALSA card number.
+# /dev/ttyUSBn, input -> /dev/input/eventN, sound -> ALSA card number,
+# usbdev -> /dev/bus/usb/BBB/DDD (not the copy exported by usbip-host).
 usb_node() {
 	_un_n=$((${3:-20} * 10))
 	while ! __node_find "$1" "$2"; do
