@@ -195,7 +195,7 @@ vm_start() {
 		--net)
 			IFS=: read -r id n <<<"$2"
 			qa+=(-netdev "socket,id=p2p$id,udp=127.0.0.1:$(vm_port "net-$id-$((3 - n))"),localaddr=127.0.0.1:$(vm_port "net-$id-$n")")
-			qa+=(-device "virtio-net-pci,netdev=p2p$id,mac=52:54:00:77:00:0$n")
+			qa+=(-device "virtio-net-pci,netdev=p2p$id,mac=52:54:00:77:00:0$n,romfile=")
 			shift ;;
 		--hostfwd) hostfwd+=("$2"); shift ;;
 		--user-net) hostfwd+=(none) ;;
@@ -219,7 +219,7 @@ vm_start() {
 			net+=",hostfwd=tcp:127.0.0.1:$(vm_port "${p%%:*}")-:${p##*:}"
 		done
 		nics=$((nics + 1))
-		qa+=(-netdev "$net" -device "virtio-net-pci,netdev=un0,mac=52:54:00:10:00:01")
+		qa+=(-netdev "$net" -device "virtio-net-pci,netdev=un0,mac=52:54:00:10:00:01,romfile=")
 	fi
 
 	mkfifo "$d/req"
