@@ -1,0 +1,522 @@
+# tests/vm/lib.sh: host-side library of the QEMU testbed (sourced, bash).
+# Owns starting and stopping guests, the host end of the guest agent (run a
+# command, background jobs, copy files out), the inter-VM links (virtio-serial
+# ports, a point-to-point network, user-mode port forwards), the QEMU monitor,
+# the console oops watch, and the assertion helpers scenarios use.
+#
+# Layout of one scenario's state:
+#   $VM_RUNDIR/NAME/   sockets and pids (short path under /tmp, UNIX socket
+#                      paths are limited to 108 bytes)
+#                      agent.sock  the agent port      ctl.sock  "usbgate.ctl"
+#                      mon.sock    HMP monitor         qemu.pid, req, resp.log
+#   $VM_RUNDIR/link-ID.K.sock      port usbgate.K of link ID between two VMs
+#   $VM_OUTDIR/NAME.console.log, NAME.qemu.log, NAME.agent.log, NAME.dmesg
+# shellcheck shell=bash
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VM_TOP=$(cd "$VM_DIR/../.." && pwd)
+VM_CACHE=${TESTBED_CACHE:-$VM_DIR/cache}
+: "${USBGATE_BUILDDIR:=$VM_TOP}"
+# Patterns that mean the guest kernel is broken; the VM is killed on sight.
+VM_OOPS_RE='Oops|BUG:|general protection|Kernel panic|kernel BUG|Call Trace:'
+VM_BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-90}
+
+# Programs and libraries of the project copied into every guest (paths
+# relative to $USBGATE_BUILDDIR; globs allowed; missing ones are skipped).
+VM_MANIFEST=(
+	backend/usbgate-backend
+	frontend/usbgate-frontend
+	tools/usbgate
+	tools/usbgated
+	'tests/tools/*'
+)
+
+vm_log() { printf '%s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------------------
+# Image assembly
+
+# vm_copy_with_libs STAGE FILE...: copy programs (same path) and the shared
+# libraries ldd names for them into STAGE (a merged-/usr tree).
+vm_copy_with_libs() {
+	local stage=$1 f lib dst
+	shift
+	for f in "$@"; do
+		mkdir -p "$stage$(dirname "$f")"
+		cp -L "$f" "$stage$f"
+		while read -r lib; do
+			case $lib in
+			/lib/* | /lib64/*) dst=/usr$lib ;;
+			*) dst=$lib ;;
+			esac
+			if [[ ! -e $stage$dst ]]; then
+				mkdir -p "$stage$(dirname "$dst")"
+				cp -L "$lib" "$stage$dst"
+			fi
+		done < <(ldd "$f" 2>/dev/null | awk '/=> \//{print $3} /^[ \t]*\/lib64\//{print $1}')
+	done
+}
+
+# vm_session_init: create the per-run session directory (shared by the
+# scenarios of one run) and the initramfs of this run: the cached base
+# cpio plus a small cpio with the agent and the project's binaries.
+vm_session_init() {
+	if [[ -z ${TESTBED_SESSION:-} ]]; then
+		TESTBED_SESSION=$(mktemp -d /tmp/ugvm.XXXXXX)
+		export TESTBED_SESSION
+	fi
+	[[ -s $TESTBED_SESSION/initrd.cpio ]] || vm_build_initrd
+}
+
+vm_build_initrd() {
+	local kdir=$VM_CACHE/current stage=$TESTBED_SESSION/stage f n=0 pat
+	[[ -s $kdir/base.cpio && -s $kdir/vmlinux ]] ||
+		"$VM_DIR/setup" || { vm_log "testbed setup failed"; return 1; }
+	rm -rf "$stage"
+	mkdir -p "$stage/usr/lib/testbed" "$stage/usr/local/bin"
+	cp "$VM_DIR/guest/init" "$stage/init"
+	cp "$VM_DIR/guest/tb.sh" "$VM_DIR/guest/hotplug" "$stage/usr/lib/testbed/"
+	chmod 755 "$stage/init" "$stage/usr/lib/testbed/hotplug"
+	for pat in "${VM_MANIFEST[@]}"; do
+		for f in "$USBGATE_BUILDDIR"/$pat; do
+			[[ -f $f && -x $f ]] || continue
+			[[ $(head -c 4 "$f" | od -An -tx1 | tr -d ' ') == 7f454c46 ]] || continue
+			vm_copy_with_libs "$stage" "$f"
+			mkdir -p "$stage/usr/local/bin"
+			mv "$stage$f" "$stage/usr/local/bin/"
+			n=$((n + 1))
+		done
+	done
+	rm -rf "${stage:?}${USBGATE_BUILDDIR%%/*}/${USBGATE_BUILDDIR#/}" 2>/dev/null
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) >"$TESTBED_SESSION/extra.cpio" ||
+		return 1
+	cat "$kdir/base.cpio" "$TESTBED_SESSION/extra.cpio" >"$TESTBED_SESSION/initrd.cpio"
+	rm -rf "$stage"
+	vm_log "initramfs: base + $n project programs from $USBGATE_BUILDDIR"
+}
+
+# vm_scenario_init NAME: fresh $VM_OUTDIR (logs) and $VM_RUNDIR (sockets).
+vm_scenario_init() {
+	vm_session_init || return 1
+	VM_SCENARIO=$1
+	VM_OUTDIR=${VM_OUTBASE:-$VM_DIR/out}/$1
+	VM_RUNDIR=$TESTBED_SESSION/$1
+	rm -rf "$VM_OUTDIR" "$VM_RUNDIR"
+	mkdir -p "$VM_OUTDIR" "$VM_RUNDIR"
+	VM_PORTBASE=$((20000 + (RANDOM % 400) * 100))
+	echo 0 >"$VM_RUNDIR/ports"
+	export VM_SCENARIO VM_OUTDIR VM_RUNDIR VM_PORTBASE
+}
+
+# vm_port KEY: a TCP/UDP port number for KEY, the same for every caller of
+# this scenario (used to pair the two ends of a link).
+vm_port() {
+	local f=$VM_RUNDIR/port.$1 n
+	(
+		flock 9
+		if [[ ! -s $f ]]; then
+			n=$(($(cat "$VM_RUNDIR/ports") + 1))
+			echo "$n" >"$VM_RUNDIR/ports"
+			echo $((VM_PORTBASE + n)) >"$f"
+		fi
+	) 9>"$VM_RUNDIR/ports.lock"
+	cat "$f"
+}
+
+# ---------------------------------------------------------------------------
+# Starting and stopping
+
+# vm_start NAME [options]: boot a guest and wait until its agent answers.
+#   --mem MB               guest memory (default 768)
+#   --link ID:server[:N[:PFX]]  N virtio-serial ports PFX.0..N-1 (default 4,
+#                          PFX usbgate; give A a second link to C another PFX)
+#   --link ID:client[:N]   joined to the VM that serves link ID; the server's
+#                          QEMU listens (wait=off), the client reconnects
+#   --link ID:loop[:N]     single-VM loopback: ports usbgate.K joined to ports
+#                          usbgate-peer.K of the same guest
+#   --vport NAME:server|client:SOCK  one more virtio-serial port NAME on the
+#                          host socket $VM_RUNDIR/SOCK.sock
+#   --net ID:N             point-to-point network ID (N = 1 or 2); the guest
+#                          gets 192.168.77.N; the peer uses ID:3-N
+#   --hostfwd HP:GP        user-mode NIC (10.0.2.15) with host
+#                          127.0.0.1:$(vm_port HP) forwarded to guest port GP
+#   --user-net             user-mode NIC without forwards (reach the host
+#                          as 10.0.2.2)
+#   --xhci                 a qemu-xhci controller (implied by --usb)
+#   --usb DEVSPEC          -device DEVSPEC on the xhci bus (repeatable)
+#   --drive SPEC           -drive SPEC (repeatable)
+#   --qemu ARG             one more raw QEMU argument (repeatable)
+#   --append ARGS          more kernel arguments
+# Returns 0 when the agent answered, 1 otherwise (the console log tells).
+vm_start() {
+	local name=$1
+	shift
+	local d=$VM_RUNDIR/$name mem=768 append="" xhci=0 nics=0 i t0 id role n p pfx
+	local -a qa=() hostfwd=()
+	local kdir=$VM_CACHE/current
+	if [[ -d $d ]]; then
+		vm_alive "$name" && { vm_log "vm_start: $name is running"; return 1; }
+		rm -rf "$d" # stopped before: start afresh under the same name
+	fi
+	mkdir -p "$d"
+	while (($#)); do
+		case $1 in
+		--mem) mem=$2; shift ;;
+		--link)
+			IFS=: read -r id role n pfx <<<"$2"
+			n=${n:-4}
+			pfx=${pfx:-usbgate}
+			for ((i = 0; i < n; i++)); do
+				p=$VM_RUNDIR/link-$id.$i.sock
+				case $role in
+				server | loop)
+					qa+=(-chardev "socket,id=lnk$id$i,path=$p,server=on,wait=off")
+					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=$pfx.$i") ;;
+				client)
+					qa+=(-chardev "socket,id=lnk$id$i,path=$p,reconnect=1")
+					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=$pfx.$i") ;;
+				*) vm_log "vm_start: --link $2: role must be server, client or loop"; return 1 ;;
+				esac
+				if [[ $role == loop ]]; then
+					qa+=(-chardev "socket,id=lnp$id$i,path=$p,reconnect=1")
+					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnp$id$i,name=$pfx-peer.$i")
+				fi
+			done
+			shift ;;
+		--vport)
+			IFS=: read -r id role n <<<"$2"
+			if [[ $role == server ]]; then
+				qa+=(-chardev "socket,id=vp$id,path=$VM_RUNDIR/$n.sock,server=on,wait=off")
+			else
+				qa+=(-chardev "socket,id=vp$id,path=$VM_RUNDIR/$n.sock,reconnect=1")
+			fi
+			qa+=(-device "virtserialport,bus=vs0.0,chardev=vp$id,name=$id")
+			shift ;;
+		--net)
+			IFS=: read -r id n <<<"$2"
+			qa+=(-netdev "socket,id=p2p$id,udp=127.0.0.1:$(vm_port "net-$id-$((3 - n))"),localaddr=127.0.0.1:$(vm_port "net-$id-$n")")
+			qa+=(-device "virtio-net-pci,netdev=p2p$id,mac=52:54:00:77:00:0$n,romfile=")
+			shift ;;
+		--hostfwd) hostfwd+=("$2"); shift ;;
+		--user-net) hostfwd+=(none) ;;
+		--xhci)
+			((xhci++)) || qa+=(-device "qemu-xhci,id=xhci") ;;
+		--usb)
+			((xhci++)) || qa+=(-device "qemu-xhci,id=xhci")
+			qa+=(-device "$2")
+			shift ;;
+		--drive) qa+=(-drive "$2"); shift ;;
+		--qemu) qa+=("$2"); shift ;;
+		--append) append+=" $2"; shift ;;
+		*) vm_log "vm_start: unknown option $1"; return 1 ;;
+		esac
+		shift
+	done
+	if ((${#hostfwd[@]})); then
+		local net="user,id=un0"
+		for p in "${hostfwd[@]}"; do
+			[[ $p == none ]] && continue
+			net+=",hostfwd=tcp:127.0.0.1:$(vm_port "${p%%:*}")-:${p##*:}"
+		done
+		nics=$((nics + 1))
+		qa+=(-netdev "$net" -device "virtio-net-pci,netdev=un0,mac=52:54:00:10:00:01,romfile=")
+	fi
+
+	mkfifo "$d/req"
+	: >"$d/resp.log"
+	: >"$VM_OUTDIR/$name.console.log"
+	t0=$(date +%s.%N)
+	qemu-system-x86_64 -name "$name" -accel tcg -M q35 -m "$mem" -smp 1 \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-kernel "$kdir/vmlinux" -initrd "$TESTBED_SESSION/initrd.cpio" \
+		-append "console=ttyS0 loglevel=5 panic=-1 tb_name=$name$append" \
+		-chardev "file,id=con,path=$VM_OUTDIR/$name.console.log" -serial chardev:con \
+		-monitor "unix:$d/mon.sock,server=on,wait=off" \
+		-device virtio-serial-pci,id=vs0 \
+		-chardev "socket,id=agent,path=$d/agent.sock,server=on,wait=off" \
+		-device virtserialport,bus=vs0.0,chardev=agent,name=tb.agent \
+		-chardev "socket,id=ctl,path=$d/ctl.sock,server=on,wait=off" \
+		-device virtserialport,bus=vs0.0,chardev=ctl,name=usbgate.ctl \
+		"${qa[@]}" </dev/null >"$VM_OUTDIR/$name.qemu.log" 2>&1 &
+	echo $! >"$d/qemu.pid"
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $d/agent.sock ]] && break
+		vm_alive "$name" || break
+		sleep 0.1
+	done
+	if [[ ! -S $d/agent.sock ]]; then
+		vm_log "vm_start $name: QEMU did not start: $(tail -n 3 "$VM_OUTDIR/$name.qemu.log")"
+		return 1
+	fi
+	# The relay keeps one connection to the agent port for the VM's life:
+	# requests go in through the FIFO, answers are appended to resp.log.
+	socat -b 65536 STDIO "UNIX-CONNECT:$d/agent.sock" <>"$d/req" >>"$d/resp.log" 2>"$d/relay.err" &
+	echo $! >"$d/relay.pid"
+	__vm_watch "$name" &
+	echo $! >"$d/watch.pid"
+	disown -a 2>/dev/null
+	for ((i = 0; i < VM_BOOT_TIMEOUT * 2; i++)); do
+		printf 'PING %s\n' "$i" >"$d/req"
+		sleep 0.5
+		grep -q '^PONG ' "$d/resp.log" && break
+		if ! vm_alive "$name"; then
+			vm_log "vm_start $name: the VM died during boot"
+			return 1
+		fi
+	done
+	if ! grep -q '^PONG ' "$d/resp.log"; then
+		vm_log "vm_start $name: no agent after ${VM_BOOT_TIMEOUT}s"
+		return 1
+	fi
+	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", b - a }' >"$d/boot.secs"
+	vm_log "vm $name up in $(cat "$d/boot.secs") s"
+}
+
+# Kill the VM when its console shows an oops; leave a note for the runner.
+__vm_watch() {
+	local name=$1 d=$VM_RUNDIR/$1 qpid
+	qpid=$(cat "$d/qemu.pid")
+	while kill -0 "$qpid" 2>/dev/null; do
+		if grep -qE "$VM_OOPS_RE" "$VM_OUTDIR/$name.console.log" 2>/dev/null; then
+			grep -m1 -E "$VM_OOPS_RE" "$VM_OUTDIR/$name.console.log" >"$d/oops"
+			sleep 1 # let the trace reach the console log
+			kill "$qpid" 2>/dev/null
+			break
+		fi
+		sleep 0.5
+	done
+}
+
+# vm_alive NAME: 0 while the QEMU process of NAME runs.
+vm_alive() {
+	local f=$VM_RUNDIR/$1/qemu.pid
+	[[ -s $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# vm_oops NAME: print the first oops line seen on NAME's console; 1 if none.
+# (A panic can end QEMU before the watcher looks: read the console too.)
+vm_oops() {
+	if [[ -s $VM_RUNDIR/$1/oops ]]; then
+		cat "$VM_RUNDIR/$1/oops"
+	else
+		grep -m1 -E "$VM_OOPS_RE" "$VM_OUTDIR/$1.console.log" 2>/dev/null
+	fi
+}
+
+# vm_stop NAME: kill the guest (no clean shutdown is needed: nothing
+# persists) and its helper processes.
+vm_stop() {
+	local d=$VM_RUNDIR/$1 f pid i
+	for f in qemu relay watch; do
+		[[ -s $d/$f.pid ]] || continue
+		pid=$(cat "$d/$f.pid")
+		kill "$pid" 2>/dev/null || continue
+		for ((i = 0; i < 30; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$pid" 2>/dev/null
+	done
+	rm -f "$d"/{qemu,relay,watch}.pid
+}
+
+# vm_stop_all: stop every guest of the current scenario (and its helper
+# processes started with vm_host_bg).
+vm_stop_all() {
+	local d pid
+	[[ -n ${VM_RUNDIR:-} && -d $VM_RUNDIR ]] || return 0
+	for d in "$VM_RUNDIR"/*/; do
+		[[ -e $d/req ]] && vm_stop "$(basename "$d")"
+	done
+	while read -r pid; do
+		kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null
+	done < <(cat "$VM_RUNDIR/hostbg.pids" 2>/dev/null)
+	rm -f "$VM_RUNDIR/hostbg.pids"
+}
+
+# vm_names: the guests of this scenario that are still running.
+vm_names() {
+	local d
+	for d in "$VM_RUNDIR"/*/; do
+		[[ -e $d/req ]] && vm_alive "$(basename "$d")" && basename "$d"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Running commands
+
+# vm_run [-t SECONDS] NAME 'shell command': run the command in the guest
+# (busybox sh, /usr/lib/testbed/tb.sh sourced, cwd /root) and wait for it.
+# Its stdout and stderr come out on ours. Returns its exit status; 124 if
+# it ran out of time (default 60 s) in the guest; 125 if the guest died,
+# oopsed or the agent did not answer.
+vm_run() {
+	local tmo=60
+	if [[ $1 == -t ]]; then tmo=$2; shift 2; fi
+	local name=$1 cmd=$2 d=$VM_RUNDIR/$1 id b64 rc deadline
+	if ! vm_alive "$name"; then
+		vm_log "vm_run: $name is not running${VM_RUNDIR:+ $(vm_oops "$name")}"
+		return 125
+	fi
+	id=$(date +%s%N)$RANDOM
+	b64=$(printf '%s\n' "$cmd" | base64 -w0)
+	deadline=$((SECONDS + tmo + 15))
+	{
+		flock 9
+		printf '%s %s $ %s\n' "$(date +%T)" "$name" "$cmd" >>"$VM_OUTDIR/$name.agent.log"
+		printf 'RUN %s %s %s\n' "$id" "$tmo" "$b64" >"$d/req"
+		while ! grep -q "^END $id " "$d/resp.log"; do
+			if ! vm_alive "$name" || ((SECONDS > deadline)); then
+				rc=125
+				break
+			fi
+			sleep 0.05
+		done
+	} 9>"$d/lock"
+	if [[ ${rc:-} == 125 ]]; then
+		if vm_oops "$name" >/dev/null; then
+			vm_log "vm_run $name: kernel oops: $(vm_oops "$name")"
+		elif ! vm_alive "$name"; then
+			vm_log "vm_run $name: the VM died"
+		else
+			vm_log "vm_run $name: no answer from the agent within $((tmo + 15)) s"
+		fi
+		echo "  -> 125 (no answer)" >>"$VM_OUTDIR/$name.agent.log"
+		return 125
+	fi
+	rc=$(awk -v id="$id" -v o="$d/$id.o" -v e="$d/$id.e" '
+		$0 == "BEGIN " id { m = 1; next }
+		$0 == "ERR " id { m = 2; next }
+		$1 == "END" && $2 == id { print $3; exit }
+		m == 1 { print > o }
+		m == 2 { print > e }' "$d/resp.log")
+	if [[ -e $d/$id.o ]]; then base64 -d "$d/$id.o"; fi
+	if [[ -e $d/$id.e ]]; then base64 -d "$d/$id.e" | tee -a "$VM_OUTDIR/$name.agent.log" >&2; fi
+	rm -f "$d/$id.o" "$d/$id.e"
+	echo "  -> $rc" >>"$VM_OUTDIR/$name.agent.log"
+	return "$rc"
+}
+
+# vm_run_bg NAME 'shell command': start the command in the background in
+# the guest (own session; stdout+stderr to a log) and print a job id.
+vm_run_bg() {
+	local name=$1 cmd=$2 job
+	job=j$(date +%s%N | tail -c 8)$RANDOM
+	printf '%s\n' "$cmd" >"$VM_RUNDIR/$name.$job.cmd"
+	vm_run -t 10 "$name" "
+cat >/tmp/bg/$job.sh <<'__TB_EOF__'
+$cmd
+__TB_EOF__
+setsid sh -c '. /usr/lib/testbed/tb.sh; (. /tmp/bg/$job.sh); echo \$? >/tmp/bg/$job.rc.tmp; mv /tmp/bg/$job.rc.tmp /tmp/bg/$job.rc' \
+	>/tmp/bg/$job.log 2>&1 </dev/null &
+echo \$! >/tmp/bg/$job.pid" >/dev/null || return 1
+	echo "$job"
+}
+
+# vm_bg_pid NAME JOB: the guest pid of the job (also its process group).
+vm_bg_pid() { vm_run -t 10 "$1" "cat /tmp/bg/$2.pid"; }
+
+# vm_bg_log NAME JOB: the job's output so far.
+vm_bg_log() { vm_run -t 20 "$1" "cat /tmp/bg/$2.log"; }
+
+# vm_bg_running NAME JOB: 0 while the job runs.
+vm_bg_running() { vm_run -t 10 "$1" "[ ! -e /tmp/bg/$2.rc ] && kill -0 \$(cat /tmp/bg/$2.pid)"; }
+
+# vm_bg_wait NAME JOB [SECONDS]: wait for the job to end (default 60 s) and
+# return its exit status; 124 if it still runs.
+vm_bg_wait() {
+	local t=${3:-60}
+	vm_run -t $((t + 5)) "$1" "wait_for $t test -e /tmp/bg/$2.rc || exit 124; exit \$(cat /tmp/bg/$2.rc)"
+}
+
+# vm_bg_kill NAME JOB [SIGNAL]: signal the job's whole process group.
+vm_bg_kill() {
+	vm_run -t 10 "$1" "kill -${3:-TERM} -- -\$(cat /tmp/bg/$2.pid) 2>/dev/null; true"
+}
+
+# vm_copy_out NAME GUEST-PATH HOST-PATH: copy a guest file to the host.
+vm_copy_out() {
+	local tmp
+	tmp=$(mktemp "$VM_RUNDIR/copy.XXXXXX")
+	vm_run -t 120 "$1" "base64 '$2'" >"$tmp" || { rm -f "$tmp"; return 1; }
+	base64 -d "$tmp" >"$3"
+	rm -f "$tmp"
+}
+
+# vm_monitor NAME 'HMP command': run a QEMU monitor command, print the reply.
+vm_monitor() {
+	printf '%s\n' "$2" | socat -t 1 - "UNIX-CONNECT:$VM_RUNDIR/$1/mon.sock" |
+		tr -d '\r' | grep -v -e '^QEMU .* monitor' -e '^(qemu)'
+}
+
+# vm_host_bg 'command': a host process (own process group) that lives as
+# long as the scenario (vm_stop_all kills the group); prints its pid.
+vm_host_bg() {
+	setsid bash -c "$1" </dev/null >>"$VM_OUTDIR/host-bg.log" 2>&1 &
+	echo $! >>"$VM_RUNDIR/hostbg.pids"
+	disown $! 2>/dev/null
+	echo $!
+}
+
+# vm_save_logs: keep each running guest's dmesg under $VM_OUTDIR.
+vm_save_logs() {
+	local n
+	for n in $(vm_names); do
+		vm_run -t 10 "$n" dmesg >"$VM_OUTDIR/$n.dmesg" 2>/dev/null
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Assertions for scenarios (call them at the top level of scenario(), not
+# inside $(...): they end the scenario's process).
+
+# fail REASON: end the scenario as failed.
+fail() {
+	printf '%s\n' "$*" >"$VM_OUTDIR/.reason"
+	exit 1
+}
+
+# skip REASON: end the scenario as skipped (never counted as passed).
+skip() {
+	printf '%s\n' "$*" >"$VM_OUTDIR/.reason"
+	exit 77
+}
+
+# vm_ok NAME 'command' WHAT: run the command; on failure end the scenario
+# with "WHAT: exit N: <last stderr line>". Its stdout (without the last
+# newline) is left in $VM_OUT: no $(...) needed, so the failure ends the
+# scenario itself.
+vm_ok() {
+	local err out rc=0
+	err=$(mktemp "$VM_RUNDIR/err.XXXXXX")
+	out=$(mktemp "$VM_RUNDIR/out.XXXXXX")
+	vm_run "${VM_OK_TIMEOUT[@]}" "$1" "$2" >"$out" 2>"$err" || rc=$?
+	VM_OUT=$(cat "$out")
+	if ((rc)); then
+		local why
+		why=$(grep -v '^$' "$err" | tail -n 1)
+		vm_oops "$1" >/dev/null && why="kernel oops: $(vm_oops "$1")"
+		fail "$3: exit $rc${why:+: $why}"
+	fi
+	rm -f "$err" "$out"
+}
+
+# vm_ok_t SECONDS NAME 'command' WHAT: vm_ok with a timeout.
+vm_ok_t() {
+	local VM_OK_TIMEOUT=(-t "$1")
+	shift
+	vm_ok "$@"
+}
+VM_OK_TIMEOUT=()
+# shellcheck disable=SC2034 # VM_OUT is the result for the scenario's use.
+VM_OUT=""
+
+# vm_start_ok NAME [options]: vm_start or fail.
+vm_start_ok() {
+	vm_start "$@" || fail "VM $1 did not boot: $(grep -m1 -E "$VM_OOPS_RE|Kernel panic" "$VM_OUTDIR/$1.console.log" 2>/dev/null || tail -n1 "$VM_OUTDIR/$1.console.log")"
+}
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq() {
+	[[ $2 == "$3" ]] || fail "$1: expected '$2', got '$3'"
+}
