@@ -203,7 +203,8 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 	s.pollfds_dirty = 1;
 	while (s.error == BE_OK) {
 		struct timeval tv;
-		int n = 0, i, ci = -1, timeout = -1, dev_gone = 0, usb_ev = 0;
+		int n = 0, i, ci = -1, timeout = -1, to, usb_to = -1;
+		int dev_gone = 0, usb_ev = 0;
 
 		if (stop != NULL && *stop) {
 			/* Tell the frontend the device is going away. */
@@ -248,7 +249,17 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 		pfd[n].events = 0;
 		n++;
 		if (libusb_get_next_timeout(ctx, &tv) == 1)
-			timeout = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+			usb_to = timeout = (int)(tv.tv_sec * 1000 +
+			    (tv.tv_usec + 999) / 1000);
+		rc = stream_tick(s.chan);
+		if (rc < 0) {
+			be_fail(&s, rc == STREAM_E_SILENT ? BE_E_EOF : BE_E_CHANNEL,
+			    "channel: %s", stream_strerror(rc));
+			break;
+		}
+		to = stream_timeout(s.chan);
+		if (to >= 0 && (timeout < 0 || to < timeout))
+			timeout = to;
 
 		if (poll(pfd, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
@@ -267,7 +278,7 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 			if (pfd[i].fd != stream_wfd(s.chan))
 				usb_ev = 1;
 		}
-		if (usb_ev || timeout >= 0) {
+		if (usb_ev || usb_to >= 0) {
 			struct timeval zero = { 0, 0 };
 
 			libusb_handle_events_timeout_completed(ctx, &zero, NULL);

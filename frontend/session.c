@@ -544,7 +544,7 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
 {
 	struct pollfd pfd[4];
 	uint64_t start = fe_now_ns();
-	int n, timeout, chan_eof = 0;
+	int n, timeout, to, chan_eof = 0;
 	ssize_t r;
 
 	fe_flush(s);
@@ -584,6 +584,15 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
 			vi = n++;
 		}
 		timeout = fe_iso_out_tick(s);
+		r = stream_tick(s->chan);
+		if (r < 0) {
+			fe_fail(s, r == STREAM_E_SILENT ? FE_E_EOF : FE_E_CHANNEL,
+			    "channel: %s", stream_strerror((int)r));
+			break;
+		}
+		to = stream_timeout(s->chan);
+		if (to >= 0 && (timeout < 0 || to < timeout))
+			timeout = to;
 		if (!s->connected && connect_timeout_ms >= 0) {
 			int64_t left = (int64_t)connect_timeout_ms -
 			    (int64_t)((fe_now_ns() - start) / 1000000);

@@ -30,14 +30,8 @@
 #endif
 
 #include "stream.h"
+#include "stream_private.h"
 
-#define STREAM_IN_CAP		(512 * 1024)
-#define STREAM_IN_MIN_TAIL	(64 * 1024)
-#define STREAM_CHUNK		(64 * 1024)
-#define STREAM_COPY_MAX		(16 * 1024)	/* larger copies get their own segment */
-#define STREAM_DEFAULT_HIGHWATER (4 * 1024 * 1024)
-#define STREAM_IOV_MAX		64
-#define STREAM_FILL_MAX		(256 * 1024)	/* per call, to stay fair */
 
 static const char *const stream_errstr[STREAM_E__COUNT] = {
 	[0] = "success",
@@ -47,6 +41,8 @@ static const char *const stream_errstr[STREAM_E__COUNT] = {
 	[4] = "transport not supported by this build",
 	[5] = "out of memory",
 	[6] = "stream closed after an earlier error",
+	[7] = "framing violation by the peer",
+	[8] = "the peer went silent",
 };
 _Static_assert(sizeof(stream_errstr) / sizeof(stream_errstr[0]) ==
     STREAM_E__COUNT, "stream_errstr matches enum stream_error");
@@ -58,32 +54,6 @@ stream_strerror(int err)
 		return "unknown stream error";
 	return stream_errstr[-err];
 }
-
-struct seg {
-	uint8_t *buf;
-	size_t len;		/* bytes valid in buf */
-	size_t off;		/* bytes already written */
-	size_t cap;		/* copy chunks: capacity, else 0 */
-	stream_free_fn free_fn;	/* NULL: buf is ours, free() it */
-	void *ctx;
-};
-
-struct stream {
-	int rfd, wfd;
-	int failed;
-	int is_socket;
-#ifdef HAVE_XEN
-	struct libxenvchan *vchan;
-#endif
-	uint8_t *in;
-	size_t in_cap;
-	size_t in_r, in_w;
-
-	struct seg *q;		/* ring of segments */
-	size_t q_cap, q_head, q_len;
-	size_t pending;
-	size_t highwater;
-};
 
 /* ---------------------------------------------------------------- URIs */
 
@@ -141,8 +111,10 @@ stream_uri_parse(const char *uri, struct stream_uri *out)
 		}
 		return STREAM_OK;
 	}
-	if (strncmp(uri, "unix:", 5) == 0 || strncmp(uri, "dev:", 4) == 0) {
-		out->kind = uri[0] == 'u' ? STREAM_KIND_UNIX : STREAM_KIND_DEV;
+	if (strncmp(uri, "unix:", 5) == 0 || strncmp(uri, "dev:", 4) == 0 ||
+	    strncmp(uri, "rawdev:", 7) == 0) {
+		out->kind = uri[0] == 'u' ? STREAM_KIND_UNIX :
+		    uri[0] == 'd' ? STREAM_KIND_DEV : STREAM_KIND_RAWDEV;
 		arg = strchr(uri, ':') + 1;
 		if (*arg == '\0' || strlen(arg) >= sizeof(out->path))
 			return STREAM_E_URI;
@@ -343,7 +315,13 @@ stream_open(const char *uri, int flags, struct stream **out)
 	switch (u.kind) {
 	case STREAM_KIND_STDIO:
 	case STREAM_KIND_FD:
-		return stream_from_fds(u.rfd, u.wfd, out);
+		rc = stream_from_fds(u.rfd, u.wfd, out);
+		if (rc == STREAM_OK && (flags & STREAM_F_FRAMED) &&
+		    (rc = stream_frame_init(*out)) < 0) {
+			stream_close(*out);
+			*out = NULL;
+		}
+		return rc;
 	case STREAM_KIND_UNIX:
 		fd = open_unix(u.path, lm);
 		break;
@@ -351,7 +329,10 @@ stream_open(const char *uri, int flags, struct stream **out)
 		fd = open_tcp(u.host, u.port, lm);
 		break;
 	case STREAM_KIND_DEV:
+	case STREAM_KIND_RAWDEV:
 		fd = open(u.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (u.kind == STREAM_KIND_DEV)
+			flags |= STREAM_F_FRAMED;
 		break;
 	case STREAM_KIND_VCHAN:
 #ifdef HAVE_XEN
@@ -385,12 +366,27 @@ stream_open(const char *uri, int flags, struct stream **out)
 	if (fd < 0)
 		return STREAM_E_SYS;
 	rc = stream_from_fds(fd, fd, out);
-	if (rc < 0)
+	if (rc < 0) {
 		close(fd);
+		return rc;
+	}
+	if (flags & STREAM_F_FRAMED) {
+		rc = stream_frame_init(*out);
+		if (rc < 0) {
+			stream_close(*out);
+			*out = NULL;
+		}
+	}
 	return rc;
 }
 
-static void
+int
+stream_set_framed(struct stream *s)
+{
+	return stream_frame_init(s);
+}
+
+void
 seg_release(struct seg *g)
 {
 	if (g->free_fn != NULL)
@@ -405,6 +401,10 @@ stream_close(struct stream *s)
 {
 	if (s == NULL)
 		return;
+	if (s->framed) {
+		stream_frame_close(s);	/* best effort CLOSE to the peer */
+		stream_frame_free(s);
+	}
 	while (s->q_len > 0) {
 		seg_release(&s->q[s->q_head]);
 		s->q_head = (s->q_head + 1) % s->q_cap;
@@ -439,22 +439,17 @@ stream_wfd(const struct stream *s)
 
 /* ---------------------------------------------------------------- input */
 
+/*
+ * Read what the descriptor has into buf[0..room) without blocking. Some
+ * channels hand out little per read() (a virtio-serial port gives one 4 KiB
+ * buffer at a time): keep reading while data comes, so one poll() wakeup
+ * drains what is queued. EOF after data is reported on the next call.
+ */
 ssize_t
-stream_fill(struct stream *s)
+stream_raw_read(struct stream *s, uint8_t *buf, size_t room)
 {
 	ssize_t n, total = 0;
-	size_t room;
 
-	if (s->failed)
-		return STREAM_E_CLOSED;
-	if (s->in_r == s->in_w)
-		s->in_r = s->in_w = 0;
-	else if (s->in_cap - s->in_w < STREAM_IN_MIN_TAIL && s->in_r > 0) {
-		memmove(s->in, s->in + s->in_r, s->in_w - s->in_r);
-		s->in_w -= s->in_r;
-		s->in_r = 0;
-	}
-	room = s->in_cap - s->in_w;
 	if (room == 0)
 		return 0;
 #ifdef HAVE_XEN
@@ -463,21 +458,12 @@ stream_fill(struct stream *s)
 		if (!libxenvchan_is_open(s->vchan) &&
 		    libxenvchan_data_ready(s->vchan) == 0)
 			return STREAM_E_EOF;
-		n = libxenvchan_read(s->vchan, s->in + s->in_w, room);
-		if (n < 0)
-			return STREAM_E_EOF;
-		s->in_w += (size_t)n;
-		return n;
+		n = libxenvchan_read(s->vchan, buf, room);
+		return n < 0 ? STREAM_E_EOF : n;
 	}
 #endif
-	/*
-	 * Some channels hand out little per read() (a virtio-serial port
-	 * gives one 4 KiB buffer at a time): keep reading while the last
-	 * read filled what it was offered, so one poll() wakeup drains what
-	 * is queued. EOF after data is reported on the next call.
-	 */
 	for (;;) {
-		n = read(s->rfd, s->in + s->in_w, room);
+		n = read(s->rfd, buf + total, room);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -490,13 +476,41 @@ stream_fill(struct stream *s)
 				break;
 			return STREAM_E_EOF;
 		}
-		s->in_w += (size_t)n;
 		total += n;
 		room -= (size_t)n;
 		if (room == 0 || total >= STREAM_FILL_MAX)
 			break;
 	}
 	return total;
+}
+
+/* Make room at the end of the input buffer by dropping consumed bytes. */
+void
+stream_in_compact(struct stream *s)
+{
+	if (s->in_r == s->in_w)
+		s->in_r = s->in_w = 0;
+	else if (s->in_cap - s->in_w < STREAM_IN_MIN_TAIL && s->in_r > 0) {
+		memmove(s->in, s->in + s->in_r, s->in_w - s->in_r);
+		s->in_w -= s->in_r;
+		s->in_r = 0;
+	}
+}
+
+ssize_t
+stream_fill(struct stream *s)
+{
+	ssize_t n;
+
+	if (s->failed)
+		return STREAM_E_CLOSED;
+	if (s->framed)
+		return stream_frame_fill(s);
+	stream_in_compact(s);
+	n = stream_raw_read(s, s->in + s->in_w, s->in_cap - s->in_w);
+	if (n > 0)
+		s->in_w += (size_t)n;
+	return n;
 }
 
 int
@@ -642,66 +656,104 @@ stream_write_owned(struct stream *s, void *buf, size_t len,
 	return STREAM_OK;
 }
 
+/* One writev() of cnt vectors; bytes written, 0 when full, or an error. */
+ssize_t
+stream_raw_writev(struct stream *s, const struct iovec *iov, size_t cnt)
+{
+	ssize_t n;
+
+#ifdef HAVE_XEN
+	if (s->vchan != NULL) {
+		n = libxenvchan_write(s->vchan, iov[0].iov_base, iov[0].iov_len);
+		if (n < 0) {
+			s->failed = 1;
+			return STREAM_E_EOF;
+		}
+		return n;
+	}
+#endif
+	if (s->is_socket) {
+		struct msghdr mh;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = (struct iovec *)iov;
+		mh.msg_iovlen = cnt;
+		n = sendmsg(s->wfd, &mh, MSG_NOSIGNAL);
+	} else
+		n = writev(s->wfd, iov, (int)cnt);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		s->failed = 1;
+		return errno == EPIPE || errno == ECONNRESET ? STREAM_E_EOF :
+		    STREAM_E_SYS;
+	}
+	return n;
+}
+
+/*
+ * Fill iov[first..] with queued data, at most limit bytes; returns the
+ * number of vectors used.
+ */
+size_t
+stream_queue_iov(struct stream *s, struct iovec *iov, size_t first,
+    size_t limit)
+{
+	size_t i, cnt = first;
+
+	for (i = 0; i < s->q_len && cnt < STREAM_IOV_MAX && limit > 0; i++) {
+		struct seg *g = &s->q[(s->q_head + i) % s->q_cap];
+		size_t len = g->len - g->off;
+
+		if (len > limit)
+			len = limit;
+		iov[cnt].iov_base = g->buf + g->off;
+		iov[cnt].iov_len = len;
+		limit -= len;
+		cnt++;
+	}
+	return cnt;
+}
+
+/* Drop n written bytes from the head of the queue. */
+void
+stream_queue_advance(struct stream *s, size_t n)
+{
+	s->pending -= n;
+	while (n > 0) {
+		struct seg *g = &s->q[s->q_head];
+		size_t left = g->len - g->off;
+
+		if (n < left) {
+			g->off += n;
+			return;
+		}
+		n -= left;
+		seg_release(g);
+		s->q_head = (s->q_head + 1) % s->q_cap;
+		s->q_len--;
+	}
+}
+
 ssize_t
 stream_flush(struct stream *s)
 {
 	struct iovec iov[STREAM_IOV_MAX];
 	ssize_t n;
-	size_t i, cnt;
+	size_t cnt;
 
 	if (s->failed)
 		return STREAM_E_CLOSED;
+	if (s->framed)
+		return stream_frame_flush(s);
 	while (s->q_len > 0) {
-		cnt = s->q_len < STREAM_IOV_MAX ? s->q_len : STREAM_IOV_MAX;
-		for (i = 0; i < cnt; i++) {
-			struct seg *g = &s->q[(s->q_head + i) % s->q_cap];
-
-			iov[i].iov_base = g->buf + g->off;
-			iov[i].iov_len = g->len - g->off;
-		}
-#ifdef HAVE_XEN
-		if (s->vchan != NULL) {
-			n = libxenvchan_write(s->vchan, iov[0].iov_base,
-			    iov[0].iov_len);
-			if (n < 0) {
-				s->failed = 1;
-				return STREAM_E_EOF;
-			}
-		} else
-#endif
-		if (s->is_socket) {
-			struct msghdr mh;
-
-			memset(&mh, 0, sizeof(mh));
-			mh.msg_iov = iov;
-			mh.msg_iovlen = cnt;
-			n = sendmsg(s->wfd, &mh, MSG_NOSIGNAL);
-		} else
-			n = writev(s->wfd, iov, (int)cnt);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			s->failed = 1;
-			return errno == EPIPE || errno == ECONNRESET ?
-			    STREAM_E_EOF : STREAM_E_SYS;
-		}
+		cnt = stream_queue_iov(s, iov, 0, SIZE_MAX);
+		n = stream_raw_writev(s, iov, cnt);
+		if (n < 0)
+			return n;
 		if (n == 0)
 			break;
-		s->pending -= (size_t)n;
-		while (n > 0) {
-			struct seg *g = &s->q[s->q_head];
-			size_t left = g->len - g->off;
-
-			if ((size_t)n < left) {
-				g->off += (size_t)n;
-				n = 0;
-				break;
-			}
-			n -= (ssize_t)left;
-			seg_release(g);
-			s->q_head = (s->q_head + 1) % s->q_cap;
-			s->q_len--;
-		}
+		stream_queue_advance(s, (size_t)n);
 	}
 	return (ssize_t)s->pending;
 }
@@ -730,7 +782,7 @@ stream_drain(struct stream *s, int timeout_ms)
 size_t
 stream_pending(const struct stream *s)
 {
-	return s->pending;
+	return s->pending + (s->framed ? stream_frame_pending(s) : 0);
 }
 
 int
@@ -743,6 +795,24 @@ void
 stream_set_highwater(struct stream *s, size_t bytes)
 {
 	s->highwater = bytes;
+}
+
+int
+stream_timeout(const struct stream *s)
+{
+	return s->framed ? stream_frame_timeout(s) : -1;
+}
+
+int
+stream_tick(struct stream *s)
+{
+	return s->framed ? stream_frame_tick(s) : STREAM_OK;
+}
+
+int
+stream_ready(const struct stream *s)
+{
+	return s->framed ? stream_frame_ready(s) : 1;
 }
 
 void

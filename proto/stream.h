@@ -12,7 +12,9 @@
  *   fd:N             one bidirectional descriptor (fd:R,W for a pair)
  *   unix:PATH        AF_UNIX stream socket (connect, or bind+accept)
  *   tcp:HOST:PORT    TCP with TCP_NODELAY (connect, or bind+accept)
- *   dev:PATH         a character device such as a virtio-serial port
+ *   dev:PATH         a character device such as a virtio-serial port, with
+ *                    session framing (see below)
+ *   rawdev:PATH      the same without framing (a foreign peer)
  *   vchan:DOMID:PORT Xen vchan (only when built with Xen)
  */
 #ifndef USBGATE_STREAM_H
@@ -30,7 +32,9 @@ enum stream_error {
 	STREAM_E_NOTSUP = -4,	/* transport not built in */
 	STREAM_E_NOMEM = -5,
 	STREAM_E_CLOSED = -6,	/* stream already failed */
-	STREAM_E__COUNT = 7
+	STREAM_E_FRAMING = -7,	/* the peer broke the session framing */
+	STREAM_E_SILENT = -8,	/* the peer stopped answering keepalives */
+	STREAM_E__COUNT = 9
 };
 
 const char *stream_strerror(int err);
@@ -41,6 +45,22 @@ struct stream;
 typedef void (*stream_free_fn)(void *ctx, void *buf);
 
 #define STREAM_F_LISTEN	0x1	/* unix:, tcp:, vchan: act as the server */
+#define STREAM_F_FRAMED	0x2	/* session framing on any transport */
+
+/*
+ * Session framing. A character device such as a virtio-serial port has no
+ * end-of-stream: a peer that closes or dies is invisible, and bytes of an
+ * earlier session may still be in the pipe when the next one starts. On
+ * such channels both ends wrap the byte stream in frames {magic "UGF1",
+ * type, length}: a HELLO with a fresh random nonce, answered by READY
+ * echoing it, gates the data (bytes from any earlier session are dropped);
+ * PING keeps an idle session alive and silence for STREAM_SILENCE_MS ends
+ * it; CLOSE (sent by stream_close) is end-of-stream. Users of a framed
+ * stream call stream_tick() each loop turn and poll no longer than
+ * stream_timeout(). On other streams both are no-ops.
+ */
+#define STREAM_SILENCE_MS	10000
+#define STREAM_PING_MS		1000
 
 /*
  * Open the channel named by uri. For STREAM_F_LISTEN this blocks until one
@@ -50,6 +70,9 @@ int stream_open(const char *uri, int flags, struct stream **out);
 
 /* Wrap existing descriptors (rfd may equal wfd); the stream owns them. */
 int stream_from_fds(int rfd, int wfd, struct stream **out);
+
+/* Turn session framing on for a fresh stream (before any I/O). */
+int stream_set_framed(struct stream *s);
 
 void stream_close(struct stream *s);
 
@@ -107,6 +130,21 @@ size_t stream_pending(const struct stream *s);
 int stream_congested(const struct stream *s);
 void stream_set_highwater(struct stream *s, size_t bytes);
 
+/* Framed streams: milliseconds until stream_tick() is due, -1 if never. */
+int stream_timeout(const struct stream *s);
+
+/*
+ * Framed streams: queue keepalives and handshake retries, and detect a
+ * silent peer (STREAM_E_SILENT). Returns STREAM_OK otherwise.
+ */
+int stream_tick(struct stream *s);
+
+/* Framed streams: change the keepalive period and the silence limit. */
+void stream_set_keepalive(struct stream *s, int ping_ms, int silence_ms);
+
+/* 1 once a framed stream's handshake is done (always 1 when unframed). */
+int stream_ready(const struct stream *s);
+
 /* Half-close the write side (shutdown(SHUT_WR) for sockets). */
 void stream_shutdown_write(struct stream *s);
 
@@ -118,6 +156,7 @@ enum stream_kind {
 	STREAM_KIND_TCP,
 	STREAM_KIND_DEV,
 	STREAM_KIND_VCHAN,
+	STREAM_KIND_RAWDEV,
 };
 
 struct stream_uri {

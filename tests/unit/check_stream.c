@@ -30,6 +30,7 @@ static const struct {
 	{ "tcp:[::1]:4000", 1, STREAM_KIND_TCP },
 	{ "tcp::4000", 1, STREAM_KIND_TCP },
 	{ "dev:/dev/vport0p1", 1, STREAM_KIND_DEV },
+	{ "rawdev:/dev/vport0p1", 1, STREAM_KIND_RAWDEV },
 	{ "vchan:3:7", 1, STREAM_KIND_VCHAN },
 	{ "", 0, 0 },
 	{ "fd:", 0, 0 },
@@ -293,6 +294,228 @@ START_TEST(unix_listen_and_connect)
 }
 END_TEST
 
+
+/* ---------------------------------------------------------------- framing */
+
+static void
+framed_pair(struct stream **a, struct stream **b)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_from_fds(sv[0], sv[0], a), STREAM_OK);
+	ck_assert_int_eq(stream_from_fds(sv[1], sv[1], b), STREAM_OK);
+	ck_assert_int_eq(stream_set_framed(*a), STREAM_OK);
+	ck_assert_int_eq(stream_set_framed(*b), STREAM_OK);
+}
+
+/* Run both ends' I/O a few times (what each event loop does). */
+static void
+spin(struct stream *a, struct stream *b, int rounds)
+{
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		stream_tick(a);
+		stream_tick(b);
+		stream_flush(a);
+		stream_flush(b);
+		usleep(1000);
+		stream_fill(a);
+		stream_fill(b);
+	}
+}
+
+START_TEST(framed_data_waits_for_the_handshake_then_flows)
+{
+	struct stream *a, *b;
+	char buf[8];
+
+	framed_pair(&a, &b);
+	ck_assert(!stream_ready(a));
+	stream_write(a, "ping", 4);
+	spin(a, b, 5);
+	ck_assert(stream_ready(a) && stream_ready(b));
+	ck_assert_uint_eq(stream_available(b), 4);
+	ck_assert_uint_eq(stream_read(b, buf, 8), 4);
+	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
+	stream_close(a);
+	stream_close(b);
+}
+END_TEST
+
+START_TEST(framed_large_data_crosses_intact)
+{
+	struct stream *a, *b;
+	size_t len = 3 * 1024 * 1024 + 17, got = 0, i;
+	uint8_t *src = malloc(len), *dst = malloc(len);
+
+	for (i = 0; i < len; i++)
+		src[i] = (uint8_t)(i * 31 + (i >> 11));
+	framed_pair(&a, &b);
+	stream_write(a, src, len);
+	while (got < len) {
+		stream_flush(a);
+		stream_flush(b);
+		ck_assert_int_ge(stream_fill(b), 0);
+		stream_fill(a);
+		got += stream_read(b, dst + got, len - got);
+	}
+	ck_assert_int_eq(memcmp(src, dst, len), 0);
+	stream_close(a);
+	stream_close(b);
+	free(src);
+	free(dst);
+}
+END_TEST
+
+START_TEST(framed_stale_session_bytes_are_dropped)
+{
+	/*
+	 * Before B starts, the pipe holds garbage and a whole earlier session
+	 * of the peer: its HELLO, a READY for a nonce B never had, DATA and
+	 * CLOSE. B must deliver only the new session's bytes.
+	 */
+	static const uint8_t stale[] = {
+		'x', 'y', 'U', 'G',
+		'U', 'G', 'F', '1', 1, 0, 0, 0, 8, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8,
+		'U', 'G', 'F', '1', 2, 0, 0, 0, 8, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9,
+		'U', 'G', 'F', '1', 3, 0, 0, 0, 5, 0, 0, 0, 'S', 'T', 'A', 'L', 'E',
+		'U', 'G', 'F', '1', 5, 0, 0, 0, 0, 0, 0, 0,
+	};
+	struct stream *a, *b;
+	int sv[2];
+	char buf[16];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(write(sv[0], stale, sizeof(stale)), (ssize_t)sizeof(stale));
+	ck_assert_int_eq(stream_from_fds(sv[0], sv[0], &a), STREAM_OK);
+	ck_assert_int_eq(stream_from_fds(sv[1], sv[1], &b), STREAM_OK);
+	ck_assert_int_eq(stream_set_framed(a), STREAM_OK);
+	ck_assert_int_eq(stream_set_framed(b), STREAM_OK);
+	stream_write(a, "fresh", 5);
+	spin(a, b, 10);
+	ck_assert(stream_ready(b));
+	ck_assert_uint_eq(stream_available(b), 5);
+	ck_assert_uint_eq(stream_read(b, buf, sizeof(buf)), 5);
+	ck_assert_int_eq(memcmp(buf, "fresh", 5), 0);
+	stream_close(a);
+	stream_close(b);
+}
+END_TEST
+
+START_TEST(framed_close_is_end_of_stream)
+{
+	struct stream *a, *b;
+	char buf[4];
+	ssize_t r = 0;
+	int i;
+
+	framed_pair(&a, &b);
+	stream_write(a, "bye", 3);
+	spin(a, b, 5);
+	stream_close(a);
+	for (i = 0; i < 10 && r >= 0; i++)
+		r = stream_fill(b);
+	ck_assert_int_eq(r, STREAM_E_EOF);
+	ck_assert_uint_eq(stream_read(b, buf, 4), 3);
+	stream_close(b);
+}
+END_TEST
+
+START_TEST(framed_silent_peer_is_detected)
+{
+	struct stream *a, *b;
+	int i, r = STREAM_OK;
+
+	framed_pair(&a, &b);
+	spin(a, b, 5);
+	ck_assert(stream_ready(b));
+	stream_set_keepalive(b, 20, 150);
+	/* a stops running its loop (a killed process that keeps the fd) */
+	for (i = 0; i < 100 && r == STREAM_OK; i++) {
+		usleep(5000);
+		r = stream_tick(b);
+		stream_flush(b);
+		stream_fill(b);
+	}
+	ck_assert_int_eq(r, STREAM_E_SILENT);
+	stream_close(a);
+	stream_close(b);
+}
+END_TEST
+
+START_TEST(framed_keepalives_keep_an_idle_session)
+{
+	struct stream *a, *b;
+	int i;
+
+	framed_pair(&a, &b);
+	stream_set_keepalive(a, 20, 150);
+	stream_set_keepalive(b, 20, 150);
+	for (i = 0; i < 100; i++) {	/* 0.5 s idle, three silence limits */
+		ck_assert_int_eq(stream_tick(a), STREAM_OK);
+		ck_assert_int_eq(stream_tick(b), STREAM_OK);
+		stream_flush(a);
+		stream_flush(b);
+		usleep(5000);
+		ck_assert_int_ge(stream_fill(a), 0);
+		ck_assert_int_ge(stream_fill(b), 0);
+	}
+	stream_close(a);
+	stream_close(b);
+}
+END_TEST
+
+START_TEST(framed_restarted_peer_ends_the_session)
+{
+	/* A new HELLO (another nonce) after the handshake: the peer restarted. */
+	static const uint8_t hello[] = {
+		'U', 'G', 'F', '1', 1, 0, 0, 0, 8, 0, 0, 0, 7, 7, 7, 7, 7, 7, 7, 7,
+	};
+	struct stream *a, *b;
+	int sv[2], i;
+	ssize_t r = 0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_from_fds(sv[0], sv[0], &a), STREAM_OK);
+	ck_assert_int_eq(stream_from_fds(dup(sv[1]), dup(sv[1]), &b), STREAM_OK);
+	stream_set_framed(a);
+	stream_set_framed(b);
+	spin(a, b, 5);
+	ck_assert(stream_ready(a));
+	ck_assert_int_eq(write(sv[1], hello, sizeof(hello)), (ssize_t)sizeof(hello));
+	for (i = 0; i < 10 && r >= 0; i++)
+		r = stream_fill(a);
+	ck_assert_int_eq(r, STREAM_E_EOF);
+	stream_close(a);
+	stream_close(b);
+	close(sv[1]);
+}
+END_TEST
+
+START_TEST(framed_garbage_after_handshake_is_a_framing_error)
+{
+	struct stream *a, *b;
+	int sv[2], i;
+	ssize_t r = 0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_from_fds(sv[0], sv[0], &a), STREAM_OK);
+	ck_assert_int_eq(stream_from_fds(dup(sv[1]), dup(sv[1]), &b), STREAM_OK);
+	stream_set_framed(a);
+	stream_set_framed(b);
+	spin(a, b, 5);
+	ck_assert_int_eq(write(sv[1], "garbage-garbage", 15), 15);
+	for (i = 0; i < 10 && r >= 0; i++)
+		r = stream_fill(a);
+	ck_assert_int_eq(r, STREAM_E_FRAMING);
+	stream_close(a);
+	stream_close(b);
+	close(sv[1]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -312,6 +535,14 @@ main(void)
 	tcase_add_test(tc, write_to_closed_peer_fails_once_then_stays_failed);
 	tcase_add_test(tc, reserve_holds_a_large_pdu_in_one_piece);
 	tcase_add_test(tc, unix_listen_and_connect);
+	tcase_add_test(tc, framed_data_waits_for_the_handshake_then_flows);
+	tcase_add_test(tc, framed_large_data_crosses_intact);
+	tcase_add_test(tc, framed_stale_session_bytes_are_dropped);
+	tcase_add_test(tc, framed_close_is_end_of_stream);
+	tcase_add_test(tc, framed_silent_peer_is_detected);
+	tcase_add_test(tc, framed_keepalives_keep_an_idle_session);
+	tcase_add_test(tc, framed_restarted_peer_ends_the_session);
+	tcase_add_test(tc, framed_garbage_after_handshake_is_a_framing_error);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
