@@ -68,6 +68,10 @@ vm_session_init() {
 	[[ -s $TESTBED_SESSION/initrd.cpio ]] || vm_build_initrd
 }
 
+__vm_is_elf() {
+	[[ -f $1 && $(head -c 4 "$1" | od -An -tx1 | tr -d ' ') == 7f454c46 ]]
+}
+
 vm_build_initrd() {
 	local kdir=$VM_CACHE/current stage=$TESTBED_SESSION/stage f n=0 pat
 	[[ -s $kdir/base.cpio && -s $kdir/vmlinux ]] ||
@@ -77,14 +81,20 @@ vm_build_initrd() {
 	cp "$VM_DIR/guest/init" "$stage/init"
 	cp "$VM_DIR/guest/tb.sh" "$VM_DIR/guest/hotplug" "$stage/usr/lib/testbed/"
 	chmod 755 "$stage/init" "$stage/usr/lib/testbed/hotplug"
+	local names=""
 	for pat in "${VM_MANIFEST[@]}"; do
 		for f in "$USBGATE_BUILDDIR"/$pat; do
 			[[ -f $f && -x $f ]] || continue
-			[[ $(head -c 4 "$f" | od -An -tx1 | tr -d ' ') == 7f454c46 ]] || continue
+			# A libtool wrapper script: take the real program.
+			if ! __vm_is_elf "$f" && __vm_is_elf "$(dirname "$f")/.libs/$(basename "$f")"; then
+				f=$(dirname "$f")/.libs/$(basename "$f")
+			fi
+			__vm_is_elf "$f" || continue
 			vm_copy_with_libs "$stage" "$f"
 			mkdir -p "$stage/usr/local/bin"
 			mv "$stage$f" "$stage/usr/local/bin/"
 			n=$((n + 1))
+			names+=" ${f##*/}"
 		done
 	done
 	rm -rf "${stage:?}${USBGATE_BUILDDIR%%/*}/${USBGATE_BUILDDIR#/}" 2>/dev/null
@@ -92,7 +102,7 @@ vm_build_initrd() {
 		return 1
 	cat "$kdir/base.cpio" "$TESTBED_SESSION/extra.cpio" >"$TESTBED_SESSION/initrd.cpio"
 	rm -rf "$stage"
-	vm_log "initramfs: base + $n project programs from $USBGATE_BUILDDIR"
+	vm_log "initramfs: base + $n project programs from $USBGATE_BUILDDIR:$names"
 }
 
 # vm_scenario_init NAME: fresh $VM_OUTDIR (logs) and $VM_RUNDIR (sockets).
