@@ -79,8 +79,8 @@ vm_build_initrd() {
 	rm -rf "$stage"
 	mkdir -p "$stage/usr/lib/testbed" "$stage/usr/local/bin"
 	cp "$VM_DIR/guest/init" "$stage/init"
-	cp "$VM_DIR/guest/tb.sh" "$VM_DIR/guest/hotplug" "$stage/usr/lib/testbed/"
-	chmod 755 "$stage/init" "$stage/usr/lib/testbed/hotplug"
+	cp "$VM_DIR/guest/tb.sh" "$VM_DIR/guest/hotplug" "$VM_DIR/guest/agent" "$stage/usr/lib/testbed/"
+	chmod 755 "$stage/init" "$stage/usr/lib/testbed/hotplug" "$stage/usr/lib/testbed/agent"
 	local names=""
 	for pat in "${VM_MANIFEST[@]}"; do
 		for f in "$USBGATE_BUILDDIR"/$pat; do
@@ -357,6 +357,7 @@ vm_names() {
 
 # vm_run [-t SECONDS] NAME 'shell command': run the command in the guest
 # (busybox sh, /usr/lib/testbed/tb.sh sourced, cwd /root) and wait for it.
+# Calls may overlap: the agent runs requests concurrently.
 # Its stdout and stderr come out on ours. Returns its exit status; 124 if
 # it ran out of time (default 60 s) in the guest; 125 if the guest died,
 # oopsed or the agent did not answer.
@@ -371,18 +372,23 @@ vm_run() {
 	id=$(date +%s%N)$RANDOM
 	b64=$(printf '%s\n' "$cmd" | base64 -w0)
 	deadline=$((SECONDS + tmo + 15))
+	# Requests from several host processes may overlap (the agent runs
+	# them concurrently); the lock only keeps each request line whole.
 	{
-		flock 9
+		if ! flock -w 10 9; then
+			vm_log "vm_run $name: could not send the request"
+			return 125
+		fi
 		printf '%s %s $ %s\n' "$(date +%T)" "$name" "$cmd" >>"$VM_OUTDIR/$name.agent.log"
 		printf 'RUN %s %s %s\n' "$id" "$tmo" "$b64" >"$d/req"
-		while ! grep -q "^END $id " "$d/resp.log"; do
-			if ! vm_alive "$name" || ((SECONDS > deadline)); then
-				rc=125
-				break
-			fi
-			sleep 0.05
-		done
 	} 9>"$d/lock"
+	while ! grep -q "^END $id " "$d/resp.log"; do
+		if ! vm_alive "$name" || ((SECONDS > deadline)); then
+			rc=125
+			break
+		fi
+		sleep 0.05
+	done
 	if [[ ${rc:-} == 125 ]]; then
 		if vm_oops "$name" >/dev/null; then
 			vm_log "vm_run $name: kernel oops: $(vm_oops "$name")"
@@ -472,7 +478,7 @@ vm_host_bg() {
 vm_save_logs() {
 	local n
 	for n in $(vm_names); do
-		vm_run -t 10 "$n" dmesg >"$VM_OUTDIR/$n.dmesg" 2>/dev/null
+		vm_run -t 5 "$n" dmesg >"$VM_OUTDIR/$n.dmesg" 2>/dev/null
 	done
 }
 
