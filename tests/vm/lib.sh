@@ -68,6 +68,10 @@ vm_session_init() {
 	[[ -s $TESTBED_SESSION/initrd.cpio ]] || vm_build_initrd
 }
 
+__vm_is_elf() {
+	[[ -f $1 && $(head -c 4 "$1" | od -An -tx1 | tr -d ' ') == 7f454c46 ]]
+}
+
 vm_build_initrd() {
 	local kdir=$VM_CACHE/current stage=$TESTBED_SESSION/stage f n=0 pat
 	[[ -s $kdir/base.cpio && -s $kdir/vmlinux ]] ||
@@ -75,16 +79,22 @@ vm_build_initrd() {
 	rm -rf "$stage"
 	mkdir -p "$stage/usr/lib/testbed" "$stage/usr/local/bin"
 	cp "$VM_DIR/guest/init" "$stage/init"
-	cp "$VM_DIR/guest/tb.sh" "$VM_DIR/guest/hotplug" "$stage/usr/lib/testbed/"
-	chmod 755 "$stage/init" "$stage/usr/lib/testbed/hotplug"
+	cp "$VM_DIR/guest/tb.sh" "$VM_DIR/guest/hotplug" "$VM_DIR/guest/agent" "$stage/usr/lib/testbed/"
+	chmod 755 "$stage/init" "$stage/usr/lib/testbed/hotplug" "$stage/usr/lib/testbed/agent"
+	local names=""
 	for pat in "${VM_MANIFEST[@]}"; do
 		for f in "$USBGATE_BUILDDIR"/$pat; do
 			[[ -f $f && -x $f ]] || continue
-			[[ $(head -c 4 "$f" | od -An -tx1 | tr -d ' ') == 7f454c46 ]] || continue
+			# A libtool wrapper script: take the real program.
+			if ! __vm_is_elf "$f" && __vm_is_elf "$(dirname "$f")/.libs/$(basename "$f")"; then
+				f=$(dirname "$f")/.libs/$(basename "$f")
+			fi
+			__vm_is_elf "$f" || continue
 			vm_copy_with_libs "$stage" "$f"
 			mkdir -p "$stage/usr/local/bin"
 			mv "$stage$f" "$stage/usr/local/bin/"
 			n=$((n + 1))
+			names+=" ${f##*/}"
 		done
 	done
 	rm -rf "${stage:?}${USBGATE_BUILDDIR%%/*}/${USBGATE_BUILDDIR#/}" 2>/dev/null
@@ -92,7 +102,7 @@ vm_build_initrd() {
 		return 1
 	cat "$kdir/base.cpio" "$TESTBED_SESSION/extra.cpio" >"$TESTBED_SESSION/initrd.cpio"
 	rm -rf "$stage"
-	vm_log "initramfs: base + $n project programs from $USBGATE_BUILDDIR"
+	vm_log "initramfs: base + $n project programs from $USBGATE_BUILDDIR:$names"
 }
 
 # vm_scenario_init NAME: fresh $VM_OUTDIR (logs) and $VM_RUNDIR (sockets).
@@ -347,6 +357,7 @@ vm_names() {
 
 # vm_run [-t SECONDS] NAME 'shell command': run the command in the guest
 # (busybox sh, /usr/lib/testbed/tb.sh sourced, cwd /root) and wait for it.
+# Calls may overlap: the agent runs requests concurrently.
 # Its stdout and stderr come out on ours. Returns its exit status; 124 if
 # it ran out of time (default 60 s) in the guest; 125 if the guest died,
 # oopsed or the agent did not answer.
@@ -361,18 +372,23 @@ vm_run() {
 	id=$(date +%s%N)$RANDOM
 	b64=$(printf '%s\n' "$cmd" | base64 -w0)
 	deadline=$((SECONDS + tmo + 15))
+	# Requests from several host processes may overlap (the agent runs
+	# them concurrently); the lock only keeps each request line whole.
 	{
-		flock 9
+		if ! flock -w 10 9; then
+			vm_log "vm_run $name: could not send the request"
+			return 125
+		fi
 		printf '%s %s $ %s\n' "$(date +%T)" "$name" "$cmd" >>"$VM_OUTDIR/$name.agent.log"
 		printf 'RUN %s %s %s\n' "$id" "$tmo" "$b64" >"$d/req"
-		while ! grep -q "^END $id " "$d/resp.log"; do
-			if ! vm_alive "$name" || ((SECONDS > deadline)); then
-				rc=125
-				break
-			fi
-			sleep 0.05
-		done
 	} 9>"$d/lock"
+	while ! grep -q "^END $id " "$d/resp.log"; do
+		if ! vm_alive "$name" || ((SECONDS > deadline)); then
+			rc=125
+			break
+		fi
+		sleep 0.05
+	done
 	if [[ ${rc:-} == 125 ]]; then
 		if vm_oops "$name" >/dev/null; then
 			vm_log "vm_run $name: kernel oops: $(vm_oops "$name")"
@@ -462,7 +478,7 @@ vm_host_bg() {
 vm_save_logs() {
 	local n
 	for n in $(vm_names); do
-		vm_run -t 10 "$n" dmesg >"$VM_OUTDIR/$n.dmesg" 2>/dev/null
+		vm_run -t 5 "$n" dmesg >"$VM_OUTDIR/$n.dmesg" 2>/dev/null
 	done
 }
 
