@@ -1,0 +1,80 @@
+# tests/vm/usbgate.sh: helpers for scenarios that pass a device through
+# usbgate (backend in VM A, frontend in VM B, joined by a virtio-serial port).
+# Owns starting and ending one session and the checks every session must
+# pass when it ends: the device back on A's own driver, no vhci port left in
+# B, both processes gone with the expected status.
+# Sourced by scenarios after lib.sh.
+
+# ug_boot [A-OPTS...] -- [B-OPTS...]: boot A (sys-usb) and B (AppVM) joined
+# by the usbgate.0-3 ports.
+ug_boot() {
+	local a=() b=() side=a arg
+	for arg in "$@"; do
+		if [[ $arg == -- ]]; then side=b; continue; fi
+		if [[ $side == a ]]; then a+=("$arg"); else b+=("$arg"); fi
+	done
+	vm_start_ok A --link ab:server "${a[@]}"
+	vm_start_ok B --link ab:client "${b[@]}"
+	vm_ok B 'modprobe vhci-hcd' "loading vhci-hcd in B"
+}
+
+# ug_attach SELECTOR [PORT] [BACKEND-OPTS]: serve SELECTOR from A on
+# usbgate.PORT and import it in B. Sets UG_BJOB/UG_FJOB (jobs in A/B) and
+# UG_BUSID (B's local bus id), UG_PORT (B's vhci port).
+ug_attach() {
+	local sel=$1 k=${2:-0} opts=${3:-} i log
+	UG_BJOB=$(vm_run_bg A "exec usbgate-backend serve --device $sel --channel dev:/dev/virtio-ports/usbgate.$k $opts") ||
+		fail "starting usbgate-backend in A"
+	UG_FJOB=$(vm_run_bg B "exec usbgate-frontend attach --channel dev:/dev/virtio-ports/usbgate.$k") ||
+		fail "starting usbgate-frontend in B"
+	for i in $(seq 60); do
+		log=$(vm_bg_log B "$UG_FJOB")
+		if [[ $log =~ attached:\ vhci\ port\ ([0-9]+)\ busid\ ([0-9.-]+) ]]; then
+			UG_PORT=${BASH_REMATCH[1]}
+			UG_BUSID=${BASH_REMATCH[2]}
+			return 0
+		fi
+		vm_bg_running B "$UG_FJOB" || fail "usbgate-frontend ended before the device enumerated: $(tail -n 2 <<<"$log" | tr '\n' ' ')"
+		sleep 0.5
+	done
+	fail "device $sel did not enumerate in B within 30 s: $(tail -n 2 <<<"$log" | tr '\n' ' ')"
+}
+
+# ug_signal NAME JOB SIGNAL: signal the job's program itself (the direct
+# children of the job's wrapper shell), not the wrapper, so that the job's
+# exit status is still recorded.
+ug_signal() {
+	vm_run -t 10 "$1" "w=\$(cat /tmp/bg/$2.pid); for p in /proc/[0-9]*; do
+		[ \"\$(cut -d' ' -f4 \$p/stat 2>/dev/null)\" = \"\$w\" ] && kill -$3 \${p#/proc/}; done; true"
+}
+
+# ug_detach [WANT-FRONTEND-STATUS] [WANT-BACKEND-STATUS]: stop the frontend
+# with SIGTERM (the usual detach) and check both ends.
+ug_detach() {
+	ug_signal B "$UG_FJOB" TERM
+	ug_expect_end "${1:-0}" "${2:-0}"
+}
+
+# ug_expect_end WANT-FRONTEND WANT-BACKEND: wait for both processes to end
+# with these statuses ("any" accepts any).
+ug_expect_end() {
+	local rc
+	vm_bg_wait B "$UG_FJOB" 30
+	rc=$?
+	[[ $1 == any || $rc == "$1" ]] ||
+		fail "usbgate-frontend ended with $rc, expected $1: $(vm_bg_log B "$UG_FJOB" | tail -n 2 | tr '\n' ' ')"
+	vm_bg_wait A "$UG_BJOB" 30
+	rc=$?
+	[[ $2 == any || $rc == "$2" ]] ||
+		fail "usbgate-backend ended with $rc, expected $2: $(vm_bg_log A "$UG_BJOB" | tail -n 2 | tr '\n' ' ')"
+}
+
+# ug_check_returned BUSID DRIVER: after a session, A's driver owns the device
+# again and B has no vhci port left in use.
+ug_check_returned() {
+	vm_ok A "wait_for 10 test -e /sys/bus/usb/devices/$1:1.0/driver && basename \$(readlink /sys/bus/usb/devices/$1:1.0/driver)" \
+		"device $1 has no driver in A after the session"
+	assert_eq "driver of $1 in A after the session" "$2" "$VM_OUT"
+	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"; usbgate-frontend list' \
+		"vhci ports still in use in B"
+}
