@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -137,6 +138,8 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	struct stream *chan;
 	struct sigaction sa;
 	int fd, sp[2], rc, status, exit_code;
+	struct rusage ru;
+	struct timespec t0, t1;
 	pid_t pid;
 
 	memset(&sa, 0, sizeof(sa));
@@ -171,6 +174,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		fatal("socketpair");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid = fork();
 	if (pid < 0)
 		fatal("fork");
@@ -179,7 +183,14 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 
 		close(sp[0]);
 		log_setproc("usbgate-backend[session]");
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/*
+		 * If the parent dies, end like on SIGTERM: tell the frontend,
+		 * release the interfaces and re-attach sys-usb's drivers
+		 * (usbredirhost_close does; the usbfs descriptor allows it).
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			got_stop = 1;
 		memset(&m, 0, sizeof(m));
 		m.error = be_session_run(fd, chan, &bo, &got_stop, m.reason,
 		    sizeof(m.reason));
@@ -212,8 +223,9 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 			em.error = BE_E__COUNT;	/* died without a word */
 		break;
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
 		;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	close(sp[0]);
 	give_back(fd, d, summary, sizeof(summary));
 	close(fd);
@@ -245,7 +257,11 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 			exit_code = SERVE_EXIT_ERROR;
 		}
 	}
-	log_warnx("session ended: %s; %s returned to sys-usb (%s)",
-	    em.reason[0] ? em.reason : "no reason given", d->busid, summary);
+	log_warnx("session ended: %s; %s returned to sys-usb (%s); "
+	    "cpu %.2f s user + %.2f s system in %.1f s",
+	    em.reason[0] ? em.reason : "no reason given", d->busid, summary,
+	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
+	    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return exit_code;
 }

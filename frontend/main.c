@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -292,6 +293,7 @@ cmd_attach(int argc, char **argv)
 	int sp[2], rc, port = -1, status, printed = 0, speed = 0;
 	struct stream *chan;
 	struct sigaction sa;
+	struct rusage ru;
 	pid_t pid;
 	uint64_t attach_t = 0;
 
@@ -378,8 +380,11 @@ cmd_attach(int argc, char **argv)
 		if (handle_attach(sp[0], &m, &port) < 0)
 			break;
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
 		;
+	log_info("session cpu %.2f s user + %.2f s system",
+	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	if (port >= 0) {
 		struct vhci_port p;
 

@@ -1,0 +1,161 @@
+/*
+ * check_usbdev.c: the backend reads a device's identity from its sysfs
+ * directory (built here in a temporary directory, in the kernel's format),
+ * cleans device-provided strings, and forms Qubes' device_id.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "usbdev.h"
+
+static char root[64];
+
+static void
+put(const char *rel, const char *val)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(val, f);
+	fclose(f);
+}
+
+static void
+make_device(const char *serial)
+{
+	char path[256];
+
+	strcpy(root, "/tmp/usbdev-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	strcat(root, "/2-1.4");
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	put("idVendor", "1209\n");
+	put("idProduct", "0001\n");
+	put("bcdDevice", "0601\n");
+	put("bDeviceClass", "00\n");
+	put("busnum", "2\n");
+	put("devnum", "7\n");
+	put("speed", "480\n");
+	put("manufacturer", "ACME\x01 Corp\n");
+	put("product", "Stick\n");
+	if (serial != NULL)
+		put("serial", serial);
+	/* interfaces out of order, as readdir may return them */
+	snprintf(path, sizeof(path), "%s/2-1.4:1.1", root);
+	mkdir(path, 0755);
+	put("2-1.4:1.1/bInterfaceNumber", "01\n");
+	put("2-1.4:1.1/bInterfaceClass", "03\n");
+	put("2-1.4:1.1/bInterfaceSubClass", "00\n");
+	put("2-1.4:1.1/bInterfaceProtocol", "00\n");
+	snprintf(path, sizeof(path), "%s/2-1.4:1.0", root);
+	mkdir(path, 0755);
+	put("2-1.4:1.0/bInterfaceNumber", "00\n");
+	put("2-1.4:1.0/bInterfaceClass", "08\n");
+	put("2-1.4:1.0/bInterfaceSubClass", "06\n");
+	put("2-1.4:1.0/bInterfaceProtocol", "50\n");
+}
+
+START_TEST(identity_is_read_from_sysfs)
+{
+	struct usbdev d;
+	char id[256], desc[256];
+
+	make_device("0123 ABC/x\n");
+	ck_assert_int_eq(usbdev_from_syspath(root, &d), USBDEV_OK);
+	ck_assert_str_eq(d.busid, "2-1.4");
+	ck_assert_uint_eq(d.vid, 0x1209);
+	ck_assert_uint_eq(d.pid, 0x0001);
+	ck_assert_int_eq(d.speed_mbps, 480);
+	ck_assert_str_eq(d.devnode, "/dev/bus/usb/002/007");
+	ck_assert_int_eq(d.niface, 2);
+	ck_assert_uint_eq(d.iface[0].number, 0);
+	ck_assert_uint_eq(d.iface[0].cls, 0x08);
+	/* control characters from the device never pass through */
+	ck_assert_str_eq(d.manufacturer, "ACME_ Corp");
+	usbdev_device_id(&d, id, sizeof(id));
+	ck_assert_str_eq(id, "1209:0001:0123_ABC_x:u080650u030000");
+	usbdev_description(&d, desc, sizeof(desc));
+	ck_assert_str_eq(desc, "ACME_ Corp Stick");
+}
+END_TEST
+
+START_TEST(missing_serial_gives_empty_field)
+{
+	struct usbdev d;
+	char id[256];
+
+	make_device(NULL);
+	ck_assert_int_eq(usbdev_from_syspath(root, &d), USBDEV_OK);
+	usbdev_device_id(&d, id, sizeof(id));
+	ck_assert_str_eq(id, "1209:0001::u080650u030000");
+}
+END_TEST
+
+START_TEST(not_a_device_is_refused)
+{
+	struct usbdev d;
+
+	strcpy(root, "/tmp/usbdev-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_int_eq(usbdev_from_syspath(root, &d), USBDEV_E_NOTFOUND);
+}
+END_TEST
+
+static const char *const bad_selectors[] = {
+	"", "1", "1-", "-1", "1-1.", "1-1..2", "12345", "1209", "1209:",
+	"120:0001", "12090:0001", "1209:00011", "xyz1:0001", "1209:0001:",
+};
+
+START_TEST(malformed_selector_is_refused)
+{
+	struct usbdev d;
+	int rc = usbdev_resolve(bad_selectors[_i], &d, NULL, NULL);
+
+	/* "1209:0001:" names an empty serial: a valid, if unlikely, form */
+	if (strcmp(bad_selectors[_i], "1209:0001:") == 0)
+		ck_assert_int_ne(rc, USBDEV_E_SELECTOR);
+	else
+		ck_assert_msg(rc == USBDEV_E_SELECTOR, "'%s' gave %d",
+		    bad_selectors[_i], rc);
+}
+END_TEST
+
+START_TEST(speed_names)
+{
+	ck_assert_str_eq(usbdev_speed_name(1), "low");
+	ck_assert_str_eq(usbdev_speed_name(480), "high");
+	ck_assert_str_eq(usbdev_speed_name(5000), "super");
+	ck_assert_str_eq(usbdev_speed_name(7), "unknown");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("usbdev");
+	TCase *tc = tcase_create("usbdev");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, identity_is_read_from_sysfs);
+	tcase_add_test(tc, missing_serial_gives_empty_field);
+	tcase_add_test(tc, not_a_device_is_refused);
+	tcase_add_loop_test(tc, malformed_selector_is_refused, 0,
+	    sizeof(bad_selectors) / sizeof(bad_selectors[0]));
+	tcase_add_test(tc, speed_names);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
