@@ -422,6 +422,7 @@ stream_close(struct stream *s)
 		close(s->wfd);
 	free(s->q);
 	free(s->in);
+	free(s->stage);
 	free(s);
 }
 
@@ -679,6 +680,24 @@ stream_raw_writev(struct stream *s, const struct iovec *iov, size_t cnt)
 		mh.msg_iov = (struct iovec *)iov;
 		mh.msg_iovlen = cnt;
 		n = sendmsg(s->wfd, &mh, MSG_NOSIGNAL);
+	} else if (cnt > 1 && iov[0].iov_len < STREAM_GATHER) {
+		/*
+		 * A character device (a virtio-serial port) turns every
+		 * vector of a writev() into its own write, buffer and
+		 * notification of the host: gather small pieces into one.
+		 */
+		size_t used = 0, i, take;
+
+		if (s->stage == NULL && (s->stage = malloc(STREAM_GATHER)) == NULL)
+			return STREAM_E_NOMEM;
+		for (i = 0; i < cnt && used < STREAM_GATHER; i++) {
+			take = iov[i].iov_len;
+			if (take > STREAM_GATHER - used)
+				take = STREAM_GATHER - used;
+			memcpy(s->stage + used, iov[i].iov_base, take);
+			used += take;
+		}
+		n = write(s->wfd, s->stage, used);
 	} else
 		n = writev(s->wfd, iov, (int)cnt);
 	if (n < 0) {

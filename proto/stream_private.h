@@ -19,6 +19,7 @@
 #define STREAM_DEFAULT_HIGHWATER (4 * 1024 * 1024)
 #define STREAM_IOV_MAX		64
 #define STREAM_FILL_MAX		(256 * 1024)	/* per call, to stay fair */
+#define STREAM_GATHER		(32 * 1024)	/* a virtio-serial write's limit */
 
 struct seg {
 	uint8_t *buf;
@@ -47,6 +48,8 @@ struct stream {
 	size_t q_cap, q_head, q_len;
 	size_t pending;
 	size_t highwater;
+
+	uint8_t *stage;			/* gather buffer for char devices */
 
 	int framed;			/* session framing (stream_frame.c) */
 	struct stream_frame *fr;

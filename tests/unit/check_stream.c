@@ -295,6 +295,46 @@ START_TEST(unix_listen_and_connect)
 END_TEST
 
 
+START_TEST(pipe_writes_are_gathered_in_order)
+{
+	/* A pipe is a character-device-like fd: small pieces are gathered. */
+	struct stream *w;
+	int pf[2], i;
+	uint8_t expect[40000], got[40000];
+	size_t n = 0, k = 0;
+
+	ck_assert_int_eq(pipe(pf), 0);
+	ck_assert_int_eq(stream_from_fds(pf[0], pf[1], &w), STREAM_OK);
+	for (i = 0; i < 1000; i++) {
+		uint8_t piece[40];
+		size_t len = (size_t)(i % 37) + 1, j;
+
+		for (j = 0; j < len; j++)
+			piece[j] = (uint8_t)(i + j);
+		if (i % 100 == 0) {
+			void *b = malloc(len);
+
+			memcpy(b, piece, len);
+			stream_write_owned(w, b, len, count_free, NULL);
+		} else
+			stream_write(w, piece, len);
+		memcpy(expect + n, piece, len);
+		n += len;
+	}
+	while (k < n) {
+		ssize_t r;
+
+		ck_assert_int_ge(stream_flush(w), 0);
+		r = read(pf[0], got + k, n - k);
+		ck_assert_int_gt(r, 0);
+		k += (size_t)r;
+	}
+	ck_assert_int_eq(memcmp(expect, got, n), 0);
+	ck_assert_uint_eq(stream_pending(w), 0);
+	stream_close(w);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- framing */
 
 static void
@@ -535,6 +575,7 @@ main(void)
 	tcase_add_test(tc, write_to_closed_peer_fails_once_then_stays_failed);
 	tcase_add_test(tc, reserve_holds_a_large_pdu_in_one_piece);
 	tcase_add_test(tc, unix_listen_and_connect);
+	tcase_add_test(tc, pipe_writes_are_gathered_in_order);
 	tcase_add_test(tc, framed_data_waits_for_the_handshake_then_flows);
 	tcase_add_test(tc, framed_large_data_crosses_intact);
 	tcase_add_test(tc, framed_stale_session_bytes_are_dropped);
