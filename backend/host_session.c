@@ -180,6 +180,8 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 		be_fail(&s, BE_E_SANDBOX, "sandbox: %s", sandbox_strerror(rc));
 		goto out;
 	}
+	if (opt->parent != 0)
+		sandbox_parent_death_signal(SIGTERM, opt->parent);
 	s.host = usbredirhost_open_full(ctx, NULL, host_log, host_read,
 	    host_write, host_flush, NULL, NULL, NULL, NULL, &s,
 	    "usbgate-backend " PACKAGE_VERSION,

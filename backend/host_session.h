@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "stream.h"
 
@@ -34,6 +35,7 @@ const char *be_strerror(int err);
 struct be_options {
 	const char *user;	/* unprivileged user, NULL: nobody */
 	int verbose;
+	pid_t parent;		/* SIGTERM us when it dies (0: no) */
 };
 
 /*

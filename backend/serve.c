@@ -27,6 +27,7 @@
 
 #include "host_session.h"
 #include "log.h"
+#include "sandbox.h"
 #include "serve.h"
 
 struct end_msg {
@@ -140,7 +141,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	int fd, sp[2], rc, status, exit_code;
 	struct rusage ru;
 	struct timespec t0, t1;
-	pid_t pid;
+	pid_t pid, parent;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -175,6 +176,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		fatal("socketpair");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	parent = getpid();
 	pid = fork();
 	if (pid < 0)
 		fatal("fork");
@@ -188,9 +190,8 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		 * release the interfaces and re-attach sys-usb's drivers
 		 * (usbredirhost_close does; the usbfs descriptor allows it).
 		 */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			got_stop = 1;
+		sandbox_parent_death_signal(SIGTERM, parent);
+		bo.parent = parent;
 		memset(&m, 0, sizeof(m));
 		m.error = be_session_run(fd, chan, &bo, &got_stop, m.reason,
 		    sizeof(m.reason));

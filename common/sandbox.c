@@ -50,7 +50,8 @@ static const int base_syscalls[] = {
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
 	SCMP_SYS(gettimeofday), SCMP_SYS(timerfd_settime),
 	SCMP_SYS(timerfd_gettime), SCMP_SYS(futex), SCMP_SYS(getpid),
-	SCMP_SYS(gettid), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(gettid), SCMP_SYS(getppid), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(sigaltstack), SCMP_SYS(restart_syscall),
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(fcntl),
 	SCMP_SYS(sched_yield), SCMP_SYS(getrandom), SCMP_SYS(sendto),
@@ -166,4 +167,12 @@ sandbox_enter(const char *user, unsigned int allow)
 	if (install_seccomp(allow) < 0)
 		return SANDBOX_E_SECCOMP;
 	return SANDBOX_OK;
+}
+
+void
+sandbox_parent_death_signal(int sig, pid_t orig_ppid)
+{
+	prctl(PR_SET_PDEATHSIG, sig);
+	if (getppid() != orig_ppid)
+		raise(sig);
 }

@@ -9,6 +9,8 @@
 #ifndef USBGATE_SANDBOX_H
 #define USBGATE_SANDBOX_H
 
+#include <sys/types.h>
+
 enum sandbox_error {
 	SANDBOX_OK = 0,
 	SANDBOX_E_USER = -1,	/* the unprivileged user does not exist */
@@ -30,5 +32,12 @@ const char *sandbox_strerror(int err);
  * apply. USBGATE_NO_SECCOMP=1 in the environment skips seccomp (debugging).
  */
 int sandbox_enter(const char *user, unsigned int allow);
+
+/*
+ * Ask for sig when the parent dies. Call it after sandbox_enter() too: the
+ * kernel forgets the setting when the user or group ids change. If the
+ * parent is already gone (orig_ppid no longer our parent) sig is raised now.
+ */
+void sandbox_parent_death_signal(int sig, pid_t orig_ppid);
 
 #endif

@@ -129,7 +129,8 @@ exit_for(int err)
 }
 
 static int
-run_child(struct stream *chan, int priv, int timeout_ms, const char *user)
+run_child(struct stream *chan, int priv, int timeout_ms, const char *user,
+    pid_t parent)
 {
 	struct child_ctx c = { .priv = priv };
 	struct fe_hooks hooks = { .attach = child_attach, .ctx = &c };
@@ -137,12 +138,14 @@ run_child(struct stream *chan, int priv, int timeout_ms, const char *user)
 	int rc, err;
 
 	log_setproc("usbgate-frontend[session]");
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sandbox_parent_death_signal(SIGKILL, parent);
 	rc = sandbox_enter(user, SANDBOX_ALLOW_SOCKETS);
 	if (rc < 0) {
 		log_warnx("sandbox: %s", sandbox_strerror(rc));
 		return FE_EXIT_ERROR;
 	}
+	/* the id change cleared it: a session must not outlive its parent */
+	sandbox_parent_death_signal(SIGKILL, parent);
 	rc = fe_session_new(chan, &hooks, &s);
 	if (rc < 0) {
 		log_warnx("session: %s", fe_strerror(rc));
@@ -294,7 +297,7 @@ cmd_attach(int argc, char **argv)
 	struct stream *chan;
 	struct sigaction sa;
 	struct rusage ru;
-	pid_t pid;
+	pid_t pid, parent;
 	uint64_t attach_t = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:lt:u:v", opts, NULL)) != -1) {
@@ -323,12 +326,13 @@ cmd_attach(int argc, char **argv)
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		fatal("socketpair");
+	parent = getpid();
 	pid = fork();
 	if (pid < 0)
 		fatal("fork");
 	if (pid == 0) {
 		close(sp[0]);
-		_exit(run_child(chan, sp[1], timeout_ms, user));
+		_exit(run_child(chan, sp[1], timeout_ms, user, parent));
 	}
 	/* The parent never touches channel bytes. */
 	close(sp[1]);

@@ -144,15 +144,17 @@ submit_iso(struct fe_session *s, struct urb *u, struct fe_ep *e,
 		    e->interval - 1 : 0) : 1000000ull;
 		uint64_t now = fe_now_ns();
 
+		/*
+		 * The device plays one packet per (micro)frame: complete the
+		 * URB when its data would have gone out on a real bus, so the
+		 * driver's ring buffer drains in real time. Completing early
+		 * would eat the application's prefill (an underrun at start);
+		 * the backend's own iso buffer absorbs the channel's latency.
+		 */
 		if (e->out_clock_ns < now)
 			e->out_clock_ns = now;
 		e->out_clock_ns += per * u->npackets;
-		/*
-		 * Complete while the backend still holds about 20 ms of
-		 * audio, so the driver refills before the stream runs dry.
-		 */
-		u->deadline_ns = e->out_clock_ns > 20000000ull ?
-		    e->out_clock_ns - 20000000ull : 0;
+		u->deadline_ns = e->out_clock_ns;
 	}
 	fe_ep_enqueue(s, e, u);
 }

@@ -61,10 +61,13 @@ ug_expect_end() {
 	local rc
 	vm_bg_wait B "$UG_FJOB" 30
 	rc=$?
+	# Keep both logs with the scenario's output (shown on failure).
+	{ echo "--- frontend (status $rc):"; vm_bg_log B "$UG_FJOB"; } >&2
 	[[ $1 == any || $rc == "$1" ]] ||
 		fail "usbgate-frontend ended with $rc, expected $1: $(vm_bg_log B "$UG_FJOB" | tail -n 2 | tr '\n' ' ')"
 	vm_bg_wait A "$UG_BJOB" 30
 	rc=$?
+	{ echo "--- backend (status $rc):"; vm_bg_log A "$UG_BJOB"; } >&2
 	[[ $2 == any || $rc == "$2" ]] ||
 		fail "usbgate-backend ended with $rc, expected $2: $(vm_bg_log A "$UG_BJOB" | tail -n 2 | tr '\n' ' ')"
 }

@@ -11,10 +11,12 @@ scenario() {
 	assert_eq "driver of interface 1 in B" snd-usb-audio "$VM_OUT"
 	vm_ok_t 60 B "tb-pcm -r 48000 -c 2 -s 2 $card" "playing 2 s on card $card in B"
 	echo "audio via usbgate: $VM_OUT" >&2
-	local frames secs
+	local frames secs xruns
 	frames=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' <<<"$VM_OUT")
 	secs=$(sed -n 's/.*secs=\([0-9.]*\).*/\1/p' <<<"$VM_OUT")
+	xruns=$(sed -n 's/.*xruns=\([0-9]*\).*/\1/p' <<<"$VM_OUT")
 	assert_eq "frames played in B" 96000 "$frames"
+	assert_eq "underruns in B" 0 "$xruns"
 	awk -v s="$secs" 'BEGIN { exit !(s >= 1.5) }' ||
 		fail "2 s of audio took only $secs s: nothing paced the stream"
 	ug_detach 0 0

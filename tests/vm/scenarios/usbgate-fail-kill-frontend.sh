@@ -9,7 +9,7 @@ scenario() {
 	local dev=$VM_OUT
 	vm_run_bg B "exec gdd if=$dev of=/dev/null bs=1M count=40 iflag=direct" >/dev/null || fail "starting a read in B"
 	sleep 1
-	vm_ok B 'tb_pkill -KILL usbgate-frontend' "killing the frontend"
+	vm_ok B 'tb_pkill usbgate-frontend KILL' "killing the frontend"
 	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"' "a vhci port is left in use in B"
 	ug_expect_end any 0
 	ug_check_returned "$busid" usb-storage

@@ -3,6 +3,7 @@ scenario() {
 	source "$VM_DIR/usbgate.sh"
 	vm_start_ok A --vport tb.redir:server:redir
 	vm_start_ok B --xhci
+	vm_ok B "modprobe vhci-hcd" "loading vhci-hcd in B (for the final check)"
 	vm_ok A 'udc_init 1 && gadget_storage 0 40' "creating the mass-storage gadget"
 	local busid=$VM_OUT
 	# B's QEMU connects first, so nothing the backend writes is lost.
