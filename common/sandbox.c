@@ -103,7 +103,9 @@ install_seccomp(unsigned int allow)
 	for (i = 0; i < sizeof(base_syscalls) / sizeof(base_syscalls[0]); i++)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, base_syscalls[i], 0);
 	if (allow & SANDBOX_ALLOW_IOCTL)
-		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
+		/* usbfs requests only (type byte 'U'); any other is fatal. */
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, (uint32_t)'U' << 8));
 	else
 		/* isatty() and friends: refuse quietly instead of killing. */
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY),
