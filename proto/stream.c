@@ -353,7 +353,14 @@ stream_open(const char *uri, int flags, struct stream **out)
 			return STREAM_E_NOMEM;
 		}
 		s->vchan = vc;
-		s->rfd = s->wfd = libxenvchan_fd_for_select(vc);
+		/*
+		 * One event channel for both directions: it is readable when
+		 * the peer wrote or read. Its POLLOUT is always set, so it is
+		 * not polled for writing (that would spin while the ring is
+		 * full); a read by the peer wakes us instead.
+		 */
+		s->rfd = libxenvchan_fd_for_select(vc);
+		s->wfd = -1;
 		*out = s;
 		return STREAM_OK;
 	}
@@ -788,6 +795,18 @@ stream_drain(struct stream *s, int timeout_ms)
 		left = stream_flush(s);
 		if (left <= 0)
 			return left < 0 ? (int)left : STREAM_OK;
+#ifdef HAVE_XEN
+		if (s->vchan != NULL) {
+			pfd.fd = s->rfd;
+			pfd.events = POLLIN;
+			rc = poll(&pfd, 1, timeout_ms);
+			if (rc <= 0)
+				return rc == 0 || errno != EINTR ? STREAM_E_SYS :
+				    STREAM_OK;
+			libxenvchan_wait(s->vchan);
+			continue;
+		}
+#endif
 		pfd.fd = s->wfd;
 		pfd.events = POLLOUT;
 		rc = poll(&pfd, 1, timeout_ms);

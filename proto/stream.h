@@ -76,7 +76,10 @@ int stream_set_framed(struct stream *s);
 
 void stream_close(struct stream *s);
 
-/* Descriptors to poll: POLLIN on rfd; POLLOUT on wfd when stream_pending(). */
+/*
+ * Descriptors to poll: POLLIN on rfd; POLLOUT on wfd when stream_pending().
+ * wfd is -1 for vchan: a read by the peer makes rfd readable instead.
+ */
 int stream_rfd(const struct stream *s);
 int stream_wfd(const struct stream *s);
 
