@@ -4,6 +4,7 @@
  *   usbgate-backend list [--all]
  *   usbgate-backend serve --device SEL [--channel URI] [--listen]
  *                         [--reset-on-attach] [--user USER] [-v]
+ *   usbgate-backend daemon --control URI [...]    (daemon.c)
  *
  * Owns the command line: selector errors list the candidates, "list" prints
  * one device per line (bus id, VID:PID, speed, device_id, description).
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "serve.h"
 #include "usbdev.h"
@@ -26,6 +28,9 @@ usage(void)
 	    "usage: usbgate-backend list [--all]\n"
 	    "       usbgate-backend serve --device SEL [--channel URI] "
 	    "[--listen] [--reset-on-attach] [--user USER] [-v]\n"
+	    "       usbgate-backend daemon --control URI [--listen] "
+	    "[--name NAME] [--data-pool GLOB]... [--user USER] "
+	    "[--accept-timeout SEC] [-v]\n"
 	    "SEL is a bus id (1-1, 2-1.4), VID:PID or VID:PID:SERIAL; "
 	    "URI is stdio, fd:N, unix:PATH, tcp:HOST:PORT, dev:PATH or "
 	    "vchan:DOMID:PORT\n");
@@ -126,6 +131,8 @@ main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "daemon") == 0)
+		return be_daemon_main(argc - 1, argv + 1);
 	usage();
 	return SERVE_EXIT_USAGE;
 }
