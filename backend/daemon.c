@@ -486,7 +486,10 @@ sess_ended(struct bd *b, struct bd_sess *s, int status)
 	else
 		reason = CTL_REASON_IO;
 	if (!s->reported && !s->silent) {
-		if (code < 0)
+		if (s->ordered)
+			send_status(b, s->id, s->busid, state, reason, "%s",
+			    "stopped as ordered");
+		else if (code < 0)
 			send_status(b, s->id, s->busid, state, reason,
 			    "serving process killed by signal %d",
 			    WTERMSIG(status));

@@ -142,7 +142,6 @@ handle_import(struct fd *f, const struct ctl_import *im)
 {
 	struct fe_attach_opts o;
 	struct fd_sess *s;
-	char title[64];
 	int pfd[2];
 	pid_t pid;
 
@@ -174,9 +173,7 @@ handle_import(struct fd *f, const struct ctl_import *im)
 		return;
 	}
 	if (pid == 0) {
-		snprintf(title, sizeof(title), "usbgate-frontend[%llx]",
-		    (unsigned long long)im->session);
-		log_setproc(title);
+		log_setproc("usbgate-frontend[import]");
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		/* Keep stdio and the note pipe (as fd 3); nothing else. */
@@ -282,7 +279,12 @@ sess_ended(struct fd *f, struct fd_sess *s, int status)
 	else
 		reason = CTL_REASON_IO;
 	if (!s->silent) {
-		if (code < 0)
+		if (s->ordered)
+			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
+			    CTL_IMPORT_FAILED, reason, 0, NULL, "%s",
+			    f->shutting ? "usbgate-frontend exits" :
+			    "detached as ordered");
+		else if (code < 0)
 			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
 			    CTL_IMPORT_FAILED, reason, 0, NULL, "import process "
 			    "killed by signal %d", WTERMSIG(status));

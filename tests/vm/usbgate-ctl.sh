@@ -172,3 +172,10 @@ fail() {
 	ctl_save_logs
 	__ctl_lib_fail "$@"
 }
+
+# ctl_signal NAME JOB SIGNAL: signal the job's program itself (the direct
+# children of the job's wrapper shell), so that its exit status is kept.
+ctl_signal() {
+	vm_run -t 10 "$1" "w=\$(cat /tmp/bg/$2.pid); for p in /proc/[0-9]*; do
+		[ \"\$(cut -d' ' -f4 \$p/stat 2>/dev/null)\" = \"\$w\" ] && kill -$3 \${p#/proc/}; done; true"
+}
