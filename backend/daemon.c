@@ -303,6 +303,8 @@ sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
 	o.channel = uri;
 	o.listen = listen_mode;
 	o.reset = (sv->options & CTL_OPT_RESET) != 0;
+	o.refused = sv->refused;
+	o.n_refused = sv->n_refused;
 	_exit(be_serve(ud, &o));
 }
 
@@ -347,11 +349,6 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 	}
 	if (d->sess != NULL) {
 		serve_failed(b, sv, CTL_REASON_BUSY, "already served");
-		return;
-	}
-	if (sv->n_refused > 0) {
-		serve_failed(b, sv, CTL_REASON_UNSUPPORTED, "this backend "
-		    "cannot hide interfaces");
 		return;
 	}
 	if (!pool_allows(b, sv->uri)) {
@@ -945,7 +942,7 @@ be_daemon_main(int argc, char **argv)
 		usage();
 	log_setverbose(b.verbose);
 	r = ctl_link_new(control, listen_mode, CTL_ROLE_BACKEND, name,
-	    CTL_CAP_RESET | CTL_CAP_DESC_HASH, &b.link);
+	    CTL_CAP_REFUSE_IFACES | CTL_CAP_RESET | CTL_CAP_DESC_HASH, &b.link);
 	if (r != CTL_OK) {
 		log_warnx("control channel %s: %s", control, ctl_strerror(r));
 		return BD_EXIT_USAGE;

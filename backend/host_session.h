@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "stream.h"
 
@@ -26,7 +27,8 @@ enum be_error {
 	BE_E_LIBUSB = -6,	/* libusb could not take the device */
 	BE_E_SANDBOX = -7,
 	BE_E_REJECTED = -8,	/* the frontend refused the device */
-	BE_E__COUNT = 9
+	BE_E_FILTER = -9,	/* refused interfaces cannot be hidden */
+	BE_E__COUNT = 10
 };
 
 const char *be_strerror(int err);
@@ -34,6 +36,8 @@ const char *be_strerror(int err);
 struct be_options {
 	const char *user;	/* unprivileged user, NULL: nobody */
 	int verbose;
+	const uint8_t *refused;	/* interface numbers the frontend must not */
+	int n_refused;		/* see (iface_filter.h); borrowed */
 };
 
 /*
