@@ -398,8 +398,10 @@ out:
 	if (ctx != NULL)
 		libusb_exit(ctx);
 	if (s.iff != NULL) {
-		log_info("interface filter: %llu request(s) refused",
-		    (unsigned long long)iff_refused_count(s.iff));
+		log_info("interface filter: %llu request(s) refused, %llu "
+		    "configuration request(s) answered with the rewritten "
+		    "descriptor", (unsigned long long)iff_refused_count(s.iff),
+		    (unsigned long long)iff_answered_count(s.iff));
 		iff_free(s.iff);
 	}
 	return s.error;

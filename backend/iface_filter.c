@@ -185,7 +185,8 @@ struct iff {
 	int host_hello, guest_hello;
 	uint64_t pass_left;		/* bytes of an allowed packet to pass */
 	uint64_t drop_left;		/* bytes of a refused packet to drop */
-	uint64_t refused_count;
+	uint64_t refused_count;		/* stalled or dropped */
+	uint64_t answered_count;	/* config descriptors served here */
 };
 
 void
@@ -204,6 +205,12 @@ uint64_t
 iff_refused_count(const struct iff *f)
 {
 	return f->refused_count;
+}
+
+uint64_t
+iff_answered_count(const struct iff *f)
+{
+	return f->answered_count;
 }
 
 int
@@ -310,7 +317,7 @@ reply(struct iff *f, struct stream *chan, uint32_t type, const uint8_t *hdr,
 		stream_write(chan, data, dl);
 }
 
-enum verdict { V_NEED_MORE, V_PASS, V_REFUSED };
+enum verdict { V_PASS, V_REFUSED, V_ANSWERED };
 
 /* Minimum type-header bytes this filter reads, per guest packet type. */
 static size_t
@@ -372,7 +379,8 @@ control_verdict(struct iff *f, struct stream *chan, const uint8_t *p,
 		put16(out + 8, (uint16_t)n);
 		reply(f, chan, usb_redir_control_packet, p, hl, out, 10, c->desc,
 		    n);
-		return V_REFUSED;	/* answered here, never forwarded */
+		f->answered_count++;
+		return V_ANSWERED;	/* never forwarded */
 	}
 	if (recipient == 1 && iff_set_has(&f->refused, (uint8_t)index))
 		refuse = 1;
@@ -548,7 +556,8 @@ iff_guest_read(struct iff *f, struct stream *chan, uint8_t *buf,
 		}
 		if (len > IFF_PACKET_MAX)
 			return IFF_E_PROTO;
-		f->refused_count++;
+		if (v == V_REFUSED)
+			f->refused_count++;
 		f->drop_left = hl + (uint64_t)len;
 	}
 	return (int)done;

@@ -114,7 +114,8 @@ int iff_guest_read(struct iff *f, struct stream *chan, uint8_t *buf,
  */
 int iff_host_packet(struct iff *f, uint8_t *data, size_t count);
 
-/* Packets refused so far (for the log). */
+/* Packets refused so far, and configuration requests answered here. */
 uint64_t iff_refused_count(const struct iff *f);
+uint64_t iff_answered_count(const struct iff *f);
 
 #endif
