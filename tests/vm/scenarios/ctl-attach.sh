@@ -1,4 +1,4 @@
-# tests/vm/scenarios/ctl-attach.sh: usbgated on the host lists a storage gadget plugged into sys-usb (A) within a second, attaches it to B on an allow rule (16 MiB round trip in B), detaches it (back on A's usb-storage); a HID gadget is refused by a deny rule the refusal names, and nothing reaches B
+# tests/vm/scenarios/ctl-attach.sh: usbgated on the host lists a storage gadget plugged into sys-usb (A) within a second, attaches it to B on an allow rule (16 MiB round trip in B), detaches it (back on A's usb-storage); a HID gadget is refused by a deny rule the refusal names, and nothing reaches B; a device udev marks USBGATE_EXPORT=0 is withdrawn
 scenario() {
 	source "$VM_DIR/usbgate-ctl.sh"
 	ctl_boot
@@ -48,5 +48,13 @@ deny'
 	assert_eq "vhci ports in use in B after the refusal" "no vhci port in use" "$VM_OUT"
 	vm_ok A "basename \$(readlink /sys/bus/usb/devices/$hid:1.0/driver)" "the HID gadget's driver in A"
 	assert_eq "driver of the refused HID gadget in A" usbhid "$VM_OUT"
+
+	# udev says USBGATE_EXPORT=0: no udevd in the guests, so write its
+	# database entry and send the change uevent udevd would have caused.
+	vm_ok A "d=/sys/bus/usb/devices/$hid; mkdir -p /run/udev/data &&
+		printf 'E:USBGATE_EXPORT=0\n' >/run/udev/data/c\$(cat \$d/dev) && echo change >\$d/uevent" \
+		"marking the HID gadget USBGATE_EXPORT=0"
+	ctl_wait 5 "the HID gadget unpublished after USBGATE_EXPORT=0" eval "! ctl_listed '^sys-usb:$hid '"
+	ctl_listed "^sys-usb:$busid " || fail "the storage gadget went away too: $(ctl_ug list)"
 	ctl_gated_alive || fail "usbgated died"
 }
