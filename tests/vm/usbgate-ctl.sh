@@ -179,3 +179,10 @@ ctl_signal() {
 	vm_run -t 10 "$1" "w=\$(cat /tmp/bg/$2.pid); for p in /proc/[0-9]*; do
 		[ \"\$(cut -d' ' -f4 \$p/stat 2>/dev/null)\" = \"\$w\" ] && kill -$3 \${p#/proc/}; done; true"
 }
+
+# ctl_attached BUSID VM: 0 once dom0's session for sys-usb:BUSID with VM is
+# "attached" (the VM reported the device enumerated; "usbgate list" shows
+# the VM as soon as the attach starts).
+ctl_attached() {
+	ctl_ug status 2>/dev/null | grep -Eq "^session [0-9a-f]+  sys-usb:$1 -> $2  attached$"
+}

@@ -32,7 +32,7 @@ deny'
 	ctl_ok "assigning the HID gadget by device" assign --device B 'sys-usb:*:1209:0003:TB0001:u030000'
 	vm_ok A 'gadget_hid_fido 1' "creating the HID gadget"
 	local hid=$VM_OUT
-	ctl_wait 30 "HID gadget auto-attached to B on plug" ctl_listed "^sys-usb:$hid .*B \(attached\)"
+	ctl_wait 30 "HID gadget auto-attached to B on plug" ctl_attached "$hid" B
 	vm_ok B 'usb_node 1209:0003 hidraw 20' "the HID gadget's hidraw in B"
 
 	# A port assignment: attached when the VM (its frontend) starts.
@@ -45,8 +45,8 @@ deny'
 	vm_bg_wait B "$CTL_FJOB_B" 15 || fail "the frontend daemon did not exit on SIGTERM"
 	vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci ports left after the frontend exited"
 	ctl_frontend B
-	ctl_wait 40 "storage auto-attached when B's frontend started" ctl_listed "^sys-usb:$st .*B \(attached\)"
-	ctl_wait 40 "HID auto-attached when B's frontend started" ctl_listed "^sys-usb:$hid .*B \(attached\)"
+	ctl_wait 40 "storage auto-attached when B's frontend started" ctl_attached "$st" B
+	ctl_wait 40 "HID auto-attached when B's frontend started" ctl_attached "$hid" B
 	vm_ok B "usb_node 1209:0001 block 30" "the disk in B after the frontend started"
 
 	# Unplug and plug again: attached again.
@@ -54,7 +54,7 @@ deny'
 	ctl_wait 10 "storage gone from the list" eval "! ctl_listed '^sys-usb:$st '"
 	vm_ok B 'wait_for 15 sh -c "! usb_devs 1209:0001"' "storage still in B after the unplug"
 	vm_ok A 'gadget_storage 0 16' "plugging the storage gadget in again"
-	ctl_wait 40 "storage attached to B again after replug" ctl_listed "^sys-usb:$VM_OUT .*B \(attached\)"
+	ctl_wait 40 "storage attached to B again after replug" ctl_attached "$VM_OUT" B
 	vm_ok B "usb_node 1209:0001 block 30" "the disk in B after the replug"
 	vm_ok_t 60 B "gdd if=$VM_OUT bs=1M count=4 iflag=direct status=none | wc -c" "reading the disk in B after the replug"
 	assert_eq "bytes read from the replugged disk" 4194304 "$VM_OUT"

@@ -1,4 +1,12 @@
-# tests/vm/scenarios/ctl-attach.sh: usbgated on the host lists a storage gadget plugged into sys-usb (A) within a second, attaches it to B on an allow rule (16 MiB round trip in B), detaches it (back on A's usb-storage); a HID gadget is refused by a deny rule the refusal names, and nothing reaches B; a device udev marks USBGATE_EXPORT=0 is withdrawn
+# tests/vm/scenarios/ctl-attach.sh: usbgated on the host lists a storage gadget plugged into sys-usb (A) within a second, attaches it to B on an allow rule (16 MiB round trip in B), detaches it (back on A's usb-storage); a HID gadget is refused by a deny rule the refusal names, and nothing reaches B; udev's USBGATE_EXPORT=0 withdraws a device, USBGATE_AUTO_ATTACH=B attaches one the rules allow and not one they deny
+# __udev_props VM BUSID LINES: set the device's udev properties (no udevd in
+# the guests: write its database entry, send the change uevent udevd sends).
+__udev_props() {
+	vm_ok "$1" "d=/sys/bus/usb/devices/$2; mkdir -p /run/udev/data &&
+		printf '$3\\n' >/run/udev/data/c\$(cat \$d/dev) && echo change >\$d/uevent" \
+		"setting udev properties of $2 in $1"
+}
+
 scenario() {
 	source "$VM_DIR/usbgate-ctl.sh"
 	ctl_boot
@@ -51,10 +59,21 @@ deny'
 
 	# udev says USBGATE_EXPORT=0: no udevd in the guests, so write its
 	# database entry and send the change uevent udevd would have caused.
-	vm_ok A "d=/sys/bus/usb/devices/$hid; mkdir -p /run/udev/data &&
-		printf 'E:USBGATE_EXPORT=0\n' >/run/udev/data/c\$(cat \$d/dev) && echo change >\$d/uevent" \
-		"marking the HID gadget USBGATE_EXPORT=0"
+	__udev_props A "$hid" 'E:USBGATE_EXPORT=0'
 	ctl_wait 5 "the HID gadget unpublished after USBGATE_EXPORT=0" eval "! ctl_listed '^sys-usb:$hid '"
 	ctl_listed "^sys-usb:$busid " || fail "the storage gadget went away too: $(ctl_ug list)"
+
+	# USBGATE_AUTO_ATTACH=B is a request: dom0's deny rule still wins for
+	# the HID gadget; the storage gadget, allowed, is attached by it.
+	__udev_props A "$hid" 'E:USBGATE_AUTO_ATTACH=B'
+	ctl_wait 5 "the HID gadget published again" ctl_listed "^sys-usb:$hid "
+	__udev_props A "$busid" 'E:USBGATE_EXPORT=0'
+	ctl_wait 5 "the storage gadget withdrawn" eval "! ctl_listed '^sys-usb:$busid '"
+	__udev_props A "$busid" 'E:USBGATE_AUTO_ATTACH=B'
+	ctl_wait 30 "the storage gadget attached to B on udev's request" ctl_attached "$busid" B
+	vm_ok B "usb_node 1209:0001 block 30" "the disk in B after udev's request"
+	ctl_listed "^sys-usb:$hid .*attached" && fail "udev's request overrode the deny rule: $(ctl_ug list)"
+	grep -q -- "$hid -> B (udev request): denied by rule" "$VM_OUTDIR/usbgated.log" ||
+		fail "no trace of the HID gadget's udev request being denied"
 	ctl_gated_alive || fail "usbgated died"
 }

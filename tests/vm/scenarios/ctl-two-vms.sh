@@ -39,7 +39,7 @@ deny'
 	vm_ok B 'wait_for 20 usb_devs 1209:0003' "the HID gadget in B"
 	vm_ok A "g=$GADGET_CFG_A/g1; echo '' >\$g/UDC && echo 0x0005 >\$g/idProduct && echo dummy_udc.1 >\$g/UDC && wait_for 15 gadget_busid 1 && usb_devs 1209:0005" \
 		"re-enumerating the HID gadget as 1209:0005"
-	ctl_wait 40 "the re-enumerated gadget attached to B" ctl_listed "^sys-usb:$hid .*B \(attached\)"
+	ctl_wait 40 "the re-enumerated gadget attached to B" ctl_attached "$hid" B
 	vm_ok B 'wait_for 20 usb_devs 1209:0005' "the re-enumerated gadget (1209:0005) in B"
 	if vm_run B 'usb_devs 1209:0003' >/dev/null 2>&1; then
 		fail "the old identity 1209:0003 is still in B"
