@@ -197,7 +197,7 @@ int
 main(void)
 {
 	Suite *s = suite_create("ctl_link");
-	TCase *tc = tcase_create("lk");
+	TCase *tc = tcase_create("link");
 	SRunner *sr;
 	int failed;
 

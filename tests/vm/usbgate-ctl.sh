@@ -67,13 +67,29 @@ ctl_dom0() {
 	} >"$CTL_DOM0/usbgated.conf"
 	"$CTL_BIN/usbgated" -n -f "$CTL_DOM0/usbgated.conf" >/dev/null ||
 		fail "usbgated -n refuses the test configuration"
-	CTL_GATED_PID=$(vm_host_bg "exec '$CTL_BIN/usbgated' -d -vv -f '$CTL_DOM0/usbgated.conf' >>'$VM_OUTDIR/usbgated.log' 2>&1")
+	ctl_gated_start
+}
+
+# ctl_gated_start: start usbgated with this scenario's configuration.
+ctl_gated_start() {
 	local i
+	CTL_GATED_PID=$(vm_host_bg "exec '$CTL_BIN/usbgated' -d -vv -f '$CTL_DOM0/usbgated.conf' >>'$VM_OUTDIR/usbgated.log' 2>&1")
 	for i in $(seq 50); do
 		[[ -S $CTL_SOCK ]] && return 0
 		sleep 0.1
 	done
 	fail "usbgated did not start: $(tail -n 3 "$VM_OUTDIR/usbgated.log")"
+}
+
+# ctl_gated_stop: SIGTERM to usbgated; wait until it is gone.
+ctl_gated_stop() {
+	local i
+	kill "$CTL_GATED_PID" 2>/dev/null
+	for i in $(seq 100); do
+		ctl_gated_alive || return 0
+		sleep 0.1
+	done
+	fail "usbgated did not exit on SIGTERM"
 }
 
 # ctl_rules RULES: replace the rules and reload them.

@@ -1,4 +1,4 @@
-# tests/vm/scenarios/ctl-assign.sh: an ask rule answered no then yes by a scripted dom0 prompt (which sees the VM and device); a device assignment attaches a HID gadget to B when it is plugged in; a port assignment attaches storage when B's frontend (re)starts; the assigned storage unplugged and plugged again is attached to B again
+# tests/vm/scenarios/ctl-assign.sh: an ask rule answered no then yes by a scripted dom0 prompt (which sees the VM and device); a device assignment attaches a HID gadget to B when it is plugged in; a port assignment attaches storage when B's frontend (re)starts; the assigned storage unplugged and plugged again is attached to B again; after dom0 (usbgated) restarts, sys-usb publishes again and the assignments attach again
 scenario() {
 	source "$VM_DIR/usbgate-ctl.sh"
 	ctl_boot
@@ -58,5 +58,15 @@ deny'
 	vm_ok B "usb_node 1209:0001 block 30" "the disk in B after the replug"
 	vm_ok_t 60 B "gdd if=$VM_OUT bs=1M count=4 iflag=direct status=none | wc -c" "reading the disk in B after the replug"
 	assert_eq "bytes read from the replugged disk" 4194304 "$VM_OUT"
+
+	# dom0 restarts: the VMs' daemons notice on their ports, sys-usb
+	# publishes again, B says hello again, the assignments attach again.
+	ctl_gated_stop
+	vm_ok B 'wait_for 20 sh -c "! usbgate-frontend list | grep -q ^port"' "devices left in B while dom0 was away"
+	ctl_gated_start
+	ctl_wait 40 "storage attached to B again after dom0 restarted" ctl_attached "$st" B
+	ctl_wait 40 "HID attached to B again after dom0 restarted" ctl_attached "$hid" B
+	ctl_listed "^sys-usb:$ss " || fail "sys-usb did not publish everything again: $(ctl_ug list)"
+	vm_ok B "usb_node 1209:0001 block 30" "the disk in B after dom0 restarted"
 	ctl_gated_alive || fail "usbgated died"
 }
