@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <libusb.h>
 #include <usbredirhost.h>
 
 #include "host_session.h"
+#include "iface_filter.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -32,6 +34,7 @@ static const char *const be_errstr[BE_E__COUNT] = {
 	"libusb could not take the device",
 	"sandbox setup failed",
 	"the frontend rejected the device",
+	"refused interfaces cannot be hidden",
 };
 _Static_assert(sizeof(be_errstr) / sizeof(be_errstr[0]) == BE_E__COUNT,
     "be_errstr matches enum be_error");
@@ -48,6 +51,7 @@ struct be_session {
 	struct stream *chan;
 	int pollfds_dirty;	/* libusb changed its descriptor set */
 	struct usbredirhost *host;
+	struct iff *iff;		/* refused interfaces, or NULL */
 	int error;
 	char *reason;
 	size_t reason_len;
@@ -71,9 +75,18 @@ host_read(void *priv, uint8_t *data, int count)
 {
 	struct be_session *s = priv;
 
+	int r;
+
 	if (s->chan == NULL)
 		return 0;
-	return (int)stream_read(s->chan, data, (size_t)count);
+	if (s->iff == NULL)
+		return (int)stream_read(s->chan, data, (size_t)count);
+	r = iff_guest_read(s->iff, s->chan, data, (size_t)count);
+	if (r < 0) {
+		be_fail(s, BE_E_PROTO, "interface filter: %s", iff_strerror(r));
+		return -1;
+	}
+	return r;
 }
 
 static void
@@ -89,8 +102,9 @@ host_write(void *priv, uint8_t *data, int count)
 {
 	struct be_session *s = priv;
 
-	if (s->chan == NULL) {
-		/* Closing down: the channel is gone, drop the packet. */
+	if (s->chan == NULL ||
+	    (s->iff != NULL && !iff_host_packet(s->iff, data, (size_t)count))) {
+		/* Closing down, or about a refused interface: drop it. */
 		usbredirhost_free_write_buffer(s->host, data);
 		return count;
 	}
@@ -150,6 +164,45 @@ flush_all(struct be_session *s)
 		    "channel write: %s", stream_strerror((int)r));
 }
 
+/*
+ * The refused interfaces' filter, from the descriptors the kernel read at
+ * enumeration (read() on the usbfs node) and the active configuration.
+ */
+#define BE_DESC_MAX	(18 + IFF_MAX_CONFIGS * IFF_CONFIG_MAX)
+
+static int
+filter_new(struct be_session *s, int devfd, libusb_device_handle *h,
+    const struct be_options *opt)
+{
+	uint8_t *desc;
+	size_t len = 0;
+	ssize_t n;
+	int cfg = 0, rc;
+
+	if ((desc = calloc(1, BE_DESC_MAX)) == NULL) {
+		be_fail(s, BE_E_FILTER, "out of memory");
+		return -1;
+	}
+	while (len < BE_DESC_MAX &&
+	    (n = pread(devfd, desc + len, BE_DESC_MAX - len, (off_t)len)) > 0)
+		len += (size_t)n;
+	rc = libusb_get_configuration(h, &cfg);
+	if (rc < 0) {
+		free(desc);
+		be_fail(s, BE_E_FILTER, "active configuration: %s",
+		    libusb_error_name(rc));
+		return -1;
+	}
+	rc = iff_new(desc, len, opt->refused, opt->n_refused, cfg, &s->iff);
+	free(desc);
+	if (rc < 0) {
+		be_fail(s, BE_E_FILTER, "descriptors: %s", iff_strerror(rc));
+		return -1;
+	}
+	log_info("hiding %d interface(s) from the frontend", opt->n_refused);
+	return 0;
+}
+
 int
 be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
     volatile sig_atomic_t *stop, char *reason, size_t reason_len)
@@ -174,6 +227,8 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 		    libusb_error_name(rc));
 		goto out;
 	}
+	if (opt->n_refused > 0 && (rc = filter_new(&s, devfd, h, opt)) < 0)
+		goto out;
 	/* Drop, then read untrusted bytes. */
 	rc = sandbox_enter(opt->user, SANDBOX_ALLOW_IOCTL | SANDBOX_ALLOW_SOCKETS);
 	if (rc < 0) {
@@ -344,5 +399,12 @@ out:
 		libusb_set_pollfd_notifiers(ctx, NULL, NULL, NULL);
 	if (ctx != NULL)
 		libusb_exit(ctx);
+	if (s.iff != NULL) {
+		log_info("interface filter: %llu request(s) refused, %llu "
+		    "configuration request(s) answered with the rewritten "
+		    "descriptor", (unsigned long long)iff_refused_count(s.iff),
+		    (unsigned long long)iff_answered_count(s.iff));
+		iff_free(s.iff);
+	}
 	return s.error;
 }

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <stdint.h>
 
 #include "stream.h"
 
@@ -27,7 +28,8 @@ enum be_error {
 	BE_E_LIBUSB = -6,	/* libusb could not take the device */
 	BE_E_SANDBOX = -7,
 	BE_E_REJECTED = -8,	/* the frontend refused the device */
-	BE_E__COUNT = 9
+	BE_E_FILTER = -9,	/* refused interfaces cannot be hidden */
+	BE_E__COUNT = 10
 };
 
 const char *be_strerror(int err);
@@ -36,6 +38,8 @@ struct be_options {
 	const char *user;	/* unprivileged user, NULL: nobody */
 	int verbose;
 	pid_t parent;		/* SIGTERM us when it dies (0: no) */
+	const uint8_t *refused;	/* interface numbers the frontend must not */
+	int n_refused;		/* see (iface_filter.h); borrowed */
 };
 
 /*

@@ -3,7 +3,9 @@
  *
  *   usbgate-backend list [--all]
  *   usbgate-backend serve --device SEL [--channel URI] [--listen]
- *                         [--reset-on-attach] [--user USER] [-v]
+ *                         [--reset-on-attach] [--refuse IF[,IF]...]
+ *                         [--user USER] [-v]
+ *   usbgate-backend daemon --control URI [...]    (daemon.c)
  *
  * Owns the command line: selector errors list the candidates, "list" prints
  * one device per line (bus id, VID:PID, speed, device_id, description).
@@ -11,10 +13,12 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "serve.h"
 #include "usbdev.h"
@@ -25,7 +29,11 @@ usage(void)
 	fprintf(stderr,
 	    "usage: usbgate-backend list [--all]\n"
 	    "       usbgate-backend serve --device SEL [--channel URI] "
-	    "[--listen] [--reset-on-attach] [--user USER] [-v]\n"
+	    "[--listen] [--reset-on-attach] [--refuse IF[,IF]...] "
+	    "[--user USER] [-v]\n"
+	    "       usbgate-backend daemon --control URI [--listen] "
+	    "[--name NAME] [--data-pool GLOB]... [--user USER] "
+	    "[--accept-timeout SEC] [-v]\n"
 	    "SEL is a bus id (1-1, 2-1.4), VID:PID or VID:PID:SERIAL; "
 	    "URI is stdio, fd:N, unix:PATH, tcp:HOST:PORT, dev:PATH or "
 	    "vchan:DOMID:PORT\n");
@@ -62,6 +70,26 @@ cmd_list(int argc, char **argv)
 	return SERVE_EXIT_CLEAN;
 }
 
+/* "0,3": interface numbers (decimal), at most USBDEV_MAX_IFACES. */
+static int
+parse_refused(const char *arg, uint8_t *out, int *n)
+{
+	const char *p = arg;
+	char *end;
+	long v;
+
+	*n = 0;
+	while (*p != '\0') {
+		v = strtol(p, &end, 10);
+		if (end == p || v < 0 || v > 255 || *n >= USBDEV_MAX_IFACES ||
+		    (*end != ',' && *end != '\0'))
+			return -1;
+		out[(*n)++] = (uint8_t)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return *n > 0 ? 0 : -1;
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -71,22 +99,29 @@ cmd_serve(int argc, char **argv)
 		{ "listen", no_argument, NULL, 'l' },
 		{ "reset-on-attach", no_argument, NULL, 'r' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "refuse", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct serve_options o = { .channel = "stdio" };
+	uint8_t refused[USBDEV_MAX_IFACES];
 	const char *sel = NULL;
 	struct usbdev d, *cands;
 	size_t ncands, i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "d:c:lru:v", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:c:lru:R:v", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': sel = optarg; break;
 		case 'c': o.channel = optarg; break;
 		case 'l': o.listen = 1; break;
 		case 'r': o.reset = 1; break;
 		case 'u': o.user = optarg; break;
+		case 'R':
+			if (parse_refused(optarg, refused, &o.n_refused) < 0)
+				usage();
+			o.refused = refused;
+			break;
 		case 'v': o.verbose++; break;
 		default: usage();
 		}
@@ -126,6 +161,8 @@ main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "daemon") == 0)
+		return be_daemon_main(argc - 1, argv + 1);
 	usage();
 	return SERVE_EXIT_USAGE;
 }

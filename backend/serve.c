@@ -133,7 +133,8 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 int
 be_serve(struct usbdev *d, const struct serve_options *o)
 {
-	struct be_options bo = { .user = o->user, .verbose = o->verbose };
+	struct be_options bo = { .user = o->user, .verbose = o->verbose,
+	    .refused = o->refused, .n_refused = o->n_refused };
 	struct end_msg em = { .error = BE_E_LIBUSB };
 	char summary[256];
 	struct stream *chan;

@@ -22,6 +22,8 @@ struct serve_options {
 	int reset;		/* reset the device before serving it */
 	const char *user;
 	int verbose;
+	const uint8_t *refused;	/* interfaces hidden from the frontend */
+	int n_refused;
 };
 
 /* Serve d until the session ends; returns an enum serve_exit. */

@@ -4,6 +4,7 @@
  *   usbgate-frontend attach [--channel URI] [--listen] [--timeout SEC]
  *   usbgate-frontend list
  *   usbgate-frontend detach PORT|all
+ *   usbgate-frontend daemon --control URI [...]    (daemon.c)
  *
  * Owns the process split of "attach": the privileged parent keeps only what
  * the session cannot do itself (writing vhci's sysfs attach/detach files);
@@ -28,20 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "sandbox.h"
 #include "session.h"
 #include "stream.h"
 #include "vhci_sysfs.h"
-
-/* Exit statuses (documented in usbgate-frontend(8)). */
-enum fe_exit {
-	FE_EXIT_CLEAN = 0,	/* stopped, or the device left sys-usb */
-	FE_EXIT_ERROR = 1,	/* local failure (attach, memory, vhci) */
-	FE_EXIT_USAGE = 2,
-	FE_EXIT_PEER_GONE = 3,	/* the backend vanished mid-session */
-	FE_EXIT_PROTO = 4,	/* the backend broke the protocol */
-};
 
 /* Parent <-> session child messages (SOCK_SEQPACKET, fixed size). */
 struct priv_msg {
@@ -67,7 +60,9 @@ usage(void)
 	    "usage: usbgate-frontend attach [--channel URI] [--listen] "
 	    "[--timeout SEC] [-v]\n"
 	    "       usbgate-frontend list\n"
-	    "       usbgate-frontend detach PORT|all\n");
+	    "       usbgate-frontend detach PORT|all\n"
+	    "       usbgate-frontend daemon --control URI [--listen] "
+	    "[--data-pool GLOB]... [--user USER] [-v]\n");
 	exit(FE_EXIT_USAGE);
 }
 
@@ -201,7 +196,8 @@ devid_for(int port)
 }
 
 static int
-handle_attach(int priv, const struct priv_msg *req, int *port_out)
+handle_attach(int priv, const struct priv_msg *req, int *port_out,
+    const struct fe_attach_opts *o, int *mismatch)
 {
 	struct priv_msg rep = { .type = PRIV_ATTACH };
 	int sp[2], port, speed = (int)req->speed;
@@ -209,6 +205,15 @@ handle_attach(int priv, const struct priv_msg *req, int *port_out)
 	/* sanitize: the child is untrusted as well */
 	if (speed != FE_SPEED_LOW && speed != FE_SPEED_FULL &&
 	    speed != FE_SPEED_HIGH && speed != FE_SPEED_SUPER) {
+		rep.result = VHCI_E_NOPORT;
+		return send_fd(priv, &rep, -1);
+	}
+	if (o->check_id && (req->vid != o->vid || req->pid != o->pid)) {
+		/* Not the device dom0 lent us: attach nothing. */
+		log_warnx("the backend offers %04x:%04x, dom0 announced "
+		    "%04x:%04x; not attaching", req->vid, req->pid, o->vid,
+		    o->pid);
+		*mismatch = 1;
 		rep.result = VHCI_E_NOPORT;
 		return send_fd(priv, &rep, -1);
 	}
@@ -280,46 +285,50 @@ speed_name(int speed)
 	}
 }
 
+/* Does the device at local busid have the id dom0 announced? */
 static int
-cmd_attach(int argc, char **argv)
+id_matches(const char *busid, uint16_t vid, uint16_t pid)
 {
-	static const struct option opts[] = {
-		{ "channel", required_argument, NULL, 'c' },
-		{ "listen", no_argument, NULL, 'l' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *uri = "stdio", *user = NULL;
-	int ch, flags = 0, timeout_ms = 30000, verbose = 0;
+	char path[256], v[16], p[16];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/idVendor", busid);
+	if ((f = fopen(path, "re")) == NULL || fgets(v, sizeof(v), f) == NULL) {
+		if (f != NULL)
+			fclose(f);
+		return 0;
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/idProduct", busid);
+	if ((f = fopen(path, "re")) == NULL || fgets(p, sizeof(p), f) == NULL) {
+		if (f != NULL)
+			fclose(f);
+		return 0;
+	}
+	fclose(f);
+	return strtoul(v, NULL, 16) == vid && strtoul(p, NULL, 16) == pid;
+}
+
+int
+fe_attach_run(const struct fe_attach_opts *o)
+{
 	int sp[2], rc, port = -1, status, printed = 0, speed = 0;
+	int mismatch = 0;
 	struct stream *chan;
 	struct sigaction sa;
 	struct rusage ru;
 	pid_t pid, parent;
 	uint64_t attach_t = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:lt:u:v", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': uri = optarg; break;
-		case 'l': flags |= STREAM_F_LISTEN; break;
-		case 't': timeout_ms = atoi(optarg) * 1000; break;
-		case 'u': user = optarg; break;
-		case 'v': verbose++; break;
-		default: usage();
-		}
-	}
-	log_setverbose(verbose);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = stream_open(uri, flags, &chan);
+	rc = stream_open(o->uri, o->flags, &chan);
 	if (rc < 0) {
-		log_warnx("channel %s: %s%s%s", uri, stream_strerror(rc),
+		log_warnx("channel %s: %s%s%s", o->uri, stream_strerror(rc),
 		    rc == STREAM_E_SYS ? ": " : "",
 		    rc == STREAM_E_SYS ? strerror(errno) : "");
 		return FE_EXIT_ERROR;
@@ -332,7 +341,9 @@ cmd_attach(int argc, char **argv)
 		fatal("fork");
 	if (pid == 0) {
 		close(sp[0]);
-		_exit(run_child(chan, sp[1], timeout_ms, user, parent));
+		if (o->notify_fd >= 0)
+			close(o->notify_fd);
+		_exit(run_child(chan, sp[1], o->timeout_ms, o->user, parent));
 	}
 	/* The parent never touches channel bytes. */
 	close(sp[1]);
@@ -360,10 +371,30 @@ cmd_attach(int argc, char **argv)
 			if (attach_t == 0)
 				attach_t = now;
 			if (enumerated(port, busid, sizeof(busid)) != NULL) {
+				printed = 1;
+				if (o->check_id &&
+				    !id_matches(busid, o->vid, o->pid)) {
+					log_warnx("%s enumerated with another "
+					    "id than %04x:%04x; detaching",
+					    busid, o->vid, o->pid);
+					mismatch = 1;
+					kill(pid, SIGTERM);
+					continue;
+				}
+				if (o->notify_fd >= 0) {
+					struct fe_attach_note note;
+
+					memset(&note, 0, sizeof(note));
+					note.port = port;
+					snprintf(note.busid, sizeof(note.busid),
+					    "%s", busid);
+					if (write(o->notify_fd, &note,
+					    sizeof(note)) < 0)
+						log_warn("notify");
+				}
 				printf("attached: vhci port %d busid %s speed %s\n",
 				    port, busid, speed_name(speed));
 				fflush(stdout);
-				printed = 1;
 			} else if (now - attach_t > 15000) {
 				log_warnx("device on port %d did not enumerate "
 				    "within 15 s", port);
@@ -381,7 +412,7 @@ cmd_attach(int argc, char **argv)
 			break;
 		}
 		speed = (int)m.speed;
-		if (handle_attach(sp[0], &m, &port) < 0)
+		if (handle_attach(sp[0], &m, &port, o, &mismatch) < 0)
 			break;
 	}
 	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
@@ -397,6 +428,8 @@ cmd_attach(int argc, char **argv)
 		    p.devid == devid_for(0))
 			vhci_detach(port);
 	}
+	if (mismatch)
+		return FE_EXIT_MISMATCH;
 	if (WIFSIGNALED(status)) {
 		log_warnx("session process killed by signal %d%s",
 		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
@@ -404,6 +437,35 @@ cmd_attach(int argc, char **argv)
 		return FE_EXIT_ERROR;
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : FE_EXIT_ERROR;
+}
+
+static int
+cmd_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "channel", required_argument, NULL, 'c' },
+		{ "listen", no_argument, NULL, 'l' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct fe_attach_opts o = { .uri = "stdio", .timeout_ms = 30000,
+	    .notify_fd = -1 };
+	int ch, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:lt:u:v", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o.uri = optarg; break;
+		case 'l': o.flags |= STREAM_F_LISTEN; break;
+		case 't': o.timeout_ms = atoi(optarg) * 1000; break;
+		case 'u': o.user = optarg; break;
+		case 'v': verbose++; break;
+		default: usage();
+		}
+	}
+	log_setverbose(verbose);
+	return fe_attach_run(&o);
 }
 
 static int
@@ -474,6 +536,8 @@ main(int argc, char **argv)
 		return cmd_attach(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list();
+	if (strcmp(argv[1], "daemon") == 0)
+		return fe_daemon_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "detach") == 0 && argc == 3)
 		return cmd_detach(argv[2]);
 	usage();

@@ -423,6 +423,8 @@ peers_init(struct gated *g)
 		memset(p, 0, sizeof(*p));
 		p->conf = g->conf.peers[i];
 		p->lfd = -1;
+		/* Connect at once: a zero retry_at would read as "no timer". */
+		p->retry_at = gated_now();
 		if (p->conf.listen) {
 			p->lfd = ctl_chan_listen(p->conf.uri, 0600);
 			if (p->lfd < 0)

@@ -1,0 +1,965 @@
+/*
+ * daemon.c: "usbgate-backend daemon" (see daemon.h).
+ *
+ *   usbgate-backend daemon --control URI [--listen] [--name NAME]
+ *                          [--data-pool GLOB]... [--user USER]
+ *                          [--accept-timeout SEC] [-v]
+ *
+ * One thread around poll(): the control link to dom0, a udev monitor
+ * (udevd's events when udevd runs, the kernel's uevents otherwise, as in a
+ * guest without udev), a signal pipe, and one pipe per serving session.
+ * Devices are published from a rescan of sysfs that every event schedules
+ * (debounced), so add, remove, change, re-enumeration under the same bus
+ * id and udev property changes all take one path.
+ *
+ * A session is a child process that sets up the data channel dom0 named,
+ * says "ready" on a pipe, then runs be_serve() (which forks its own
+ * sandboxed child for the USB traffic). Nothing but a SERVE from dom0
+ * starts one; nothing on the data channel can.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <libudev.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_chan.h"
+#include "ctl_link.h"
+#include "daemon.h"
+#include "log.h"
+#include "serve.h"
+#include "stream.h"
+
+#define BD_RESCAN_DELAY_MS	150	/* events come in bursts */
+#define BD_RESCAN_PERIOD_MS	5000	/* safety net for missed events */
+#define BD_KILL_GRACE_MS	5000	/* SIGTERM, then SIGKILL */
+#define BD_POOL_MAX		16
+
+/* Exit statuses of a session child besides enum serve_exit. */
+#define BD_SERVE_EXIT_CHANNEL	20	/* data channel could not be set up */
+#define BD_SERVE_EXIT_NOPEER	21	/* the frontend never connected */
+
+struct bd_sess;
+
+struct bd_dev {
+	struct bd_dev *next;
+	char syspath[256];
+	int devnum;
+	struct ctl_dev info;		/* as last published */
+	struct ctl_dev pending;		/* a change held back while served */
+	int changed;
+	int seen;
+	struct bd_sess *sess;
+};
+
+struct bd_sess {
+	struct bd_sess *next;
+	uint64_t id;
+	char busid[CTL_BUSID_MAX + 1];
+	pid_t pid;
+	int ready_fd;			/* read end of the ready pipe, or -1 */
+	int ready;			/* READY sent */
+	int ordered;			/* dom0 said STOP */
+	int reported;			/* the end was already reported */
+	int silent;			/* dom0 forgot it: report nothing */
+	long kill_at;			/* SIGKILL deadline, 0 = none */
+	struct bd_dev *dev;
+};
+
+struct bd {
+	struct ctl_link *link;
+	struct udev *udev;
+	struct udev_monitor *mon;
+	struct bd_dev *devs;
+	struct bd_sess *sessions;
+	int sig_pipe[2];
+	long rescan_at;
+	int quit;
+	/* options */
+	const char *user;
+	int verbose;
+	int accept_timeout;		/* seconds */
+	int n_pool;
+	const char *pool[BD_POOL_MAX];
+};
+
+static struct bd *sig_bd;
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* ---- messages to dom0 ------------------------------------------------------ */
+
+static void
+send_dev(struct bd *b, uint32_t type, const struct ctl_dev *info)
+{
+	struct ctl_msg m;
+	int r;
+
+	if (!ctl_link_is_up(b->link))
+		return;
+	ctl_msg_init(&m, type);
+	m.u.dev = *info;
+	if ((r = ctl_link_send(b->link, &m)) != CTL_OK)
+		log_warnx("%s %s: %s", ctl_msg_name(type), info->busid,
+		    ctl_strerror(r));
+}
+
+static void
+send_remove(struct bd *b, const char *busid)
+{
+	struct ctl_msg m;
+
+	if (!ctl_link_is_up(b->link))
+		return;
+	ctl_msg_init(&m, CTL_MSG_DEV_REMOVE);
+	ctl_strlcpy(m.u.dev_remove.busid, busid, sizeof(m.u.dev_remove.busid));
+	ctl_link_send(b->link, &m);
+}
+
+static void
+send_status(struct bd *b, uint64_t id, const char *busid, int state,
+    int reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void
+send_status(struct bd *b, uint64_t id, const char *busid, int state,
+    int reason, const char *fmt, ...)
+{
+	struct ctl_msg m;
+	va_list ap;
+
+	ctl_msg_init(&m, CTL_MSG_SESSION_STATUS);
+	m.u.session_status.session = id;
+	ctl_strlcpy(m.u.session_status.busid, busid,
+	    sizeof(m.u.session_status.busid));
+	m.u.session_status.state = (uint8_t)state;
+	m.u.session_status.reason = (uint8_t)reason;
+	va_start(ap, fmt);
+	vsnprintf(m.u.session_status.text, sizeof(m.u.session_status.text),
+	    fmt, ap);
+	va_end(ap);
+	ctl_str_scrub(m.u.session_status.text, CTL_CS_PRINT);
+	log_info("session %llx (%s): %s%s%s%s", (unsigned long long)id, busid,
+	    state == CTL_SESS_READY ? "ready" : state == CTL_SESS_ENDED ?
+	    "ended: " : "failed: ", state == CTL_SESS_READY ? "" :
+	    ctl_reason_name(reason), m.u.session_status.text[0] ? ", " : "",
+	    m.u.session_status.text);
+	if (ctl_link_is_up(b->link))
+		ctl_link_send(b->link, &m);
+}
+
+/* ---- sessions ---------------------------------------------------------------- */
+
+static struct bd_sess *
+sess_find(struct bd *b, uint64_t id)
+{
+	struct bd_sess *s;
+
+	for (s = b->sessions; s != NULL; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static void
+sess_signal(struct bd_sess *s, int sig)
+{
+	if (s->pid > 0) {
+		kill(s->pid, sig);
+		if (sig == SIGTERM && s->kill_at == 0)
+			s->kill_at = now_ms() + BD_KILL_GRACE_MS;
+	}
+}
+
+static int
+pool_allows(const struct bd *b, const char *uri)
+{
+	int i;
+
+	if (b->n_pool == 0)
+		return 1;
+	for (i = 0; i < b->n_pool; i++)
+		if (fnmatch(b->pool[i], uri, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+ready_signal(int fd)
+{
+	char c = 'R';
+
+	if (write(fd, &c, 1) < 0) {
+		/* The daemon is gone; be_serve notices through the device. */
+	}
+	close(fd);
+}
+
+/*
+ * Set up the data channel in the session child. For sockets the child
+ * listens (or connects) itself, so that READY is true when it is sent:
+ * "listening" with CTL_OPT_LISTEN, "about to connect" without. Returns
+ * the URI be_serve() opens, or NULL.
+ */
+static const char *
+child_channel(const struct ctl_serve *sv, int ready_fd, int accept_timeout,
+    char *buf, size_t len, int *listen_out)
+{
+	struct stream_uri u;
+	struct pollfd p;
+	long deadline;
+	int lfd, fd = -1, wfd;
+
+	*listen_out = 0;
+	if (stream_uri_parse(sv->uri, &u) != STREAM_OK) {
+		log_warnx("data channel %s: malformed URI", sv->uri);
+		return NULL;
+	}
+	if (u.kind != STREAM_KIND_UNIX && u.kind != STREAM_KIND_TCP) {
+		/* dev:, vchan:, ...: be_serve opens it; session framing (dev:)
+		 * copes with the frontend opening its end later. */
+		*listen_out = (sv->options & CTL_OPT_LISTEN) != 0;
+		ready_signal(ready_fd);
+		return sv->uri;
+	}
+	deadline = now_ms() + accept_timeout * 1000L;
+	if (sv->options & CTL_OPT_LISTEN) {
+		if ((lfd = ctl_chan_listen(sv->uri, 0600)) < 0) {
+			log_warn("listen on %s", sv->uri);
+			return NULL;
+		}
+		ready_signal(ready_fd);
+		p = (struct pollfd){ lfd, POLLIN, 0 };
+		while (fd < 0 && now_ms() < deadline) {
+			if (poll(&p, 1, (int)(deadline - now_ms())) > 0)
+				fd = ctl_chan_accept(lfd);
+		}
+		close(lfd);
+		if (fd < 0) {
+			log_warnx("no frontend connected to %s within %d s",
+			    sv->uri, accept_timeout);
+			_exit(BD_SERVE_EXIT_NOPEER);
+		}
+	} else {
+		ready_signal(ready_fd);
+		/* The frontend listens once dom0 sent it IMPORT, after our
+		 * READY: retry for the attach timeout. */
+		while ((fd = ctl_chan_connect(sv->uri, &wfd)) < 0 &&
+		    now_ms() < deadline)
+			poll(NULL, 0, 200);
+		if (fd < 0) {
+			log_warnx("could not connect to %s within %d s",
+			    sv->uri, accept_timeout);
+			_exit(BD_SERVE_EXIT_NOPEER);
+		}
+	}
+	snprintf(buf, len, "fd:%d", fd);
+	return buf;
+}
+
+static void __attribute__((noreturn))
+sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
+    int ready_fd)
+{
+	struct serve_options o = { .user = b->user, .verbose = b->verbose };
+	char title[64], chan[32];
+	const char *uri;
+	int listen_mode;
+
+	snprintf(title, sizeof(title), "usbgate-backend[%s]", ud->busid);
+	log_setproc(title);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/* Keep stdio and the ready pipe (as fd 3); nothing of the daemon. */
+	if (ready_fd != 3) {
+		if (dup2(ready_fd, 3) < 0)
+			_exit(SERVE_EXIT_ERROR);
+		ready_fd = 3;
+	}
+	close_range(4, ~0U, 0);
+	uri = child_channel(sv, ready_fd, b->accept_timeout, chan,
+	    sizeof(chan), &listen_mode);
+	if (uri == NULL)
+		_exit(BD_SERVE_EXIT_CHANNEL);
+	o.channel = uri;
+	o.listen = listen_mode;
+	o.reset = (sv->options & CTL_OPT_RESET) != 0;
+	o.refused = sv->refused;
+	o.n_refused = sv->n_refused;
+	_exit(be_serve(ud, &o));
+}
+
+static void
+serve_failed(struct bd *b, const struct ctl_serve *sv, int reason,
+    const char *text)
+{
+	send_status(b, sv->session, sv->busid, CTL_SESS_FAILED, reason, "%s",
+	    text);
+}
+
+static struct bd_dev *
+dev_find(struct bd *b, const char *busid)
+{
+	struct bd_dev *d;
+
+	for (d = b->devs; d != NULL; d = d->next)
+		if (strcmp(d->info.busid, busid) == 0)
+			return d;
+	return NULL;
+}
+
+static void
+handle_serve(struct bd *b, const struct ctl_serve *sv)
+{
+	static const uint8_t zero[CTL_HASH_LEN];
+	struct bd_sess *s;
+	struct bd_dev *d;
+	struct usbdev ud;
+	struct ctl_dev now;
+	int pfd[2];
+	pid_t pid;
+
+	if (sess_find(b, sv->session) != NULL) {
+		log_warnx("SERVE for session %llx, which exists; ignored",
+		    (unsigned long long)sv->session);
+		return;
+	}
+	if ((d = dev_find(b, sv->busid)) == NULL) {
+		serve_failed(b, sv, CTL_REASON_NOT_FOUND, "no such device");
+		return;
+	}
+	if (d->sess != NULL) {
+		serve_failed(b, sv, CTL_REASON_BUSY, "already served");
+		return;
+	}
+	if (!pool_allows(b, sv->uri)) {
+		serve_failed(b, sv, CTL_REASON_UNSUPPORTED, "data channel not "
+		    "in this backend's --data-pool");
+		return;
+	}
+	/* The device at busid must still be the one dom0 decided about. */
+	if (usbdev_from_syspath(d->syspath, &ud) != USBDEV_OK) {
+		serve_failed(b, sv, CTL_REASON_NOT_FOUND, "device gone");
+		return;
+	}
+	if (ud.devnum != d->devnum || ud.vid != sv->vid || ud.pid != sv->pid) {
+		serve_failed(b, sv, CTL_REASON_MISMATCH, "device changed");
+		return;
+	}
+	if (memcmp(sv->hash, zero, CTL_HASH_LEN) != 0 &&
+	    (bd_describe(&ud, &now) != BD_OK ||
+	    memcmp(now.hash, sv->hash, CTL_HASH_LEN) != 0)) {
+		serve_failed(b, sv, CTL_REASON_MISMATCH, "descriptor hash "
+		    "differs");
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		serve_failed(b, sv, CTL_REASON_INTERNAL, "out of memory");
+		return;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		free(s);
+		serve_failed(b, sv, CTL_REASON_INTERNAL, "pipe failed");
+		return;
+	}
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		free(s);
+		serve_failed(b, sv, CTL_REASON_INTERNAL, "fork failed");
+		return;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		sess_child(b, &ud, sv, pfd[1]);
+	}
+	close(pfd[1]);
+	s->id = sv->session;
+	ctl_strlcpy(s->busid, sv->busid, sizeof(s->busid));
+	s->pid = pid;
+	s->ready_fd = pfd[0];
+	s->dev = d;
+	d->sess = s;
+	s->next = b->sessions;
+	b->sessions = s;
+	log_info("session %llx: serving %s (%04x:%04x) on %s%s, %u "
+	    "interface(s) refused", (unsigned long long)s->id, s->busid,
+	    ud.vid, ud.pid, sv->uri, sv->options & CTL_OPT_RESET ?
+	    " after a reset" : "", sv->n_refused);
+}
+
+static void
+handle_stop(struct bd *b, const struct ctl_stop *st)
+{
+	struct bd_sess *s = sess_find(b, st->session);
+
+	if (s == NULL || s->reported) {
+		/* Idempotent: confirm what dom0 wants to hear. */
+		if (s == NULL)
+			send_status(b, st->session, st->busid, CTL_SESS_ENDED,
+			    CTL_REASON_ORDERED, "no such session");
+		return;
+	}
+	s->ordered = 1;
+	sess_signal(s, SIGTERM);
+}
+
+static void
+ready_input(struct bd *b, struct bd_sess *s)
+{
+	char c;
+	ssize_t n = read(s->ready_fd, &c, 1);
+
+	if (n < 0 && errno == EINTR)
+		return;
+	close(s->ready_fd);
+	s->ready_fd = -1;
+	if (n == 1 && !s->reported && !s->silent && !s->ordered) {
+		s->ready = 1;
+		send_status(b, s->id, s->busid, CTL_SESS_READY,
+		    CTL_REASON_NONE, "%s", "");
+	}
+}
+
+static const char *
+exit_text(int code)
+{
+	switch (code) {
+	case SERVE_EXIT_CLEAN: return "the frontend closed the data channel";
+	case SERVE_EXIT_ERROR: return "local failure (see the sys-usb log)";
+	case SERVE_EXIT_USAGE: return "internal error";
+	case SERVE_EXIT_PROTO: return "the frontend broke the usbredir protocol";
+	case SERVE_EXIT_UNPLUG: return "the device left sys-usb";
+	case BD_SERVE_EXIT_CHANNEL: return "the data channel could not be set up";
+	case BD_SERVE_EXIT_NOPEER: return "the frontend never connected";
+	default: return "unexpected exit status";
+	}
+}
+
+static void dev_publish_change(struct bd *, struct bd_dev *);
+
+static void
+sess_ended(struct bd *b, struct bd_sess *s, int status)
+{
+	struct bd_sess **pp;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	int reason, state;
+
+	if (s->ready_fd >= 0) {
+		/* A ready byte not yet read counts as not ready. */
+		close(s->ready_fd);
+		s->ready_fd = -1;
+	}
+	state = s->ready ? CTL_SESS_ENDED : CTL_SESS_FAILED;
+	if (s->ordered)
+		reason = CTL_REASON_ORDERED;
+	else if (code == SERVE_EXIT_UNPLUG)
+		reason = CTL_REASON_DEVICE_GONE;
+	else if (code == SERVE_EXIT_CLEAN || code == BD_SERVE_EXIT_NOPEER)
+		reason = CTL_REASON_PEER_GONE;
+	else if (code == SERVE_EXIT_USAGE || code < 0)
+		reason = CTL_REASON_INTERNAL;
+	else
+		reason = CTL_REASON_IO;
+	if (!s->reported && !s->silent) {
+		if (s->ordered)
+			send_status(b, s->id, s->busid, state, reason, "%s",
+			    "stopped as ordered");
+		else if (code < 0)
+			send_status(b, s->id, s->busid, state, reason,
+			    "serving process killed by signal %d",
+			    WTERMSIG(status));
+		else
+			send_status(b, s->id, s->busid, state, reason, "%s "
+			    "(exit status %d)", exit_text(code), code);
+	}
+	for (pp = &b->sessions; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	if (s->dev != NULL) {
+		s->dev->sess = NULL;
+		if (s->dev->changed)
+			dev_publish_change(b, s->dev);
+	}
+	free(s);
+	/* The device went back to sys-usb's drivers: look again. */
+	b->rescan_at = now_ms() + BD_RESCAN_DELAY_MS;
+}
+
+static void
+reap(struct bd *b)
+{
+	struct bd_sess *s;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (s = b->sessions; s != NULL; s = s->next)
+			if (s->pid == pid)
+				break;
+		if (s != NULL)
+			sess_ended(b, s, status);
+	}
+}
+
+/* dom0 forgot everything it ordered: stop serving, report nothing. */
+static void
+sess_stop_all(struct bd *b, int silent)
+{
+	struct bd_sess *s;
+
+	for (s = b->sessions; s != NULL; s = s->next) {
+		if (silent)
+			s->silent = 1;
+		else
+			s->ordered = 1;
+		sess_signal(s, SIGTERM);
+	}
+}
+
+/* ---- devices ------------------------------------------------------------------- */
+
+static void
+dev_publish_change(struct bd *b, struct bd_dev *d)
+{
+	d->info = d->pending;
+	d->changed = 0;
+	log_info("device %s changed: %04x:%04x, %u interface(s)", d->info.busid,
+	    d->info.vid, d->info.pid, d->info.n_ifaces);
+	send_dev(b, CTL_MSG_DEV_CHANGE, &d->info);
+}
+
+static void
+dev_remove(struct bd *b, struct bd_dev *d)
+{
+	struct bd_dev **pp;
+	struct bd_sess *s = d->sess;
+
+	if (s != NULL) {
+		/* Tell dom0 the session is over before the device is. */
+		if (!s->reported && !s->silent) {
+			send_status(b, s->id, s->busid, s->ready ?
+			    CTL_SESS_ENDED : CTL_SESS_FAILED,
+			    CTL_REASON_DEVICE_GONE, "the device left sys-usb");
+			s->reported = 1;
+		}
+		sess_signal(s, SIGTERM);
+		s->dev = NULL;
+	}
+	log_info("device %s removed", d->info.busid);
+	send_remove(b, d->info.busid);
+	for (pp = &b->devs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	free(d);
+}
+
+static void
+rescan(struct bd *b)
+{
+	struct usbdev *all;
+	struct bd_dev *d, *next;
+	struct ctl_dev info;
+	size_t n, i;
+	int r;
+
+	b->rescan_at = now_ms() + BD_RESCAN_PERIOD_MS;
+	if ((r = usbdev_list(&all, &n, 1)) < 0) {
+		log_warnx("device scan: %s", usbdev_strerror(r));
+		return;
+	}
+	for (d = b->devs; d != NULL; d = d->next)
+		d->seen = 0;
+	for (i = 0; i < n; i++) {
+		struct usbdev *u = &all[i];
+
+		d = dev_find(b, u->busid);
+		if (d != NULL && d->devnum != u->devnum) {
+			/* Re-enumerated under the same bus id: another
+			 * device as far as dom0 is concerned. */
+			dev_remove(b, d);
+			d = NULL;
+		}
+		if (!u->export_ok)
+			continue;	/* USBGATE_EXPORT=0: not there */
+		r = bd_describe(u, &info);
+		if (r != BD_OK) {
+			/* Mid-enumeration or mid-reconfiguration: a served
+			 * device keeps its published description. */
+			if (d != NULL && d->sess != NULL)
+				d->seen = 1;
+			continue;
+		}
+		if (d == NULL) {
+			if ((d = calloc(1, sizeof(*d))) == NULL)
+				continue;
+			snprintf(d->syspath, sizeof(d->syspath), "%s",
+			    u->syspath);
+			d->devnum = u->devnum;
+			d->info = info;
+			d->next = b->devs;
+			b->devs = d;
+			log_info("device %s added: %04x:%04x %s, %u "
+			    "interface(s)%s%s", info.busid, info.vid, info.pid,
+			    info.product, info.n_ifaces, info.auto_attach[0] ?
+			    ", udev asks for " : "", info.auto_attach);
+			send_dev(b, CTL_MSG_DEV_ADD, &info);
+		} else if (memcmp(&d->info, &info, sizeof(info)) != 0 &&
+		    (!d->changed || memcmp(&d->pending, &info,
+		    sizeof(info)) != 0)) {
+			d->pending = info;
+			d->changed = 1;
+			/* While served, interfaces come and go with the
+			 * AppVM's requests: publish once it is over. */
+			if (d->sess == NULL)
+				dev_publish_change(b, d);
+		} else if (d->changed && d->sess == NULL)
+			dev_publish_change(b, d);
+		d->seen = 1;
+	}
+	free(all);
+	for (d = b->devs; d != NULL; d = next) {
+		next = d->next;
+		if (!d->seen)
+			dev_remove(b, d);
+	}
+}
+
+static void
+publish_all(struct bd *b)
+{
+	struct bd_dev *d;
+	int n = 0;
+
+	for (d = b->devs; d != NULL; d = d->next) {
+		if (d->changed) {
+			d->info = d->pending;
+			d->changed = 0;
+		}
+		send_dev(b, CTL_MSG_DEV_ADD, &d->info);
+		n++;
+	}
+	log_info("dom0 connected: %d device(s) published", n);
+}
+
+/* ---- udev ------------------------------------------------------------------------ */
+
+static int
+udev_open(struct bd *b)
+{
+	/* Without udevd (minimal guests) only the kernel's uevents come;
+	 * they carry no udev properties, which the rescan reads from the
+	 * udev database when there is one. */
+	const char *source = access("/run/udev/control", F_OK) == 0 ?
+	    "udev" : "kernel";
+
+	if ((b->udev = udev_new()) == NULL)
+		return -1;
+	b->mon = udev_monitor_new_from_netlink(b->udev, source);
+	if (b->mon == NULL)
+		return -1;
+	if (udev_monitor_filter_add_match_subsystem_devtype(b->mon, "usb",
+	    NULL) < 0 || udev_monitor_enable_receiving(b->mon) < 0)
+		return -1;
+	log_info("watching %s events", source);
+	return 0;
+}
+
+static void
+udev_input(struct bd *b)
+{
+	struct udev_device *ud;
+	int n = 0;
+
+	while (n++ < 64 && (ud = udev_monitor_receive_device(b->mon)) != NULL) {
+		log_debug("uevent %s %s", udev_device_get_action(ud),
+		    udev_device_get_syspath(ud));
+		udev_device_unref(ud);
+		b->rescan_at = now_ms() + BD_RESCAN_DELAY_MS;
+	}
+}
+
+/* ---- signals and the loop -------------------------------------------------------------- */
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (sig_bd != NULL && write(sig_bd->sig_pipe[1], &c, 1) < 0) {
+		/* full: a wakeup is pending anyway */
+	}
+	errno = saved;
+}
+
+static void
+signals_init(struct bd *b)
+{
+	struct sigaction sa;
+
+	if (pipe2(b->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe2");
+	sig_bd = b;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+signals_handle(struct bd *b)
+{
+	unsigned char c;
+
+	while (read(b->sig_pipe[0], &c, 1) == 1) {
+		switch (c) {
+		case SIGCHLD:
+			reap(b);
+			break;
+		case SIGHUP:
+			b->rescan_at = now_ms();
+			break;
+		default:
+			b->quit = 1;
+		}
+	}
+}
+
+static void
+link_events(struct bd *b)
+{
+	struct ctl_msg m;
+	int ev;
+
+	while ((ev = ctl_link_next(b->link, &m)) != CTL_LINK_NONE) {
+		switch (ev) {
+		case CTL_LINK_DOWN:
+			log_warnx("dom0 gone (%s); stopping every session",
+			    ctl_link_detail(b->link));
+			sess_stop_all(b, 1);
+			break;
+		case CTL_LINK_UP:
+			publish_all(b);
+			break;
+		case CTL_LINK_MSG:
+			if (m.type == CTL_MSG_SERVE)
+				handle_serve(b, &m.u.serve);
+			else if (m.type == CTL_MSG_STOP)
+				handle_stop(b, &m.u.stop);
+			break;
+		}
+	}
+}
+
+static void
+kill_timers(struct bd *b, int *timeout)
+{
+	struct bd_sess *s;
+	long now = now_ms();
+
+	for (s = b->sessions; s != NULL; s = s->next) {
+		if (s->kill_at == 0)
+			continue;
+		if (s->kill_at <= now) {
+			log_warnx("session %llx did not stop; killing it",
+			    (unsigned long long)s->id);
+			kill(s->pid, SIGKILL);
+			s->kill_at = now + BD_KILL_GRACE_MS;
+		}
+		if (*timeout < 0 || s->kill_at - now < *timeout)
+			*timeout = (int)(s->kill_at - now);
+	}
+}
+
+#define BD_POLL_MAX	(4 + 64)
+
+static void
+loop(struct bd *b)
+{
+	struct pollfd pfd[BD_POLL_MAX];
+	struct bd_sess *s;
+	int n, nl, timeout, i;
+	long now;
+
+	while (!b->quit) {
+		timeout = -1;
+		n = 0;
+		pfd[n++] = (struct pollfd){ b->sig_pipe[0], POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ udev_monitor_get_fd(b->mon),
+		    POLLIN, 0 };
+		for (s = b->sessions; s != NULL && n < BD_POLL_MAX - 2;
+		    s = s->next)
+			if (s->ready_fd >= 0)
+				pfd[n++] = (struct pollfd){ s->ready_fd, POLLIN,
+				    0 };
+		nl = ctl_link_pollfds(b->link, &pfd[n], &timeout);
+		now = now_ms();
+		if (b->rescan_at <= now)
+			timeout = 0;
+		else if (timeout < 0 || b->rescan_at - now < timeout)
+			timeout = (int)(b->rescan_at - now);
+		kill_timers(b, &timeout);
+		if (poll(pfd, (nfds_t)(n + nl), timeout) < 0 && errno != EINTR)
+			fatal("poll");
+		if (pfd[0].revents)
+			signals_handle(b);
+		if (pfd[1].revents)
+			udev_input(b);
+		for (i = 2; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			for (s = b->sessions; s != NULL; s = s->next)
+				if (s->ready_fd == pfd[i].fd) {
+					ready_input(b, s);
+					break;
+				}
+		}
+		ctl_link_io(b->link, &pfd[n], nl);
+		link_events(b);
+		if (b->rescan_at <= now_ms())
+			rescan(b);
+		if (ctl_link_is_dead(b->link)) {
+			log_warnx("control channel closed for good (%s)",
+			    ctl_link_detail(b->link));
+			b->quit = 1;
+		}
+	}
+}
+
+/* Stop every session and tell dom0 what is left (nothing). */
+static void
+shutdown_all(struct bd *b)
+{
+	struct bd_dev *d;
+	struct bd_sess *s;
+	long deadline = now_ms() + 3000;
+
+	for (s = b->sessions; s != NULL; s = s->next) {
+		if (!s->reported && !s->silent)
+			send_status(b, s->id, s->busid, s->ready ?
+			    CTL_SESS_ENDED : CTL_SESS_FAILED,
+			    CTL_REASON_SHUTDOWN, "usbgate-backend exits");
+		s->reported = 1;
+		sess_signal(s, SIGTERM);
+	}
+	while (b->sessions != NULL && now_ms() < deadline) {
+		poll(NULL, 0, 50);
+		reap(b);
+	}
+	for (s = b->sessions; s != NULL; s = s->next)
+		kill(s->pid, SIGKILL);
+	while ((d = b->devs) != NULL) {
+		b->devs = d->next;
+		send_remove(b, d->info.busid);
+		free(d);
+	}
+	ctl_link_drain(b->link, 500);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: usbgate-backend daemon --control URI [--listen] "
+	    "[--name NAME] [--data-pool GLOB]... [--user USER] "
+	    "[--accept-timeout SEC] [-v]\n");
+	exit(BD_EXIT_USAGE);
+}
+
+int
+be_daemon_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "control", required_argument, NULL, 'c' },
+		{ "listen", no_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "data-pool", required_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "accept-timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct bd b;
+	const char *control = NULL, *name = "sys-usb";
+	int ch, listen_mode = 0, r;
+	char *end;
+
+	b.accept_timeout = 30;
+	while ((ch = getopt_long(argc, argv, "c:ln:p:u:t:v", opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c': control = optarg; break;
+		case 'l': listen_mode = 1; break;
+		case 'n': name = optarg; break;
+		case 'p':
+			if (b.n_pool >= BD_POOL_MAX)
+				usage();
+			b.pool[b.n_pool++] = optarg;
+			break;
+		case 'u': b.user = optarg; break;
+		case 't':
+			b.accept_timeout = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || b.accept_timeout < 1 ||
+			    b.accept_timeout > 3600)
+				usage();
+			break;
+		case 'v': b.verbose++; break;
+		default: usage();
+		}
+	}
+	if (control == NULL || optind != argc ||
+	    !ctl_str_valid(name, CTL_CS_NAME))
+		usage();
+	log_setverbose(b.verbose);
+	r = ctl_link_new(control, listen_mode, CTL_ROLE_BACKEND, name,
+	    CTL_CAP_REFUSE_IFACES | CTL_CAP_RESET | CTL_CAP_DESC_HASH, &b.link);
+	if (r != CTL_OK) {
+		log_warnx("control channel %s: %s", control, ctl_strerror(r));
+		return BD_EXIT_USAGE;
+	}
+	signals_init(&b);
+	if (udev_open(&b) < 0) {
+		log_warnx("cannot watch udev events");
+		return BD_EXIT_ERROR;
+	}
+	rescan(&b);
+	log_info("started: control %s, %s", control, b.n_pool ?
+	    "data channels restricted by --data-pool" : "any data channel");
+	loop(&b);
+	log_info("shutting down");
+	shutdown_all(&b);
+	udev_monitor_unref(b.mon);
+	udev_unref(b.udev);
+	ctl_link_free(b.link);
+	return BD_EXIT_OK;
+}

@@ -1,0 +1,519 @@
+/*
+ * daemon.c: "usbgate-frontend daemon" (see daemon.h).
+ *
+ *   usbgate-frontend daemon --control URI [--listen] [--name NAME]
+ *                           [--data-pool GLOB]... [--user USER] [-v]
+ *
+ * One thread around poll(): the control link to dom0, a signal pipe and
+ * one note pipe per import. Connecting is what tells dom0 this VM started
+ * (auto-attach follows); an import starts only on IMPORT, and its child
+ * checks that the device on the data channel is the one dom0 announced.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_link.h"
+#include "daemon.h"
+#include "log.h"
+#include "stream.h"
+
+#define FD_KILL_GRACE_MS	5000
+#define FD_POOL_MAX		16
+#define FD_CONNECT_TIMEOUT_MS	30000
+
+struct fd_sess {
+	struct fd_sess *next;
+	uint64_t id;
+	pid_t pid;
+	int note_fd;			/* read end, or -1 */
+	int attached;			/* ATTACHED sent */
+	int ordered;			/* UNIMPORT received */
+	int silent;			/* dom0 forgot it */
+	long kill_at;
+	char busid[CTL_BUSID_MAX + 1];	/* informative (backend's) */
+};
+
+struct fd {
+	struct ctl_link *link;
+	struct fd_sess *sessions;
+	int sig_pipe[2];
+	int quit;
+	int shutting;			/* the daemon exits */
+	const char *user;
+	int n_pool;
+	const char *pool[FD_POOL_MAX];
+};
+
+static struct fd *sig_fd;
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+send_result(struct fd *f, uint64_t id, int state, int reason, int port,
+    const char *busid, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static void
+send_result(struct fd *f, uint64_t id, int state, int reason, int port,
+    const char *busid, const char *fmt, ...)
+{
+	struct ctl_msg m;
+	va_list ap;
+
+	ctl_msg_init(&m, CTL_MSG_IMPORT_RESULT);
+	m.u.import_result.session = id;
+	m.u.import_result.state = (uint8_t)state;
+	m.u.import_result.reason = (uint8_t)reason;
+	m.u.import_result.vhci_port = (uint16_t)(port > 0 ? port : 0);
+	if (busid != NULL && ctl_str_valid(busid, CTL_CS_BUSID))
+		ctl_strlcpy(m.u.import_result.local_busid, busid,
+		    sizeof(m.u.import_result.local_busid));
+	va_start(ap, fmt);
+	vsnprintf(m.u.import_result.text, sizeof(m.u.import_result.text), fmt,
+	    ap);
+	va_end(ap);
+	ctl_str_scrub(m.u.import_result.text, CTL_CS_PRINT);
+	log_info("import %llx: %s%s%s%s%s", (unsigned long long)id,
+	    state == CTL_IMPORT_ATTACHED ? "attached" :
+	    state == CTL_IMPORT_FAILED ? "failed: " : "ended: ",
+	    state == CTL_IMPORT_ATTACHED ? "" : ctl_reason_name(reason),
+	    m.u.import_result.text[0] ? " (" : "", m.u.import_result.text,
+	    m.u.import_result.text[0] ? ")" : "");
+	if (ctl_link_is_up(f->link))
+		ctl_link_send(f->link, &m);
+}
+
+static struct fd_sess *
+sess_find(struct fd *f, uint64_t id)
+{
+	struct fd_sess *s;
+
+	for (s = f->sessions; s != NULL; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static void
+sess_signal(struct fd_sess *s, int sig)
+{
+	if (s->pid > 0) {
+		kill(s->pid, sig);
+		if (sig == SIGTERM && s->kill_at == 0)
+			s->kill_at = now_ms() + FD_KILL_GRACE_MS;
+	}
+}
+
+static int
+pool_allows(const struct fd *f, const char *uri)
+{
+	int i;
+
+	if (f->n_pool == 0)
+		return 1;
+	for (i = 0; i < f->n_pool; i++)
+		if (fnmatch(f->pool[i], uri, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+handle_import(struct fd *f, const struct ctl_import *im)
+{
+	struct fe_attach_opts o;
+	struct fd_sess *s;
+	int pfd[2];
+	pid_t pid;
+
+	if (sess_find(f, im->session) != NULL) {
+		log_warnx("IMPORT for session %llx, which exists; ignored",
+		    (unsigned long long)im->session);
+		return;
+	}
+	if (!pool_allows(f, im->uri)) {
+		send_result(f, im->session, CTL_IMPORT_FAILED,
+		    CTL_REASON_UNSUPPORTED, 0, NULL, "data channel not in "
+		    "this VM's --data-pool");
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL || pipe2(pfd, O_CLOEXEC) < 0) {
+		free(s);
+		send_result(f, im->session, CTL_IMPORT_FAILED,
+		    CTL_REASON_INTERNAL, 0, NULL, "out of resources");
+		return;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		free(s);
+		send_result(f, im->session, CTL_IMPORT_FAILED,
+		    CTL_REASON_INTERNAL, 0, NULL, "fork failed");
+		return;
+	}
+	if (pid == 0) {
+		log_setproc("usbgate-frontend[import]");
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		/* Keep stdio and the note pipe (as fd 3); nothing else. */
+		if (dup2(pfd[1], 3) < 0)
+			_exit(FE_EXIT_ERROR);
+		close_range(4, ~0U, 0);
+		memset(&o, 0, sizeof(o));
+		o.uri = im->uri;
+		o.flags = (im->options & CTL_OPT_LISTEN) ? STREAM_F_LISTEN : 0;
+		o.timeout_ms = FD_CONNECT_TIMEOUT_MS;
+		o.user = f->user;
+		o.check_id = 1;
+		o.vid = im->vid;
+		o.pid = im->pid;
+		o.notify_fd = 3;
+		_exit(fe_attach_run(&o));
+	}
+	close(pfd[1]);
+	s->id = im->session;
+	s->pid = pid;
+	s->note_fd = pfd[0];
+	ctl_strlcpy(s->busid, im->busid, sizeof(s->busid));
+	s->next = f->sessions;
+	f->sessions = s;
+	log_info("import %llx: %s:%s (%04x:%04x, %s) on %s",
+	    (unsigned long long)s->id, im->backend, im->busid, im->vid,
+	    im->pid, im->device_id, im->uri);
+}
+
+static void
+handle_unimport(struct fd *f, const struct ctl_unimport *u)
+{
+	struct fd_sess *s = sess_find(f, u->session);
+
+	if (s == NULL) {
+		send_result(f, u->session, CTL_IMPORT_ENDED, CTL_REASON_ORDERED,
+		    0, NULL, "no such import");
+		return;
+	}
+	s->ordered = 1;
+	sess_signal(s, SIGTERM);
+}
+
+static void
+note_input(struct fd *f, struct fd_sess *s)
+{
+	struct fe_attach_note untrusted_note, note;
+	ssize_t n = read(s->note_fd, &untrusted_note, sizeof(untrusted_note));
+
+	if (n < 0 && errno == EINTR)
+		return;
+	close(s->note_fd);
+	s->note_fd = -1;
+	if (n != (ssize_t)sizeof(untrusted_note))
+		return;
+	/* sanitize: the note comes from a process that served a VM. */
+	memset(&note, 0, sizeof(note));
+	note.port = untrusted_note.port >= 0 && untrusted_note.port <= 65535 ?
+	    untrusted_note.port : 0;
+	untrusted_note.busid[sizeof(untrusted_note.busid) - 1] = '\0';
+	if (ctl_str_valid(untrusted_note.busid, CTL_CS_BUSID))
+		memcpy(note.busid, untrusted_note.busid, sizeof(note.busid));
+	if (s->ordered || s->silent)
+		return;
+	s->attached = 1;
+	send_result(f, s->id, CTL_IMPORT_ATTACHED, CTL_REASON_NONE, note.port,
+	    note.busid, "%s", "");
+}
+
+static const char *
+exit_text(int code)
+{
+	switch (code) {
+	case FE_EXIT_CLEAN: return "the backend ended the session";
+	case FE_EXIT_ERROR: return "local failure (see the VM's log)";
+	case FE_EXIT_USAGE: return "internal error";
+	case FE_EXIT_PEER_GONE: return "the backend vanished";
+	case FE_EXIT_PROTO: return "the backend broke the usbredir protocol";
+	case FE_EXIT_MISMATCH: return "not the device dom0 announced";
+	default: return "unexpected exit status";
+	}
+}
+
+static void
+sess_ended(struct fd *f, struct fd_sess *s, int status)
+{
+	struct fd_sess **pp;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	int reason;
+
+	if (s->note_fd >= 0)
+		note_input(f, s);	/* a note written just before exit */
+	if (f->shutting)
+		reason = CTL_REASON_SHUTDOWN;
+	else if (s->ordered)
+		reason = CTL_REASON_ORDERED;
+	else if (code == FE_EXIT_MISMATCH)
+		reason = CTL_REASON_MISMATCH;
+	else if (code == FE_EXIT_CLEAN || code == FE_EXIT_PEER_GONE)
+		reason = CTL_REASON_PEER_GONE;
+	else if (code < 0 || code == FE_EXIT_USAGE)
+		reason = CTL_REASON_INTERNAL;
+	else
+		reason = CTL_REASON_IO;
+	if (!s->silent) {
+		if (s->ordered)
+			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
+			    CTL_IMPORT_FAILED, reason, 0, NULL, "%s",
+			    f->shutting ? "usbgate-frontend exits" :
+			    "detached as ordered");
+		else if (code < 0)
+			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
+			    CTL_IMPORT_FAILED, reason, 0, NULL, "import process "
+			    "killed by signal %d", WTERMSIG(status));
+		else
+			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
+			    CTL_IMPORT_FAILED, reason, 0, NULL, "%s (exit "
+			    "status %d)", exit_text(code), code);
+	}
+	for (pp = &f->sessions; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	free(s);
+}
+
+static void
+reap(struct fd *f)
+{
+	struct fd_sess *s;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (s = f->sessions; s != NULL; s = s->next)
+			if (s->pid == pid)
+				break;
+		if (s != NULL)
+			sess_ended(f, s, status);
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+
+	if (sig_fd != NULL && write(sig_fd->sig_pipe[1], &c, 1) < 0) {
+		/* full: a wakeup is pending anyway */
+	}
+	errno = saved;
+}
+
+static void
+signals_init(struct fd *f)
+{
+	struct sigaction sa;
+
+	if (pipe2(f->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe2");
+	sig_fd = f;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+link_events(struct fd *f)
+{
+	struct fd_sess *s;
+	struct ctl_msg m;
+	int ev;
+
+	while ((ev = ctl_link_next(f->link, &m)) != CTL_LINK_NONE) {
+		switch (ev) {
+		case CTL_LINK_DOWN:
+			log_warnx("dom0 gone (%s); detaching every device",
+			    ctl_link_detail(f->link));
+			for (s = f->sessions; s != NULL; s = s->next) {
+				s->silent = 1;
+				sess_signal(s, SIGTERM);
+			}
+			break;
+		case CTL_LINK_UP:
+			log_info("dom0 connected");
+			break;
+		case CTL_LINK_MSG:
+			if (m.type == CTL_MSG_IMPORT)
+				handle_import(f, &m.u.import);
+			else if (m.type == CTL_MSG_UNIMPORT)
+				handle_unimport(f, &m.u.unimport);
+			break;
+		}
+	}
+}
+
+#define FD_POLL_MAX	(3 + 64)
+
+static void
+loop(struct fd *f)
+{
+	struct pollfd pfd[FD_POLL_MAX];
+	struct fd_sess *s;
+	int n, nl, i, timeout;
+	long now;
+
+	while (!f->quit) {
+		unsigned char c;
+
+		timeout = -1;
+		n = 0;
+		pfd[n++] = (struct pollfd){ f->sig_pipe[0], POLLIN, 0 };
+		for (s = f->sessions; s != NULL && n < FD_POLL_MAX - 2;
+		    s = s->next)
+			if (s->note_fd >= 0)
+				pfd[n++] = (struct pollfd){ s->note_fd, POLLIN,
+				    0 };
+		nl = ctl_link_pollfds(f->link, &pfd[n], &timeout);
+		now = now_ms();
+		for (s = f->sessions; s != NULL; s = s->next) {
+			if (s->kill_at == 0)
+				continue;
+			if (s->kill_at <= now) {
+				kill(s->pid, SIGKILL);
+				s->kill_at = now + FD_KILL_GRACE_MS;
+			}
+			if (timeout < 0 || s->kill_at - now < timeout)
+				timeout = (int)(s->kill_at - now);
+		}
+		if (poll(pfd, (nfds_t)(n + nl), timeout) < 0 && errno != EINTR)
+			fatal("poll");
+		if (pfd[0].revents) {
+			while (read(f->sig_pipe[0], &c, 1) == 1) {
+				if (c == SIGCHLD)
+					reap(f);
+				else
+					f->quit = 1;
+			}
+		}
+		for (i = 1; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			for (s = f->sessions; s != NULL; s = s->next)
+				if (s->note_fd == pfd[i].fd) {
+					note_input(f, s);
+					break;
+				}
+		}
+		ctl_link_io(f->link, &pfd[n], nl);
+		link_events(f);
+		if (ctl_link_is_dead(f->link)) {
+			log_warnx("control channel closed for good (%s)",
+			    ctl_link_detail(f->link));
+			f->quit = 1;
+		}
+	}
+}
+
+static void
+shutdown_all(struct fd *f)
+{
+	struct fd_sess *s;
+	long deadline = now_ms() + 3000;
+
+	f->shutting = 1;
+	for (s = f->sessions; s != NULL; s = s->next) {
+		s->ordered = 1;
+		sess_signal(s, SIGTERM);
+	}
+	while (f->sessions != NULL && now_ms() < deadline) {
+		poll(NULL, 0, 50);
+		reap(f);
+	}
+	for (s = f->sessions; s != NULL; s = s->next)
+		kill(s->pid, SIGKILL);
+	ctl_link_drain(f->link, 500);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: usbgate-frontend daemon --control URI "
+	    "[--listen] [--name NAME] [--data-pool GLOB]... [--user USER] "
+	    "[-v]\n");
+	exit(FE_EXIT_USAGE);
+}
+
+int
+fe_daemon_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "control", required_argument, NULL, 'c' },
+		{ "listen", no_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "data-pool", required_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct fd f;
+	const char *control = NULL, *name = "";
+	int ch, listen_mode = 0, verbose = 0, r;
+
+	while ((ch = getopt_long(argc, argv, "c:ln:p:u:v", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': control = optarg; break;
+		case 'l': listen_mode = 1; break;
+		case 'n': name = optarg; break;
+		case 'p':
+			if (f.n_pool >= FD_POOL_MAX)
+				usage();
+			f.pool[f.n_pool++] = optarg;
+			break;
+		case 'u': f.user = optarg; break;
+		case 'v': verbose++; break;
+		default: usage();
+		}
+	}
+	if (control == NULL || optind != argc ||
+	    !ctl_str_valid_or_empty(name, CTL_CS_NAME))
+		usage();
+	log_setverbose(verbose);
+	r = ctl_link_new(control, listen_mode, CTL_ROLE_FRONTEND, name, 0,
+	    &f.link);
+	if (r != CTL_OK) {
+		log_warnx("control channel %s: %s", control, ctl_strerror(r));
+		return FE_EXIT_USAGE;
+	}
+	signals_init(&f);
+	log_info("started: control %s", control);
+	loop(&f);
+	log_info("shutting down");
+	shutdown_all(&f);
+	ctl_link_free(f.link);
+	return FE_EXIT_CLEAN;
+}
