@@ -97,3 +97,28 @@ fail() {
 	fl_save_job_logs
 	__fl_fail "$@"
 }
+
+# fl_wallet_start: the wallet gadget (tests/fixtures/wallet.c) on
+# dummy_hcd.0 in A; FL_WALLET_JOB is its job, FL_WALLET_BUSID its bus id.
+fl_wallet_start() {
+	vm_ok A 'udc_init 1' "loading dummy_hcd in A"
+	FL_WALLET_JOB=$(vm_run_bg A 'exec tb-wallet 0') || fail "starting the wallet in A"
+	vm_ok A 'wait_for 20 usb_devs 1209:0006 && gadget_busid 0' "the wallet did not enumerate in A"
+	FL_WALLET_BUSID=$VM_OUT
+}
+
+# fl_wallet_follow PID SELECTOR: the wallet re-enumerates in A (reboot into
+# the bootloader or back): the usbgate session must end because the device
+# left sys-usb (backend exit 5, frontend exit 0); then, as dom0's identity
+# assignment would, wait for 1209:PID in A and pass it to B again by
+# SELECTOR (a bus id: by port; 1209:PID: by identity).
+fl_wallet_follow() {
+	vm_bg_wait A "$UG_BJOB" 30
+	local rc=$?
+	[[ $rc == 5 ]] || fail "backend after the wallet left: exit $rc, expected 5 (unplugged): $(vm_bg_log A "$UG_BJOB" | tail -n 2 | tr '\n' ' ')"
+	vm_bg_wait B "$UG_FJOB" 30
+	rc=$?
+	[[ $rc == 0 ]] || fail "frontend after the wallet left: exit $rc, expected 0: $(vm_bg_log B "$UG_FJOB" | tail -n 2 | tr '\n' ' ')"
+	vm_ok A "wait_for 30 usb_devs 1209:$1" "the wallet did not come back in A as 1209:$1"
+	ug_attach "$2"
+}
