@@ -15,12 +15,16 @@ scenario() {
 	assert_eq "round trips in B" 1000 "$(fl_kv round_trips "$VM_OUT")"
 
 	# Reboot into the bootloader and back, three times. The client in B
-	# waits for each identity; the scenario plays dom0 and passes each
-	# new identity to B (by port here; see fl_wallet_follow).
+	# waits for each identity; the scenario plays dom0's identity
+	# assignment and passes each new identity (VID:PID:serial) to B
+	# (see fl_wallet_follow): the first cycle by port, the others by
+	# identity.
 	job=$(vm_run_bg B 'exec tb-walletc reboot -c 3 -w 90') || fail "starting the reboot client in B"
-	for i in 1 2 3; do
-		fl_wallet_follow 0007 "$busid"
-		fl_wallet_follow 0006 "$busid"
+	fl_wallet_follow 0007 "$busid"
+	fl_wallet_follow 0006 "$busid"
+	for i in 2 3; do
+		fl_wallet_follow 0007 1209:0007:TBWAL0001
+		fl_wallet_follow 0006 1209:0006:TBWAL0001
 	done
 	vm_bg_wait B "$job" 60 ||
 		fail "reboot cycles in B: exit $?: $(vm_bg_log B "$job" | tail -n 3 | tr '\n' ' ')"
