@@ -78,7 +78,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: tb-ctaphid authenticator /dev/hidgN\n"
-	    "       tb-ctaphid ping [-n COUNT] [-s SIZE] [-t TIMEOUT_MS] /dev/hidrawN\n");
+	    "       tb-ctaphid ping [-n COUNT] [-s SIZE] [-t TIMEOUT_MS] "
+	    "/dev/hidrawN\n");
 	exit(2);
 }
 
