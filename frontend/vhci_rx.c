@@ -24,6 +24,46 @@ le16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
+/*
+ * Stop the streams (interrupt receiving, iso) the backend runs on the
+ * endpoints of one interface (-1: all) before a request that reconfigures
+ * them, as QEMU's usb-redir does. usbredirhost keeps its streams across a
+ * SET_CONFIGURATION to the current configuration and cancels them without
+ * a word on SET_INTERFACE; without an explicit stop the two ends disagree
+ * (a restart is refused as "already started", or input never comes).
+ * Packets of the old stream that still arrive find the endpoint stopped and
+ * are dropped; the request's own answer comes after them.
+ */
+static void
+stop_streams(struct fe_session *s, int interface)
+{
+	int i;
+
+	for (i = 1; i < 32; i++) {
+		struct fe_ep *e = &s->ep[i];
+		uint8_t ep = (uint8_t)FE_I2EP(i);
+
+		if ((i & 0x0f) == 0 || !e->started ||
+		    (interface >= 0 && e->interface != interface))
+			continue;
+		if (e->type == usb_redir_type_iso) {
+			struct usb_redir_stop_iso_stream_header h = {
+				.endpoint = ep,
+			};
+
+			usbredirparser_send_stop_iso_stream(s->parser, 0, &h);
+		} else if (e->type == usb_redir_type_interrupt && (ep & 0x80)) {
+			struct usb_redir_stop_interrupt_receiving_header h = {
+				.endpoint = ep,
+			};
+
+			usbredirparser_send_stop_interrupt_receiving(s->parser, 0,
+			    &h);
+		}
+		fe_ep_reset(s, e, 0);
+	}
+}
+
 static void
 submit_control(struct fe_session *s, struct urb *u, const struct usbip_cmd *c,
     const uint8_t *data)
@@ -39,6 +79,7 @@ submit_control(struct fe_session *s, struct urb *u, const struct usbip_cmd *c,
 		};
 
 		u->kind = URB_SET_CONFIG;
+		stop_streams(s, -1);
 		usbredirparser_send_set_configuration(s->parser, u->seqnum, &sc);
 		return;
 	}
@@ -49,6 +90,7 @@ submit_control(struct fe_session *s, struct urb *u, const struct usbip_cmd *c,
 		};
 
 		u->kind = URB_SET_ALT;
+		stop_streams(s, (uint8_t)index);
 		usbredirparser_send_set_alt_setting(s->parser, u->seqnum, &sa);
 		return;
 	}
