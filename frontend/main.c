@@ -148,12 +148,13 @@ run_child(struct stream *chan, int priv, int timeout_ms, const char *user,
 	}
 	err = fe_session_run(s, &got_stop, timeout_ms);
 	log_warnx("session ended: %s (%s); %llu URBs, %llu unlinks, "
-	    "%llu bytes in, %llu bytes out, input packets dropped on "
-	    "overflow: %llu interrupt, %llu iso", s->detail, fe_strerror(err),
+	    "%llu bytes in, %llu bytes out, %llu resets, input packets dropped "
+	    "on overflow: %llu interrupt, %llu iso", s->detail, fe_strerror(err),
 	    (unsigned long long)s->stats.urbs,
 	    (unsigned long long)s->stats.unlinks,
 	    (unsigned long long)s->stats.bytes_in,
 	    (unsigned long long)s->stats.bytes_out,
+	    (unsigned long long)s->stats.resets,
 	    (unsigned long long)s->stats.int_dropped,
 	    (unsigned long long)s->stats.iso_dropped);
 	log_info("URB turnaround p50 %llu us, p99 %llu us; %llu polls, "

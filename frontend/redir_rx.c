@@ -187,6 +187,8 @@ cb_configuration_status(void *priv, uint64_t id,
 		for (i = 1; i < 32; i++)
 			if ((i & 0x0f) != 0)
 				fe_ep_reset(s, &s->ep[i], 0);
+		s->configured = untrusted->status == usb_redir_success &&
+		    untrusted->configuration != 0;
 		fe_complete(s, u, fe_redir_status_to_errno(untrusted->status),
 		    NULL, 0);
 	}

@@ -125,6 +125,7 @@ struct fe_stats {
 	uint64_t bytes_out;
 	uint64_t int_dropped;
 	uint64_t iso_dropped;
+	uint64_t resets;		/* AppVM port resets made real */
 };
 
 struct fe_session {
@@ -137,6 +138,7 @@ struct fe_session {
 	int speed;			/* FE_SPEED_* */
 	uint16_t vid, pid;
 	int have_ep_info;
+	int configured;			/* a SET_CONFIGURATION(n != 0) succeeded */
 	struct fe_ep ep[32];
 
 	struct urb urbs[FE_MAX_URBS];

@@ -14,6 +14,8 @@
 #include "log.h"
 #include "session.h"
 
+#define USB_REQ_GET_DESCRIPTOR		0x06
+#define USB_DT_DEVICE			0x01
 #define USB_REQ_GET_CONFIGURATION	0x08
 #define USB_REQ_SET_CONFIGURATION	0x09
 #define USB_REQ_SET_INTERFACE		0x0b
@@ -93,6 +95,22 @@ submit_control(struct fe_session *s, struct urb *u, const struct usbip_cmd *c,
 		stop_streams(s, (uint8_t)index);
 		usbredirparser_send_set_alt_setting(s->parser, u->seqnum, &sa);
 		return;
+	}
+	if (rt == 0x80 && req == USB_REQ_GET_DESCRIPTOR &&
+	    (value >> 8) == USB_DT_DEVICE && s->configured) {
+		/*
+		 * The kernel reads a configured device's device descriptor
+		 * only when it resets it (hub_port_init after a port reset,
+		 * which vhci_hcd performs on its own and never tells us).
+		 * Make the reset real in sys-usb first: wallets and DFU
+		 * devices rely on it. The kernel sets the configuration
+		 * again afterwards.
+		 */
+		stop_streams(s, -1);
+		usbredirparser_send_reset(s->parser);
+		s->configured = 0;
+		s->stats.resets++;
+		log_info("port reset in the AppVM: resetting the device");
 	}
 	if (rt == 0x80 && req == USB_REQ_GET_CONFIGURATION) {
 		/* usbfs cannot pass this one; the backend answers from state. */

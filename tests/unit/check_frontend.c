@@ -120,6 +120,12 @@ p_cancel(void *priv, uint64_t id)
 }
 
 static void
+p_reset(void *priv)
+{
+	rec(usb_redir_reset, 0, 0, 0, 0, 0);
+}
+
+static void
 p_disconnect_ack(void *priv)
 {
 	rec(usb_redir_device_disconnect_ack, 0, 0, 0, 0, 0);
@@ -208,6 +214,7 @@ start_session(void)
 	P.p->start_interrupt_receiving_func = p_start_int;
 	P.p->cancel_data_packet_func = p_cancel;
 	P.p->device_disconnect_ack_func = p_disconnect_ack;
+	P.p->reset_func = p_reset;
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_connect_device_version);
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_ep_info_max_packet_size);
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_64bits_ids);
@@ -704,6 +711,40 @@ START_TEST(latency_percentiles_come_from_the_histogram)
 }
 END_TEST
 
+START_TEST(port_reset_of_a_configured_device_becomes_a_real_reset)
+{
+	static const uint8_t set_cfg[8] = { 0x00, 9, 1, 0, 0, 0, 0, 0 };
+	static const uint8_t get_dev[8] = { 0x80, 6, 0, 1, 0, 0, 64, 0 };
+	struct usb_redir_configuration_status_header st = { 0, 1 };
+	const struct rec *r;
+	int i, saw_reset = 0;
+
+	start_session();
+	connect_device();
+	/* enumeration: the device descriptor before configuration is not a reset */
+	vhci_submit(50, 1, 0, 64, 0, get_dev, NULL);
+	peer_expect(usb_redir_control_packet);
+	for (i = 0; i < P.n; i++)
+		ck_assert_int_ne(P.log[i].type, usb_redir_reset);
+	vhci_submit(51, 0, 0, 0, 0, set_cfg, NULL);
+	r = peer_expect(usb_redir_set_configuration);
+	usbredirparser_send_configuration_status(P.p, r->id, &st);
+	vhci_ret(NULL, 0);
+	/* configured: the kernel reads it again only after a port reset */
+	vhci_submit(52, 1, 0, 64, 0, get_dev, NULL);
+	peer_expect(usb_redir_control_packet);
+	for (i = 0; i < 20 && !saw_reset; i++) {
+		int k;
+
+		for (k = 0; k < P.n; k++)
+			saw_reset |= P.log[k].type == usb_redir_reset;
+		peer_pump(10);
+	}
+	ck_assert_msg(saw_reset, "no usbredir reset reached the backend");
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -730,6 +771,7 @@ main(void)
 	tcase_add_test(tc, device_disconnect_ends_session_cleanly);
 	tcase_add_test(tc, no_device_within_timeout);
 	tcase_add_test(tc, latency_percentiles_come_from_the_histogram);
+	tcase_add_test(tc, port_reset_of_a_configured_device_becomes_a_real_reset);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
