@@ -1071,6 +1071,14 @@ core_frontend_msg(struct gated *g, struct gpeer *p, const struct ctl_msg *m)
 			log_info("session %llx: %s detached inside %s: %s %s",
 			    (unsigned long long)s->id, s->busid, p->conf.name,
 			    ctl_reason_name(ir->reason), ir->text);
+		/* The data channel closed under the VM: as when sys-usb says
+		 * so, the device may be leaving (re-enumerating); sys-usb's
+		 * own report may come later, when the session is stopping,
+		 * too late to be followed. */
+		if (s->state == SESS_ATTACHED &&
+		    (ir->reason == CTL_REASON_PEER_GONE ||
+		    ir->reason == CTL_REASON_DEVICE_GONE))
+			follow_add(g, s);
 		sess_stop(g, s, ir->reason);
 		break;
 	}

@@ -737,6 +737,36 @@ START_TEST(test_follow_ends_when_device_comes_back_as_another)
 }
 END_TEST
 
+/*
+ * The device leaves sys-usb while attached, and the VM reports the end of
+ * the session (its data channel closed) before sys-usb does: the device is
+ * followed back all the same.
+ */
+START_TEST(test_follow_when_vm_reports_the_end_first)
+{
+	char out[2048];
+	struct cli c;
+	struct ctl_msg m;
+	uint64_t id;
+
+	publish("7-8", 0x0951, 0x1666, "YY", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	cli_start(&c, "attach", "work", "sys-usb:7-8", (char *)NULL);
+	id = serve_and_import(fe_work, "7-8", NULL, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ctl_msg_init(&m, CTL_MSG_IMPORT_RESULT);
+	m.u.import_result.session = id;
+	m.u.import_result.state = CTL_IMPORT_ENDED;
+	m.u.import_result.reason = CTL_REASON_PEER_GONE;
+	send_ok(fe_work, &m);
+	expect(be, CTL_MSG_STOP, &m);
+	ck_assert(m.u.stop.session == id);
+	session_status(id, "7-8", CTL_SESS_ENDED, CTL_REASON_DEVICE_GONE);
+	unplug("7-8");
+	publish("7-8", 0x0951, 0x1666, "YY", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	serve_and_import(fe_work, "7-8", NULL, NULL);
+}
+END_TEST
+
 START_TEST(test_lying_messages_are_ignored)
 {
 	char out[4096];
@@ -1061,6 +1091,7 @@ usbgated_suite(void)
 	tcase_add_test(tc, test_reenumeration_follows_assignment);
 	tcase_add_test(tc, test_manual_attach_follows_same_device_back);
 	tcase_add_test(tc, test_follow_ends_when_device_comes_back_as_another);
+	tcase_add_test(tc, test_follow_when_vm_reports_the_end_first);
 	tcase_add_test(tc, test_lying_messages_are_ignored);
 	tcase_add_test(tc, test_garbage_from_backend_cuts_only_it);
 	tcase_add_test(tc, test_oversized_frame_from_backend_cuts_only_it);
