@@ -615,31 +615,74 @@ follow_add(struct gated *g, struct gsess *s)
 	g->follows = f;
 }
 
-/* A device that was attached and came back within the window. */
+/*
+ * d, which is not f's device_id, is nevertheless in f's place: on its port,
+ * or the same physical device (same VID and non-empty serial) under another
+ * identity, such as a bootloader.
+ */
+static int
+follow_superseded(const struct gfollow *f, const struct gdev *d)
+{
+	struct pol_devid was, now;
+
+	if (strcmp(f->busid, d->info.busid) == 0)
+		return 1;
+	return pol_devid_parse(f->device_id, &was) == POL_OK &&
+	    pol_devid_parse(d->device_id, &now) == POL_OK &&
+	    !was.unknown && !now.unknown && was.vid == now.vid &&
+	    was.serial[0] != '\0' && strcmp(was.serial, now.serial) == 0;
+}
+
+/*
+ * A device that was attached and came back within the window. A device
+ * that comes back as another identity ends the follow: what the VM had is
+ * not coming back as it was, and only policy and assignments decide about
+ * the new identity (an identity assignment with allow-pid keeps it with the
+ * VM). Otherwise a device that went through an identity that stayed in
+ * sys-usb (e.g. a bootloader after its assignment was removed) would be
+ * pulled back into the VM when it returns to the old identity.
+ */
 static int
 follow_match(struct gated *g, struct gdev *d)
 {
-	struct gfollow **pp, *f;
+	struct gfollow **pp, *f, *hit = NULL;
 	long now = gated_now();
 
-	for (pp = &g->follows; (f = *pp) != NULL; pp = &f->next) {
+	for (pp = &g->follows; (f = *pp) != NULL;) {
 		if (f->until < now ||
-		    strcmp(f->backend, d->backend->conf.name) != 0 ||
-		    strcmp(f->device_id, d->device_id) != 0)
+		    strcmp(f->backend, d->backend->conf.name) != 0) {
+			pp = &f->next;
 			continue;
+		}
+		if (strcmp(f->device_id, d->device_id) != 0) {
+			if (follow_superseded(f, d)) {
+				log_info("%s:%s is %s, no longer %s: not "
+				    "following it to %s any more",
+				    d->backend->conf.name, d->info.busid,
+				    d->device_id, f->device_id, f->vm);
+				*pp = f->next;
+				free(f);
+			} else
+				pp = &f->next;
+			continue;
+		}
 		/* Without a serial, identical devices are told apart only by
 		 * their port. */
-		if (d->info.serial[0] == '\0' &&
-		    strcmp(f->busid, d->info.busid) != 0)
+		if (hit != NULL || (d->info.serial[0] == '\0' &&
+		    strcmp(f->busid, d->info.busid) != 0)) {
+			pp = &f->next;
 			continue;
+		}
 		*pp = f->next;
-		log_info("%s:%s came back (re-enumerated); following it to %s",
-		    d->backend->conf.name, d->info.busid, f->vm);
-		core_attach(g, d, f->vm, ORIGIN_FOLLOW, 0, NULL);
-		free(f);
-		return 1;
+		hit = f;
 	}
-	return 0;
+	if (hit == NULL)
+		return 0;
+	log_info("%s:%s came back (re-enumerated); following it to %s",
+	    d->backend->conf.name, d->info.busid, hit->vm);
+	core_attach(g, d, hit->vm, ORIGIN_FOLLOW, 0, NULL);
+	free(hit);
+	return 1;
 }
 
 static int
@@ -1028,6 +1071,14 @@ core_frontend_msg(struct gated *g, struct gpeer *p, const struct ctl_msg *m)
 			log_info("session %llx: %s detached inside %s: %s %s",
 			    (unsigned long long)s->id, s->busid, p->conf.name,
 			    ctl_reason_name(ir->reason), ir->text);
+		/* The data channel closed under the VM: as when sys-usb says
+		 * so, the device may be leaving (re-enumerating); sys-usb's
+		 * own report may come later, when the session is stopping,
+		 * too late to be followed. */
+		if (s->state == SESS_ATTACHED &&
+		    (ir->reason == CTL_REASON_PEER_GONE ||
+		    ir->reason == CTL_REASON_DEVICE_GONE))
+			follow_add(g, s);
 		sess_stop(g, s, ir->reason);
 		break;
 	}

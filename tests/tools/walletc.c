@@ -16,6 +16,16 @@
  *          firmware (1209:0006) to come back, Initialize (mode=firmware);
  *          C times. Between the two identities the device is gone: whoever
  *          passes it to this VM (usbgate) must bring the new one.
+ *   to-bootloader / to-firmware
+ *          one half of a reboot cycle, for a caller that checks something
+ *          between the two (e.g. who has the device): from the firmware,
+ *          RebootToBootloader and wait for the bootloader; from the
+ *          bootloader, FirmwareErase, FirmwareUpload (hash checked) and
+ *          wait for the firmware, then a Ping. Each new identity must
+ *          answer Initialize with its mode. Prints reattach_s, the
+ *          seconds from the device's last answer under the old identity
+ *          to the new identity's Features. With -w 0 it does not wait:
+ *          the device leaves and nothing more is checked.
  *   reset  the trezord pattern: a request whose answer is never read, then
  *          a host-side bus reset (USBDEVFS_RESET), then N round trips that
  *          must each get their own answer (not the stale one) from a device
@@ -24,6 +34,7 @@
  *
  *   tb-walletc [-t TIMEOUT_MS] ping [-n N] [-s SIZE] [-k K] [-a]
  *   tb-walletc [-t TIMEOUT_MS] reboot [-c CYCLES] [-w WAIT_S]
+ *   tb-walletc [-t TIMEOUT_MS] to-bootloader|to-firmware [-w WAIT_S]
  *   tb-walletc [-t TIMEOUT_MS] reset [-n N]
  */
 #include "config.h"
@@ -63,6 +74,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: tb-walletc [-t TIMEOUT_MS] ping [-n N] [-s SIZE] [-k K] [-a]\n"
 	    "       tb-walletc [-t TIMEOUT_MS] reboot [-c CYCLES] [-w WAIT_S]\n"
+	    "       tb-walletc [-t TIMEOUT_MS] to-bootloader|to-firmware "
+	    "[-w WAIT_S]\n"
 	    "       tb-walletc [-t TIMEOUT_MS] reset [-n N]\n");
 	exit(2);
 }
@@ -341,62 +354,120 @@ fail:
 	return 1;
 }
 
+/*
+ * Firmware (open) -> bootloader: RebootToBootloader, then, unless wait_s is
+ * 0, open 1209:0007 and check its mode. *reattach_s: seconds from the
+ * answer (the device leaves right after it) to the bootloader's Features.
+ */
 static int
-cmd_reboot(unsigned long cycles, double wait_s)
+step_to_bootloader(double wait_s, double *reattach_s)
+{
+	static struct wp_msg m;
+	double t0;
+
+	*reattach_s = 0;
+	if (call(WP_REBOOT_TO_BOOTLOADER, NULL, 0, &m, WP_SUCCESS,
+	    "RebootToBootloader") < 0)
+		return -1;
+	t0 = tb_now_us();
+	close_dev();
+	if (wait_s <= 0)
+		return 0;
+	if (open_dev(WP_PID_BL, wait_s) < 0 || features("bootloader") < 0)
+		return -1;
+	*reattach_s = (tb_now_us() - t0) / 1e6;
+	return 0;
+}
+
+/*
+ * Bootloader (open) -> firmware: FirmwareErase, a 16 KiB FirmwareUpload
+ * whose SHA-256 the device must return, then, unless wait_s is 0, open
+ * 1209:0006, check its mode and Ping it. *reattach_s as above.
+ */
+static int
+step_to_firmware(double wait_s, unsigned long c, double *reattach_s)
 {
 	static struct wp_msg m;
 	static uint8_t img[16384];
 	uint8_t want[32];
-	unsigned long c;
-	double t0, t_bl = 0, t_fw = 0;
+	double t0, rtt;
 	size_t k;
+
+	*reattach_s = 0;
+	if (call(WP_FIRMWARE_ERASE, NULL, 0, &m, WP_SUCCESS,
+	    "FirmwareErase") < 0)
+		return -1;
+	for (k = 0; k < sizeof(img); k++)
+		img[k] = rnd();
+	sha256(img, sizeof(img), want);
+	if (call(WP_FIRMWARE_UPLOAD, img, sizeof(img), &m, WP_SUCCESS,
+	    "FirmwareUpload") < 0)
+		return -1;
+	t0 = tb_now_us();
+	if (m.len != 32 || memcmp(m.data, want, 32) != 0) {
+		fprintf(stderr, "tb-walletc: the bootloader got another "
+		    "image than the one sent\n");
+		return -1;
+	}
+	close_dev();
+	if (wait_s <= 0)
+		return 0;
+	if (open_dev(WP_PID_FW, wait_s) < 0 || features("firmware") < 0)
+		return -1;
+	*reattach_s = (tb_now_us() - t0) / 1e6;
+	return ping_once(32, c, &rtt);
+}
+
+static int
+cmd_reboot(unsigned long cycles, double wait_s)
+{
+	unsigned long c;
+	double t_bl = 0, t_fw = 0, t;
 
 	if (open_dev(WP_PID_FW, 10) < 0 || features("firmware") < 0)
 		return 1;
 	for (c = 0; c < cycles; c++) {
-		t0 = tb_now_us();
-		if (call(WP_REBOOT_TO_BOOTLOADER, NULL, 0, &m, WP_SUCCESS,
-		    "RebootToBootloader") < 0)
+		if (step_to_bootloader(wait_s, &t) < 0)
 			goto fail;
-		close_dev();
-		if (open_dev(WP_PID_BL, wait_s) < 0 || features("bootloader") < 0)
+		t_bl += t;
+		if (step_to_firmware(wait_s, c, &t) < 0)
 			goto fail;
-		t_bl += tb_now_us() - t0;
-		if (call(WP_FIRMWARE_ERASE, NULL, 0, &m, WP_SUCCESS,
-		    "FirmwareErase") < 0)
-			goto fail;
-		for (k = 0; k < sizeof(img); k++)
-			img[k] = rnd();
-		sha256(img, sizeof(img), want);
-		t0 = tb_now_us();
-		if (call(WP_FIRMWARE_UPLOAD, img, sizeof(img), &m, WP_SUCCESS,
-		    "FirmwareUpload") < 0)
-			goto fail;
-		if (m.len != 32 || memcmp(m.data, want, 32) != 0) {
-			fprintf(stderr, "tb-walletc: the bootloader got another "
-			    "image than the one sent\n");
-			goto fail;
-		}
-		close_dev();
-		if (open_dev(WP_PID_FW, wait_s) < 0 || features("firmware") < 0)
-			goto fail;
-		t_fw += tb_now_us() - t0;
-		{
-			double rtt;
-
-			if (ping_once(32, c, &rtt) < 0)
-				goto fail;
-		}
+		t_fw += t;
 		printf("cycle=%lu ok\n", c + 1);
 		fflush(stdout);
 	}
 	printf("reboot_cycles=%lu to_bootloader_s=%.1f back_to_firmware_s=%.1f\n",
-	    cycles, t_bl / 1e6 / (double)cycles, t_fw / 1e6 / (double)cycles);
+	    cycles, t_bl / (double)cycles, t_fw / (double)cycles);
 	return 0;
 fail:
 	fprintf(stderr, "tb-walletc: reboot cycle %lu of %lu failed\n", c + 1,
 	    cycles);
 	return 1;
+}
+
+/* One half of a cycle: to_bl selects the direction. */
+static int
+cmd_step(int to_bl, double wait_s)
+{
+	double t;
+	int r;
+
+	if (open_dev(to_bl ? WP_PID_FW : WP_PID_BL, 10) < 0 ||
+	    features(to_bl ? "firmware" : "bootloader") < 0)
+		return 1;
+	r = to_bl ? step_to_bootloader(wait_s, &t) :
+	    step_to_firmware(wait_s, 0, &t);
+	if (r < 0) {
+		fprintf(stderr, "tb-walletc: %s failed\n", to_bl ?
+		    "to-bootloader" : "to-firmware");
+		return 1;
+	}
+	if (wait_s > 0)
+		printf("mode=%s reattach_s=%.2f\n", to_bl ? "bootloader" :
+		    "firmware", t);
+	else
+		printf("mode=%s left\n", to_bl ? "firmware" : "bootloader");
+	return 0;
 }
 
 static int
@@ -494,8 +565,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "ping") == 0)
 		rc = cmd_ping(n, size, every, set_alt);
-	else if (strcmp(cmd, "reboot") == 0)
+	else if (strcmp(cmd, "reboot") == 0 && wait_s > 0)
 		rc = cmd_reboot(cycles, wait_s);
+	else if (strcmp(cmd, "to-bootloader") == 0)
+		rc = cmd_step(1, wait_s);
+	else if (strcmp(cmd, "to-firmware") == 0)
+		rc = cmd_step(0, wait_s);
 	else if (strcmp(cmd, "reset") == 0)
 		rc = cmd_reset(n);
 	else

@@ -672,6 +672,101 @@ START_TEST(test_manual_attach_follows_same_device_back)
 }
 END_TEST
 
+/* The device leaves sys-usb: the frontend is told, and confirms. */
+static void
+unplug_attached(const char *busid, uint64_t id)
+{
+	struct ctl_msg m;
+
+	ctl_msg_init(&m, CTL_MSG_DEV_REMOVE);
+	snprintf(m.u.dev_remove.busid, sizeof(m.u.dev_remove.busid), "%s",
+	    busid);
+	send_ok(be, &m);
+	expect(fe_work, CTL_MSG_UNIMPORT, &m);
+	ck_assert(m.u.unimport.session == id);
+	import_result(fe_work, id, CTL_IMPORT_ENDED);
+}
+
+static void
+unplug(const char *busid)
+{
+	struct ctl_msg m;
+
+	ctl_msg_init(&m, CTL_MSG_DEV_REMOVE);
+	snprintf(m.u.dev_remove.busid, sizeof(m.u.dev_remove.busid), "%s",
+	    busid);
+	send_ok(be, &m);
+}
+
+/*
+ * A device that comes back as another identity which stays in sys-usb (a
+ * bootloader nobody assigned) is no longer followed: when it returns to its
+ * first identity within the window it is not pulled back into the VM.
+ */
+START_TEST(test_follow_ends_when_device_comes_back_as_another)
+{
+	char out[2048];
+	struct cli c;
+	uint64_t id;
+
+	/* Same serial, another port (identity clause). */
+	publish("7-2", 0x20a0, 0x4108, "TW1", 2, IF_TOKEN, CTL_MSG_DEV_ADD);
+	cli_start(&c, "attach", "work", "sys-usb:7-2", (char *)NULL);
+	id = serve_and_import(fe_work, "7-2", NULL, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	unplug_attached("7-2", id);
+	publish("7-3", 0x20a0, 0x4109, "TW1", 1, IF_DFU, CTL_MSG_DEV_ADD);
+	expect_nothing(be, 300);
+	unplug("7-3");
+	publish("7-2", 0x20a0, 0x4108, "TW1", 2, IF_TOKEN, CTL_MSG_DEV_ADD);
+	expect_nothing(be, 300);
+	ck_assert_int_eq(CLI(out, "list"), 0);
+	ck_assert_msg(strstr(out, "(attached)") == NULL, "%s", out);
+
+	/* No serial: another device in its port ends the follow. */
+	publish("7-5", 0x20a0, 0x4200, "", 2, IF_TOKEN, CTL_MSG_DEV_ADD);
+	cli_start(&c, "attach", "work", "sys-usb:7-5", (char *)NULL);
+	id = serve_and_import(fe_work, "7-5", NULL, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	unplug_attached("7-5", id);
+	publish("7-5", 0x20a0, 0x4201, "", 1, IF_DFU, CTL_MSG_DEV_ADD);
+	expect_nothing(be, 300);
+	unplug("7-5");
+	publish("7-5", 0x20a0, 0x4200, "", 2, IF_TOKEN, CTL_MSG_DEV_ADD);
+	expect_nothing(be, 300);
+}
+END_TEST
+
+/*
+ * The device leaves sys-usb while attached, and the VM reports the end of
+ * the session (its data channel closed) before sys-usb does: the device is
+ * followed back all the same.
+ */
+START_TEST(test_follow_when_vm_reports_the_end_first)
+{
+	char out[2048];
+	struct cli c;
+	struct ctl_msg m;
+	uint64_t id;
+
+	publish("7-8", 0x0951, 0x1666, "YY", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	cli_start(&c, "attach", "work", "sys-usb:7-8", (char *)NULL);
+	id = serve_and_import(fe_work, "7-8", NULL, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ctl_msg_init(&m, CTL_MSG_IMPORT_RESULT);
+	m.u.import_result.session = id;
+	m.u.import_result.state = CTL_IMPORT_ENDED;
+	m.u.import_result.reason = CTL_REASON_PEER_GONE;
+	send_ok(fe_work, &m);
+	expect(be, CTL_MSG_STOP, &m);
+	ck_assert(m.u.stop.session == id);
+	session_status(id, "7-8", CTL_SESS_ENDED, CTL_REASON_DEVICE_GONE);
+	unplug("7-8");
+	publish("7-8", 0x0951, 0x1666, "YY", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	serve_and_import(fe_work, "7-8", NULL, NULL);
+}
+END_TEST
+
 START_TEST(test_lying_messages_are_ignored)
 {
 	char out[4096];
@@ -995,6 +1090,8 @@ usbgated_suite(void)
 	tcase_add_test(tc, test_persistent_attach_detach_all_and_resume);
 	tcase_add_test(tc, test_reenumeration_follows_assignment);
 	tcase_add_test(tc, test_manual_attach_follows_same_device_back);
+	tcase_add_test(tc, test_follow_ends_when_device_comes_back_as_another);
+	tcase_add_test(tc, test_follow_when_vm_reports_the_end_first);
 	tcase_add_test(tc, test_lying_messages_are_ignored);
 	tcase_add_test(tc, test_garbage_from_backend_cuts_only_it);
 	tcase_add_test(tc, test_oversized_frame_from_backend_cuts_only_it);
