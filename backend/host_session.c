@@ -49,6 +49,7 @@ be_strerror(int err)
 
 struct be_session {
 	struct stream *chan;
+	int chan_err;		/* the channel's read error (stream_error) */
 	int pollfds_dirty;	/* libusb changed its descriptor set */
 	struct usbredirhost *host;
 	struct iff *iff;		/* refused interfaces, or NULL */
@@ -79,8 +80,16 @@ host_read(void *priv, uint8_t *data, int count)
 
 	if (s->chan == NULL)
 		return 0;
-	if (s->iff == NULL)
-		return (int)stream_read(s->chan, data, (size_t)count);
+	if (s->iff == NULL) {
+		/* Payloads go from the channel straight into the parser. */
+		ssize_t n = stream_read_direct(s->chan, data, (size_t)count);
+
+		if (n < 0) {
+			s->chan_err = (int)n;
+			return -1;
+		}
+		return (int)n;
+	}
 	r = iff_guest_read(s->iff, s->chan, data, (size_t)count);
 	if (r < 0) {
 		be_fail(s, BE_E_PROTO, "interface filter: %s", iff_strerror(r));
@@ -348,16 +357,23 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 			break;
 		}
 		if (ci >= 0 && (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t r = stream_fill(s.chan);
+			ssize_t r = 0;
 
-			if (r == STREAM_E_EOF)
+			/* The interface filter works on buffered bytes. */
+			if (s.iff != NULL)
+				r = stream_fill(s.chan);
+			if (r == STREAM_E_EOF || r == STREAM_E_SILENT)
 				chan_eof = 1;
 			else if (r < 0)
 				be_fail(&s, BE_E_CHANNEL, "channel read: %s",
 				    stream_strerror((int)r));
-			if (stream_available(s.chan) > 0) {
+			if (s.iff == NULL || stream_available(s.chan) > 0) {
 				rc = usbredirhost_read_guest_data(s.host);
-				switch (rc) {
+				if (rc == usbredirhost_read_io_error &&
+				    (s.chan_err == STREAM_E_EOF ||
+				    s.chan_err == STREAM_E_SILENT))
+					chan_eof = 1;
+				else switch (rc) {
 				case 0:
 					break;
 				case usbredirhost_read_parse_error:

@@ -403,8 +403,16 @@ static int
 parser_read(void *priv, uint8_t *data, int count)
 {
 	struct fe_session *s = priv;
+	ssize_t n;
 
-	return (int)stream_read(s->chan, data, (size_t)count);
+	/* Payloads go from the channel straight into the parser's buffer. */
+	n = stream_read_direct(s->chan, data, (size_t)count);
+	if (n < 0) {
+		s->chan_err = (int)n;
+		return -1;
+	}
+	s->stats.chan_reads++;
+	return (int)n;
 }
 
 static void
@@ -510,13 +518,16 @@ fe_pump_channel(struct fe_session *s)
 {
 	int rc;
 
-	if (stream_available(s->chan) == 0)
-		return;
 	rc = usbredirparser_do_read(s->parser);
 	if (rc == usbredirparser_read_parse_error)
 		fe_fail(s, FE_E_PROTO, "malformed usbredir packet from the backend");
-	else if (rc < 0 && s->error == FE_OK)
-		fe_fail(s, FE_E_CHANNEL, "usbredir read error %d", rc);
+	else if (rc < 0 && (s->chan_err == STREAM_E_EOF ||
+	    s->chan_err == STREAM_E_SILENT))
+		fe_fail(s, FE_E_EOF, "backend closed the channel (%s)",
+		    stream_strerror(s->chan_err));
+	else if (rc < 0)
+		fe_fail(s, FE_E_CHANNEL, "channel read: %s",
+		    s->chan_err ? stream_strerror(s->chan_err) : "error");
 }
 
 static void
@@ -617,16 +628,9 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
 			break;
 		}
 		if (ci >= 0 && (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR))) {
-			r = stream_fill(s->chan);
-			s->stats.chan_reads++;
-			if (r == STREAM_E_EOF)
-				chan_eof = 1;
-			else if (r < 0)
-				fe_fail(s, FE_E_CHANNEL, "channel read: %s",
-				    stream_strerror((int)r));
 			fe_pump_channel(s);
-			if (chan_eof && s->error == FE_OK)
-				fe_fail(s, FE_E_EOF, "backend closed the channel");
+			if (s->chan_err != 0)
+				chan_eof = 1;
 		}
 		if (vi >= 0 && (pfd[vi].revents & (POLLIN | POLLHUP | POLLERR))) {
 			r = stream_fill(s->vhci);

@@ -147,6 +147,7 @@ struct fe_session {
 	int nfree;
 
 	int error;			/* first fatal error, FE_OK while running */
+	int chan_err;			/* the channel's read error (stream_error) */
 	char detail[160];		/* one line on why the session ended */
 	struct fe_stats stats;
 };

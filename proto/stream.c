@@ -307,7 +307,7 @@ int
 stream_open(const char *uri, int flags, struct stream **out)
 {
 	struct stream_uri u;
-	int rc, fd, lm = (flags & STREAM_F_LISTEN) != 0;
+	int rc, fd, tcp = 0, lm = (flags & STREAM_F_LISTEN) != 0;
 
 	rc = stream_uri_parse(uri, &u);
 	if (rc < 0)
@@ -327,6 +327,7 @@ stream_open(const char *uri, int flags, struct stream **out)
 		break;
 	case STREAM_KIND_TCP:
 		fd = open_tcp(u.host, u.port, lm);
+		tcp = 1;
 		break;
 	case STREAM_KIND_DEV:
 	case STREAM_KIND_RAWDEV:
@@ -377,6 +378,7 @@ stream_open(const char *uri, int flags, struct stream **out)
 		close(fd);
 		return rc;
 	}
+	(*out)->is_tcp = tcp;
 	if (flags & STREAM_F_FRAMED) {
 		rc = stream_frame_init(*out);
 		if (rc < 0) {
@@ -489,6 +491,16 @@ stream_raw_read(struct stream *s, uint8_t *buf, size_t room)
 		if (room == 0 || total >= STREAM_FILL_MAX)
 			break;
 	}
+	if (total > 0 && s->is_tcp) {
+		/*
+		 * A request/response protocol: acknowledge at once instead of
+		 * waiting up to 40 ms for data to piggyback on (the kernel
+		 * drops back to delayed ACKs, so this is per read).
+		 */
+		int one = 1;
+
+		setsockopt(s->rfd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	}
 	return total;
 }
 
@@ -519,6 +531,27 @@ stream_fill(struct stream *s)
 	if (n > 0)
 		s->in_w += (size_t)n;
 	return n;
+}
+
+ssize_t
+stream_read_direct(struct stream *s, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (len == 0)
+		return 0;
+	if (s->in_w > s->in_r)
+		return (ssize_t)stream_read(s, buf, len);
+	if (s->failed)
+		return STREAM_E_CLOSED;
+	if (s->framed)
+		return stream_frame_read_direct(s, buf, len);
+	if (len >= STREAM_DIRECT_MIN)
+		return stream_raw_read(s, buf, len);
+	n = stream_fill(s);
+	if (n < 0)
+		return n;
+	return (ssize_t)stream_read(s, buf, len);
 }
 
 int

@@ -103,6 +103,15 @@ size_t stream_available(const struct stream *s);
 /* Copy up to len buffered bytes out. Never touches the descriptor. */
 size_t stream_read(struct stream *s, void *buf, size_t len);
 
+/*
+ * Read for a parser that asks for exactly what it needs next: buffered bytes
+ * first; then a large request (a packet's payload) is read from the channel
+ * straight into buf, without passing through the input buffer, and a small
+ * one (a header) fills the input buffer first. Returns bytes (0: nothing now)
+ * or a negative stream_error (STREAM_E_EOF at the end).
+ */
+ssize_t stream_read_direct(struct stream *s, void *buf, size_t len);
+
 /* Pointer to buffered bytes (at least stream_available()), and consume. */
 const uint8_t *stream_peek(const struct stream *s);
 void stream_consume(struct stream *s, size_t len);

@@ -280,11 +280,12 @@ deframe(struct stream *s)
 	return added;
 }
 
-ssize_t
-stream_frame_fill(struct stream *s)
+static ssize_t
+frame_fill(struct stream *s, size_t max)
 {
 	struct stream_frame *f = s->fr;
 	ssize_t n, added;
+	size_t room;
 	int eof = 0;
 
 	if (f->error)
@@ -296,7 +297,8 @@ stream_frame_fill(struct stream *s)
 		f->raw_w -= f->raw_r;
 		f->raw_r = 0;
 	}
-	n = stream_raw_read(s, f->raw + f->raw_w, FR_RAW_CAP - f->raw_w);
+	room = FR_RAW_CAP - f->raw_w;
+	n = stream_raw_read(s, f->raw + f->raw_w, room < max ? room : max);
 	if (n == STREAM_E_EOF)
 		eof = 1;
 	else if (n < 0)
@@ -311,6 +313,56 @@ stream_frame_fill(struct stream *s)
 	if (added == 0 && (eof || f->peer_closed))
 		return STREAM_E_EOF;
 	return added;
+}
+
+ssize_t
+stream_frame_fill(struct stream *s)
+{
+	return frame_fill(s, FR_RAW_CAP);
+}
+
+/* Inside an accepted DATA frame with nothing buffered: straight into buf. */
+static ssize_t
+payload_direct(struct stream *s, uint8_t *buf, size_t len)
+{
+	struct stream_frame *f = s->fr;
+	ssize_t n;
+
+	if (len > f->rx_left)
+		len = f->rx_left;
+	n = stream_raw_read(s, buf, len);
+	if (n > 0) {
+		f->rx_left -= (size_t)n;
+		f->last_rx_ms = now_ms();
+	}
+	return n;
+}
+
+ssize_t
+stream_frame_read_direct(struct stream *s, uint8_t *buf, size_t len)
+{
+	struct stream_frame *f = s->fr;
+	ssize_t n;
+
+	if (f->error)
+		return f->error;
+	if (len >= STREAM_DIRECT_MIN && f->rx_left > 0 && f->rx_accept &&
+	    f->raw_r == f->raw_w)
+		return payload_direct(s, buf, len);
+	/*
+	 * At a frame boundary (or for a small request): read a little into
+	 * the raw buffer, so headers and control frames are handled and a
+	 * large payload that follows is left for direct reads.
+	 */
+	n = frame_fill(s, len >= STREAM_DIRECT_MIN ? 4096 : FR_RAW_CAP);
+	if (n < 0)
+		return n;
+	if (s->in_w > s->in_r)
+		return (ssize_t)stream_read(s, buf, len);
+	if (len >= STREAM_DIRECT_MIN && f->rx_left > 0 && f->rx_accept &&
+	    f->raw_r == f->raw_w)
+		return payload_direct(s, buf, len);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- output */

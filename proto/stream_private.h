@@ -20,6 +20,7 @@
 #define STREAM_IOV_MAX		64
 #define STREAM_FILL_MAX		(256 * 1024)	/* per call, to stay fair */
 #define STREAM_GATHER		(32 * 1024)	/* a virtio-serial write's limit */
+#define STREAM_DIRECT_MIN	4096		/* read_direct: bypass the buffer */
 
 struct seg {
 	uint8_t *buf;
@@ -37,6 +38,7 @@ struct stream {
 	int rfd, wfd;
 	int failed;
 	int is_socket;
+	int is_tcp;		/* re-arm TCP_QUICKACK after reads */
 #ifdef HAVE_XEN
 	struct libxenvchan *vchan;
 #endif
@@ -69,6 +71,7 @@ void stream_in_compact(struct stream *s);
 int stream_frame_init(struct stream *s);
 void stream_frame_free(struct stream *s);
 ssize_t stream_frame_fill(struct stream *s);
+ssize_t stream_frame_read_direct(struct stream *s, uint8_t *buf, size_t len);
 ssize_t stream_frame_flush(struct stream *s);
 size_t stream_frame_pending(const struct stream *s);
 void stream_frame_close(struct stream *s);
