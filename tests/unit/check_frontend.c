@@ -322,7 +322,7 @@ vhci_submit(uint32_t seq, int in, uint8_t ep, uint32_t len, uint32_t flags,
 		memcpy(c.setup, setup, 8);
 	usbip_encode_cmd(hdr, &c);
 	ck_assert_int_eq(write(vhci_fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
-	if (!in && len > 0)
+	if (!in && len > 0 && data != NULL)
 		ck_assert_int_eq(write(vhci_fd, data, len), (ssize_t)len);
 }
 
@@ -745,6 +745,164 @@ START_TEST(port_reset_of_a_configured_device_becomes_a_real_reset)
 }
 END_TEST
 
+/*
+ * A hostile backend: thousands of packets with random (but encodable)
+ * headers, ids drawn from URBs in flight and from nowhere, random lengths
+ * and statuses, and now and then raw garbage. Whatever happens to the
+ * session, everything that reaches vhci must be a well-formed answer to an
+ * URB that was submitted and is still open, never longer than it asked for.
+ */
+struct open_urb {
+	uint32_t seq;
+	uint32_t len;
+	int in;
+	int open;
+};
+
+static void
+check_vhci_output(struct open_urb *u, int n)
+{
+	uint8_t h[USBIP_HDR_LEN], *data = malloc(1 << 16);
+	struct pollfd pfd = { vhci_fd, POLLIN, 0 };
+
+	while (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN)) {
+		uint32_t cmd, seq, actual;
+		int i, found = -1;
+
+		if (vhci_read(h, sizeof(h)) < 0)
+			break;		/* the session ended and closed it */
+		cmd = be32(h);
+		seq = be32(h + 4);
+		actual = be32(h + 24);
+		ck_assert_msg(cmd == USBIP_RET_SUBMIT || cmd == USBIP_RET_UNLINK,
+		    "bad command %u to vhci", cmd);
+		if (cmd == USBIP_RET_UNLINK)
+			continue;
+		for (i = 0; i < n; i++)
+			if (u[i].seq == seq)
+				found = i;
+		ck_assert_msg(found >= 0, "answer for seqnum %u never submitted", seq);
+		ck_assert_msg(u[found].open, "seqnum %u answered twice", seq);
+		ck_assert_msg(actual <= u[found].len, "seqnum %u: %u bytes for %u",
+		    seq, actual, u[found].len);
+		u[found].open = 0;
+		if (u[found].in && actual > 0)
+			ck_assert_int_eq(vhci_read(data, actual), 0);
+	}
+	free(data);
+}
+
+START_TEST(hostile_backend_never_gets_a_malformed_answer_to_vhci)
+{
+	static const uint8_t get_dev[8] = { 0x80, 6, 0, 1, 0, 0, 18, 0 };
+	struct open_urb u[16];
+	const struct rec *r;
+	uint64_t ids[16];
+	unsigned int seed = 0x5eed0000u + (unsigned int)_i;
+	int i, n = 0, it;
+
+	start_session();
+	connect_device();
+	for (i = 0; i < 6; i++) {
+		u[n] = (struct open_urb){ 200 + (uint32_t)i, 512, 1, 1 };
+		vhci_submit(u[n].seq, 1, 1, 512, 0, NULL, NULL);
+		r = peer_expect(usb_redir_bulk_packet);
+		ids[n++] = r->id;
+	}
+	u[n] = (struct open_urb){ 210, 64, 1, 1 };
+	vhci_submit(210, 1, 0, 64, 0, get_dev, NULL);
+	r = peer_expect(usb_redir_control_packet);
+	ids[n++] = r->id;
+	u[n] = (struct open_urb){ 211, 64, 1, 1 };
+	vhci_submit(211, 1, 3, 64, 0, NULL, NULL);
+	peer_expect(usb_redir_start_interrupt_receiving);
+	ids[n++] = 0;
+
+	for (it = 0; it < 3000 && S->error == FE_OK; it++) {
+		uint8_t buf[1024];
+		uint64_t id = (rand_r(&seed) & 3) ? ids[rand_r(&seed) % n] :
+		    (uint64_t)rand_r(&seed);
+		uint32_t len = (uint32_t)(rand_r(&seed) % 1024);
+		uint8_t ep = (uint8_t)(rand_r(&seed) & 0x8f);
+		uint8_t st = (uint8_t)(rand_r(&seed) % 9);
+		size_t k;
+
+		for (k = 0; k < sizeof(buf); k++)
+			buf[k] = (uint8_t)rand_r(&seed);
+		switch (rand_r(&seed) % 7) {
+		case 0: {
+			struct usb_redir_bulk_packet_header h = { .endpoint = ep,
+			    .status = st, .length = (uint16_t)len };
+
+			usbredirparser_send_bulk_packet(P.p, id, &h, buf,
+			    (ep & 0x80) ? (int)len : 0);
+			break;
+		}
+		case 1: {
+			struct usb_redir_control_packet_header h = { .endpoint = ep,
+			    .status = st, .length = (uint16_t)len };
+
+			usbredirparser_send_control_packet(P.p, id, &h, buf,
+			    (ep & 0x80) ? (int)len : 0);
+			break;
+		}
+		case 2: {
+			struct usb_redir_interrupt_packet_header h = {
+			    .endpoint = ep | 0x80, .status = st,
+			    .length = (uint16_t)(len % 80) };
+
+			usbredirparser_send_interrupt_packet(P.p, id, &h, buf,
+			    (int)(len % 80));
+			break;
+		}
+		case 3: {
+			struct usb_redir_configuration_status_header h = { st, 1 };
+
+			usbredirparser_send_configuration_status(P.p, id, &h);
+			break;
+		}
+		case 4: {
+			struct usb_redir_ep_info_header e;
+
+			for (k = 0; k < 32; k++) {
+				e.type[k] = (uint8_t)(rand_r(&seed) % 5);
+				e.interval[k] = (uint8_t)rand_r(&seed);
+				e.interface[k] = (uint8_t)rand_r(&seed);
+				e.max_packet_size[k] = (uint16_t)rand_r(&seed);
+				e.max_streams[k] = 0;
+			}
+			e.type[0] = e.type[16] = usb_redir_type_control;
+			usbredirparser_send_ep_info(P.p, &e);
+			break;
+		}
+		case 5:
+			/* raw bytes: a header of any type and length (the write
+			 * fails once the session has hung up: fine) */
+			if (write(P.fd, buf, 16 + len % 64) < 0)
+				it = 3000;
+			break;
+		default: {
+			struct usb_redir_iso_packet_header h = { .endpoint = ep,
+			    .status = st, .length = (uint16_t)(len % 200) };
+
+			usbredirparser_send_iso_packet(P.p, id, &h, buf,
+			    (int)(len % 200));
+			break;
+		}
+		}
+		peer_pump(0);
+		check_vhci_output(u, n);
+	}
+	for (i = 0; i < 20; i++) {
+		peer_pump(5);
+		check_vhci_output(u, n);
+	}
+	/* Either it survived everything or it ended for a stated reason. */
+	i = finish();
+	ck_assert_msg(i == FE_E_STOPPED || i == FE_E_PROTO, "ended with %d", i);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -772,6 +930,8 @@ main(void)
 	tcase_add_test(tc, no_device_within_timeout);
 	tcase_add_test(tc, latency_percentiles_come_from_the_histogram);
 	tcase_add_test(tc, port_reset_of_a_configured_device_becomes_a_real_reset);
+	tcase_add_loop_test(tc, hostile_backend_never_gets_a_malformed_answer_to_vhci,
+	    0, 8);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
