@@ -92,11 +92,7 @@ fl_save_job_logs() {
 	[[ -n ${FL_CAM_STATS:-} ]] && cp "$FL_CAM_STATS" "$VM_OUTDIR/uvccam.stats" 2>/dev/null
 	return 0
 }
-eval "__fl_fail() $(declare -f fail | tail -n +2)"
-fail() {
-	fl_save_job_logs
-	__fl_fail "$@"
-}
+vm_on_fail fl_save_job_logs
 
 # fl_wallet_start: the wallet gadget (tests/fixtures/wallet.c) on
 # dummy_hcd.0 in A; FL_WALLET_JOB is its job, FL_WALLET_BUSID its bus id.

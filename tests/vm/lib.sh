@@ -486,9 +486,26 @@ vm_save_logs() {
 # Assertions for scenarios (call them at the top level of scenario(), not
 # inside $(...): they end the scenario's process).
 
-# fail REASON: end the scenario as failed.
+# vm_on_fail FUNCTION: run FUNCTION (no arguments) when the scenario fails,
+# before it ends; helper files register what they keep for a post-mortem
+# (daemon logs, fixture statistics). Hooks run in the order registered, and
+# a failing hook does not stop the others.
+VM_FAIL_HOOKS=()
+vm_on_fail() {
+	VM_FAIL_HOOKS+=("$1")
+}
+
+# fail REASON: end the scenario as failed, after the vm_on_fail hooks. The
+# first reason is the one reported: inside a hook, fail() only returns 1.
+VM_FAILING=0
 fail() {
+	local hook
+	((VM_FAILING)) && return 1
+	VM_FAILING=1
 	printf '%s\n' "$*" >"$VM_OUTDIR/.reason"
+	for hook in "${VM_FAIL_HOOKS[@]}"; do
+		"$hook" || true
+	done
 	exit 1
 }
 

@@ -183,11 +183,7 @@ ctl_save_logs() {
 }
 
 # A failing scenario keeps the daemons' logs next to the consoles.
-eval "__ctl_lib_fail() $(declare -f fail | tail -n +2)"
-fail() {
-	ctl_save_logs
-	__ctl_lib_fail "$@"
-}
+vm_on_fail ctl_save_logs
 
 # ctl_signal NAME JOB SIGNAL: signal the job's program itself (the direct
 # children of the job's wrapper shell), so that its exit status is kept.
