@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "assign.h"
+#include "unit_main.h"
 
 static char dir[64];
 static char path[128];
@@ -480,8 +481,8 @@ START_TEST(test_mode_names_roundtrip)
 }
 END_TEST
 
-static Suite *
-assign_suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("assign");
 	TCase *tc = tcase_create("core");
@@ -504,16 +505,4 @@ assign_suite(void)
 	tcase_add_test(tc, test_mode_names_roundtrip);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(assign_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

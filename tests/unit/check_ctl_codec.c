@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl_codec.h"
+#include "unit_main.h"
 
 START_TEST(test_ints_roundtrip_little_endian)
 {
@@ -246,8 +247,8 @@ START_TEST(test_strerror_covers_every_code)
 }
 END_TEST
 
-static Suite *
-codec_suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("ctl_codec");
 	TCase *tc = tcase_create("core");
@@ -267,16 +268,4 @@ codec_suite(void)
 	tcase_add_test(tc, test_strerror_covers_every_code);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(codec_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gated.h"
+#include "unit_main.h"
 
 #ifndef EXAMPLES_DIR
 #define EXAMPLES_DIR "policy/examples"
@@ -146,8 +147,8 @@ START_TEST(test_duplicate_peer_refused)
 }
 END_TEST
 
-static Suite *
-conf_suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("ctl_conf");
 	TCase *tc = tcase_create("core");
@@ -160,16 +161,4 @@ conf_suite(void)
 	tcase_add_test(tc, test_duplicate_peer_refused);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(conf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

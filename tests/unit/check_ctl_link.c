@@ -22,6 +22,7 @@
 
 #include "ctl_chan.h"
 #include "ctl_link.h"
+#include "unit_main.h"
 
 static char path[108], uri[128];
 static int lfd;
@@ -193,13 +194,11 @@ START_TEST(test_protocol_error)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("ctl_link");
 	TCase *tc = tcase_create("link");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
@@ -207,9 +206,5 @@ main(void)
 	tcase_add_test(tc, test_rehello);
 	tcase_add_test(tc, test_protocol_error);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

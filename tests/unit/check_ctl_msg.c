@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ctl_msg.h"
+#include "unit_main.h"
 
 /* ---- sample messages, one per type ------------------------------------ */
 
@@ -565,8 +566,8 @@ START_TEST(test_name_tables_cover_enums)
 }
 END_TEST
 
-static Suite *
-msg_suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("ctl_msg");
 	TCase *tc = tcase_create("core");
@@ -592,16 +593,4 @@ msg_suite(void)
 	tcase_add_test(tc, test_name_tables_cover_enums);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(msg_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

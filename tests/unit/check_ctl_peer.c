@@ -22,6 +22,7 @@
 
 #include "ctl_chan.h"
 #include "ctl_peer.h"
+#include "unit_main.h"
 
 static int sv[2];
 static struct ctl_conn *dom0, *backend;
@@ -371,8 +372,8 @@ START_TEST(test_peer_open_over_unix_socket)
 }
 END_TEST
 
-static Suite *
-peer_suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("ctl_peer");
 	TCase *tc = tcase_create("core");
@@ -395,16 +396,4 @@ peer_suite(void)
 	tcase_add_test(tc, test_peer_open_over_unix_socket);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(peer_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

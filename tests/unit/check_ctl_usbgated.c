@@ -33,6 +33,7 @@
 
 #include "ctl_chan.h"
 #include "ctl_peer.h"
+#include "unit_main.h"
 
 #ifndef USBGATED_BIN
 #define USBGATED_BIN "tools/usbgated"
@@ -1072,8 +1073,8 @@ START_TEST(test_unreachable_daemon_exit_code)
 }
 END_TEST
 
-static Suite *
-usbgated_suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("usbgated");
 	TCase *tc = tcase_create("host");
@@ -1106,16 +1107,4 @@ usbgated_suite(void)
 	tcase_add_test(tc, test_unreachable_daemon_exit_code);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(usbgated_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

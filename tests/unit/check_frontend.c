@@ -23,6 +23,7 @@
 #include "session.h"
 #include "stream.h"
 #include "usbip_wire.h"
+#include "unit_main.h"
 
 /* ---------------------------------------------------------------- peer */
 
@@ -903,13 +904,11 @@ START_TEST(hostile_backend_never_gets_a_malformed_answer_to_vhci)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("frontend");
 	TCase *tc = tcase_create("session");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, control_in_round_trip);
@@ -933,9 +932,5 @@ main(void)
 	tcase_add_loop_test(tc, hostile_backend_never_gets_a_malformed_answer_to_vhci,
 	    0, 8);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

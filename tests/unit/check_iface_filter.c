@@ -24,6 +24,7 @@
 #include <usbredirproto.h>
 
 #include "iface_filter.h"
+#include "unit_main.h"
 
 /* Storage (interface 0: bulk 0x81, 0x02) + HID (interface 1: 0x83 int). */
 static const uint8_t composite[] = {
@@ -534,8 +535,8 @@ START_TEST(test_filter_new_errors)
 }
 END_TEST
 
-static Suite *
-suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("iface_filter");
 	TCase *tc = tcase_create("rewrite");
@@ -556,16 +557,4 @@ suite(void)
 	tcase_add_test(tc, test_filter_hello_first);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -19,6 +19,7 @@
 #include "pol_error.h"
 #include "sha256.h"
 #include "usbids.h"
+#include "unit_main.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/data"
@@ -424,8 +425,8 @@ START_TEST(test_strerror_covers_every_code)
 }
 END_TEST
 
-static Suite *
-identity_suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("policy_identity");
 	TCase *tc = tcase_create("core");
@@ -456,16 +457,4 @@ identity_suite(void)
 	tcase_add_test(tc, test_strerror_covers_every_code);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(identity_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

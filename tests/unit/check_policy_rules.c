@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "rules.h"
+#include "unit_main.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/data"
@@ -529,8 +530,8 @@ START_TEST(test_describe_names_file_line_and_rule)
 }
 END_TEST
 
-static Suite *
-rules_suite(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("policy_rules");
 	TCase *tc = tcase_create("core");
@@ -553,16 +554,4 @@ rules_suite(void)
 	tcase_add_test(tc, test_describe_names_file_line_and_rule);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(rules_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

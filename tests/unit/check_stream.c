@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "stream.h"
+#include "unit_main.h"
 
 static const struct {
 	const char *uri;
@@ -556,13 +557,11 @@ START_TEST(framed_garbage_after_handshake_is_a_framing_error)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("stream");
 	TCase *tc = tcase_create("stream");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, uri_parses_as_documented, 0,
 	    sizeof(uris) / sizeof(uris[0]));
@@ -585,9 +584,5 @@ main(void)
 	tcase_add_test(tc, framed_restarted_peer_ends_the_session);
 	tcase_add_test(tc, framed_garbage_after_handshake_is_a_framing_error);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

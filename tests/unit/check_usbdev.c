@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "usbdev.h"
+#include "unit_main.h"
 
 static char root[64];
 
@@ -138,13 +139,11 @@ START_TEST(speed_names)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("usbdev");
 	TCase *tc = tcase_create("usbdev");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, identity_is_read_from_sysfs);
 	tcase_add_test(tc, missing_serial_gives_empty_field);
@@ -153,9 +152,5 @@ main(void)
 	    sizeof(bad_selectors) / sizeof(bad_selectors[0]));
 	tcase_add_test(tc, speed_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

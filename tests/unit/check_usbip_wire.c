@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "usbip_wire.h"
+#include "unit_main.h"
 
 static const uint8_t cmd_submit_bulk_out[USBIP_HDR_LEN] = {
 	0, 0, 0, 1,		/* CMD_SUBMIT */
@@ -139,13 +140,11 @@ START_TEST(unlink_decodes_target)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("usbip_wire");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, decode_submit_counts_out_payload);
 	tcase_add_test(tc, decode_iso_in_counts_descriptors_only);
@@ -156,9 +155,5 @@ main(void)
 	tcase_add_test(tc, iso_descriptor_round_trips);
 	tcase_add_test(tc, unlink_decodes_target);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

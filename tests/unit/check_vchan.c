@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +16,23 @@
 #include <unistd.h>
 
 #include "stream.h"
+#include "unit_main.h"
 
 static char dir[] = "/tmp/vchan-check-XXXXXX";
 
-static int
-setup(void)
+/* Unchecked fixture: one shadow directory for the whole test case. */
+static void
+shadow_dir_create(void)
 {
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	return setenv("USBGATE_VCHAN_SHADOW_DIR", dir, 1);
+	if (mkdtemp(dir) == NULL ||
+	    setenv("USBGATE_VCHAN_SHADOW_DIR", dir, 1) != 0)
+		ck_abort_msg("shadow dir %s: %s", dir, strerror(errno));
+}
+
+static void
+shadow_dir_remove(void)
+{
+	rmdir(dir);
 }
 
 /* One event-loop turn for a stream: poll, read, write. */
@@ -126,26 +135,18 @@ START_TEST(client_without_server_fails)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+unit_suite(void)
 {
 	Suite *s = suite_create("vchan");
 	TCase *tc = tcase_create("vchan");
-	SRunner *sr;
-	int failed;
 
-	if (setup() < 0)
-		return EXIT_FAILURE;
+	tcase_add_unchecked_fixture(tc, shadow_dir_create, shadow_dir_remove);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, server_waits_then_data_flows_both_ways);
 	tcase_add_test(tc, full_ring_writer_is_woken_by_the_readers_progress);
 	tcase_add_test(tc, peer_close_is_end_of_stream_after_its_data);
 	tcase_add_test(tc, client_without_server_fails);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	rmdir(dir);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }
