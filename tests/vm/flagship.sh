@@ -6,11 +6,10 @@
 
 FL_CAM_BIN=$USBGATE_BUILDDIR/tests/fixtures/tb-uvccam
 FL_CAM_VIDPID=1209:0005
-# The source runs at 30 fps. Two TCG guests on two shared cores cannot
-# always keep up (QEMU's own emulated xHCI drops iso packets when the guest
-# stalls), so the pass mark is lower than the target; the figures printed
-# say how far from 30 fps / 0 lost a run was.
-: "${FL_MIN_FPS:=24}"
+# The source runs at 30 fps. How close a capture comes to that depends on
+# how much CPU two TCG guests get on the machine, so the scenarios print
+# the rate and the frames lost (into $VM_OUTDIR/figures too) and assert only
+# what does not depend on load; the rate is tests/vm/bench-flagship's job.
 
 # fl_kv KEY TEXT: the value of KEY=value in TEXT (the last one wins).
 fl_kv() {
@@ -69,18 +68,17 @@ fl_backend_cpu() {
 	done | awk "{ t += \$1 + \$2 } END { printf \"%.2f\n\", t / 100 }"'
 }
 
-# fl_check_capture WHAT LINE MIN_FPS: the checks every capture must pass:
-# frames arrived at MIN_FPS or better, and no frame was handed out damaged
-# without the driver knowing (corrupt=0).
+# fl_check_capture WHAT LINE: the checks every capture must pass: frames
+# arrived, and no frame was handed out damaged without the driver knowing
+# (corrupt=0). The rate and the frames lost are printed, not asserted.
 fl_check_capture() {
-	local fps corrupt frames
+	local corrupt frames
 	frames=$(fl_kv frames "$2")
-	fps=$(fl_kv fps "$2")
 	corrupt=$(fl_kv corrupt "$2")
+	printf '%s: fps=%s lost=%s frames=%s\n' "$1" "$(fl_kv fps "$2")" \
+		"$(fl_kv lost "$2")" "$frames" | tee -a "$VM_OUTDIR/figures" >&2
 	[[ -n $frames && $frames -gt 0 ]] || fail "$1: no frames: $2"
 	assert_eq "$1: corrupt frames" 0 "$corrupt"
-	awk -v f="$fps" -v m="$3" 'BEGIN { exit !(f >= m) }' ||
-		fail "$1: $fps fps, below $3: $2"
 }
 
 # On failure keep what the guests' background jobs printed (the usbgate
