@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "ctl_link.h"
 #include "daemon.h"
 #include "log.h"
