@@ -35,34 +35,13 @@
 
 static struct gated *sig_g;
 
-long
-gated_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-struct gpeer *
-gated_peer(struct gated *g, const char *name, enum ctl_role role)
-{
-	int i;
-
-	for (i = 0; i < g->n_peers; i++)
-		if (g->peers[i].conf.role == role &&
-		    strcmp(g->peers[i].conf.name, name) == 0)
-			return &g->peers[i];
-	return NULL;
-}
-
 static const char *
 role_word(enum ctl_role r)
 {
 	return r == CTL_ROLE_BACKEND ? "backend" : "vm";
 }
 
-void
+static void
 gated_peer_drop(struct gated *g, struct gpeer *p, const char *why)
 {
 	if (p->conn == NULL)
@@ -78,23 +57,6 @@ gated_peer_drop(struct gated *g, struct gpeer *p, const char *why)
 		core_backend_gone(g, p);
 	else
 		core_frontend_gone(g, p);
-}
-
-int
-gated_send(struct gated *g, struct gpeer *p, const struct ctl_msg *m)
-{
-	int r;
-
-	(void)g;
-	if (p == NULL || p->conn == NULL || p->broken ||
-	    !ctl_conn_ready(p->conn))
-		return CTL_E_STATE;
-	if ((r = ctl_conn_send(p->conn, m)) != CTL_OK) {
-		p->broken = 1;
-		snprintf(p->broken_why, sizeof(p->broken_why), "sending %s: %s",
-		    ctl_msg_name(m->type), ctl_strerror(r));
-	}
-	return r;
 }
 
 static void
@@ -303,53 +265,6 @@ cli_input(struct gated *g, struct gcli *c)
 		}
 		cli_request(g, c, &m);
 	}
-}
-
-/* ---- rules -------------------------------------------------------------- */
-
-int
-gated_reload_rules(struct gated *g, struct pol_diags *dg)
-{
-	struct pol_ruleset rs;
-	struct pol_diags local;
-	int r, i;
-
-	if (dg == NULL) {
-		memset(&local, 0, sizeof(local));
-		dg = &local;
-	}
-	pol_ruleset_init(&rs);
-	r = pol_ruleset_load_dir(&rs, g->conf.rules_dir, dg);
-	if (r == POL_E_NOTFOUND) {
-		log_warnx("rules directory %s missing: every attach is denied",
-		    g->conf.rules_dir);
-		r = POL_OK;
-	}
-	if (r != POL_OK) {
-		char buf[512];
-
-		for (i = 0; i < dg->n; i++) {
-			pol_diag_format(&dg->d[i], buf, sizeof(buf));
-			log_warnx("%s", buf);
-		}
-		pol_ruleset_free(&rs);
-		if (!g->rules_ok && g->rules.n == 0) {
-			snprintf(g->rules_error, sizeof(g->rules_error),
-			    "the rules in %.120s have %d error(s); everything is "
-			    "denied until they are fixed (usbgate policy "
-			    "check)", g->conf.rules_dir, dg->total);
-			log_warnx("%s", g->rules_error);
-		} else
-			log_warnx("rules not reloaded, %d error(s); keeping "
-			    "the previous rules", dg->total);
-		return r;
-	}
-	pol_ruleset_free(&g->rules);
-	g->rules = rs;
-	g->rules_ok = 1;
-	g->rules_error[0] = '\0';
-	log_info("loaded %zu rule(s) from %s", g->rules.n, g->conf.rules_dir);
-	return POL_OK;
 }
 
 /* ---- signals -------------------------------------------------------------- */
