@@ -19,10 +19,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
+#include "clock.h"
 #include "log.h"
 #include "sandbox.h"
 #include "session.h"
@@ -347,11 +347,8 @@ fe_attach_run(const struct fe_attach_opts *o)
 			break;
 		if (port >= 0 && !printed) {
 			char busid[32];
-			struct timespec ts;
-			uint64_t now;
+			uint64_t now = (uint64_t)mono_ms();
 
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 			if (attach_t == 0)
 				attach_t = now;
 			if (enumerated(port, busid, sizeof(busid)) != NULL) {

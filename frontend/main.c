@@ -66,10 +66,10 @@ cmd_attach(int argc, char **argv)
 static int
 cmd_list(void)
 {
-	struct vhci_port ports[256];
+	struct vhci_port ports[VHCI_PORTS_MAX];
 	int n, i, any = 0;
 
-	n = vhci_ports(ports, 256);
+	n = vhci_ports(ports, VHCI_PORTS_MAX);
 	if (n < 0) {
 		log_warnx("%s", vhci_strerror(n));
 		return FE_EXIT_ERROR;
@@ -90,13 +90,13 @@ cmd_list(void)
 static int
 cmd_detach(const char *arg)
 {
-	struct vhci_port ports[256];
+	struct vhci_port ports[VHCI_PORTS_MAX];
 	int n, i, rc = FE_EXIT_CLEAN;
 	char *end;
 	long port;
 
 	if (strcmp(arg, "all") == 0) {
-		n = vhci_ports(ports, 256);
+		n = vhci_ports(ports, VHCI_PORTS_MAX);
 		if (n < 0) {
 			log_warnx("%s", vhci_strerror(n));
 			return FE_EXIT_ERROR;

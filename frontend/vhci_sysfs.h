@@ -35,6 +35,12 @@ struct vhci_port {
 #define VHCI_ST_USED	6
 #define VHCI_ST_NULL	4
 
+/*
+ * Ports read from the status files, at most: vhci_hcd has 8 per hub speed
+ * by default and a few controllers when built for more.
+ */
+#define VHCI_PORTS_MAX	256
+
 /* Fill up to max ports from every controller's status file. */
 int vhci_ports(struct vhci_port *ports, int max);
 

@@ -2,7 +2,7 @@
  * gated.h: usbgated, the dom0 control daemon. Shared declarations of its
  * files: gated_conf.c (configuration), gated_rules.c (the rules directory),
  * usbgated.c (event loop, peer connections, CLI socket), gated_peer.c
- * (peer lookup and sending, the clock), gated_core.c (devices, sessions,
+ * (peer lookup and sending), gated_core.c (devices, sessions,
  * attach/detach, auto-attach, ask prompts), gated_cli.c (CLI requests),
  * gated_reply.c (CLI answers). Calls go down that list's layers, never
  * back up into the loop: usbgated.c -> gated_cli.c -> gated_core.c ->
@@ -205,12 +205,10 @@ struct gated {
 	const struct pol_usbids *ids;
 	uint64_t next_session;
 	int cli_lfd;
-	int sig_pipe[2];
 	int quit;
 };
 
 /* gated_peer.c */
-long gated_now(void);
 struct gpeer *gated_peer(struct gated *g, const char *name, enum ctl_role role);
 /*
  * Send to a peer. A failure marks the peer broken; it is disconnected by

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "gated.h"
 #include "log.h"
 
@@ -105,7 +106,7 @@ retry_add(struct gated *g, struct gsess *s)
 	ctl_strlcpy(r->vm, s->vm, sizeof(r->vm));
 	r->origin = s->origin;
 	r->attempt = s->attempt + 1;
-	r->at = gated_now() + delay;
+	r->at = mono_ms() + delay;
 	r->next = g->retries;
 	g->retries = r;
 	log_info("%s -> %s: retry %d of %d in %ld s", s->busid, s->vm,
@@ -207,7 +208,7 @@ sess_stop(struct gated *g, struct gsess *s, int reason)
 		return;
 	}
 	s->state = SESS_STOPPING;
-	s->deadline = gated_now() + g->conf.detach_timeout * 1000L;
+	s->deadline = mono_ms() + g->conf.detach_timeout * 1000L;
 	if (!s->frontend_done) {
 		ctl_msg_init(&m, CTL_MSG_UNIMPORT);
 		m.u.unimport.session = s->id;
@@ -296,7 +297,7 @@ sess_serve(struct gated *g, struct gsess *s)
 	memcpy(m.u.serve.refused, s->refused, (size_t)s->n_refused);
 	s->state = SESS_SERVING;
 	s->backend_done = 0;
-	s->deadline = gated_now() + g->conf.attach_timeout * 1000L;
+	s->deadline = mono_ms() + g->conf.attach_timeout * 1000L;
 	log_info("session %llx: SERVE %s:%s for %s on %s",
 	    (unsigned long long)s->id, d->backend->conf.name, s->busid, s->vm,
 	    m.u.serve.uri);
@@ -326,7 +327,7 @@ sess_import(struct gated *g, struct gsess *s)
 	    sizeof(m.u.import.device_id));
 	s->state = SESS_IMPORTING;
 	s->frontend_done = 0;
-	s->deadline = gated_now() + g->conf.attach_timeout * 1000L;
+	s->deadline = mono_ms() + g->conf.attach_timeout * 1000L;
 	gated_send(g, s->frontend, &m);
 }
 
@@ -550,7 +551,7 @@ attach_try(struct gated *g, struct gdev *d, const char *vm,
 	if (v.decision == POL_ASK || ask_mode) {
 		s->state = SESS_ASKING;
 		s->asked = 1;
-		s->deadline = gated_now() + g->conf.ask_timeout * 1000L;
+		s->deadline = mono_ms() + g->conf.ask_timeout * 1000L;
 		if (ask_spawn(g, s) < 0) {
 			answer(g, s, CTL_ST_ERROR, "cannot run ask-command: %s",
 			    strerror(errno));
@@ -610,7 +611,7 @@ follow_add(struct gated *g, struct gsess *s)
 	ctl_strlcpy(f->busid, s->busid, sizeof(f->busid));
 	ctl_strlcpy(f->device_id, s->device_id, sizeof(f->device_id));
 	ctl_strlcpy(f->vm, s->vm, sizeof(f->vm));
-	f->until = gated_now() + g->conf.follow_window * 1000L;
+	f->until = mono_ms() + g->conf.follow_window * 1000L;
 	f->next = g->follows;
 	g->follows = f;
 }
@@ -646,7 +647,7 @@ static int
 follow_match(struct gated *g, struct gdev *d)
 {
 	struct gfollow **pp, *f, *hit = NULL;
-	long now = gated_now();
+	long now = mono_ms();
 
 	for (pp = &g->follows; (f = *pp) != NULL;) {
 		if (f->until < now ||
@@ -1191,7 +1192,7 @@ core_timers(struct gated *g)
 {
 	struct gsess *s, *next;
 	struct gfollow **pp, *f;
-	long now = gated_now();
+	long now = mono_ms();
 
 	for (s = g->sessions; s != NULL; s = next) {
 		next = s->next;
@@ -1246,7 +1247,7 @@ core_timers(struct gated *g)
 			break;
 		}
 		next = g->sessions;	/* the list may have changed */
-		now = gated_now();
+		now = mono_ms();
 	}
 	for (pp = &g->follows; (f = *pp) != NULL;) {
 		if (f->until <= now) {

@@ -1,25 +1,15 @@
 /*
  * gated_peer.c: usbgated's peers as the rest of the daemon sees them:
- * looking one up by its configured name, sending to it, and the clock
- * every deadline is measured on. Connecting, reading and dropping peers
- * belong to the loop (usbgated.c); nothing here calls back into it.
+ * looking one up by its configured name and sending to it. Connecting,
+ * reading and dropping peers belong to the loop (usbgated.c); nothing
+ * here calls back into it.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "gated.h"
-
-long
-gated_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 struct gpeer *
 gated_peer(struct gated *g, const char *name, enum ctl_role role)
