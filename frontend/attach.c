@@ -293,16 +293,30 @@ id_matches(const char *busid, uint16_t vid, uint16_t pid)
 	return strtoul(v, NULL, 16) == vid && strtoul(p, NULL, 16) == pid;
 }
 
-int
-fe_attach_run(const struct fe_attach_opts *o)
+/* The parent's view of its one import. */
+struct import {
+	const struct fe_attach_opts *o;
+	pid_t pid;		/* the session child */
+	int priv;		/* our end of the socketpair to it */
+	int port;		/* vhci port, or -1 */
+	int speed;
+	int printed;		/* enumerated, or given up waiting */
+	int mismatch;		/* not the device dom0 announced */
+	uint64_t attach_t;	/* ms: first look at the port */
+};
+
+/*
+ * Open the channel and fork the session child, which gets it; the parent
+ * never touches channel bytes. Returns 0 or an enum fe_exit.
+ */
+static int
+import_start(struct import *im)
 {
-	int sp[2], rc, port = -1, status, printed = 0, speed = 0;
-	int mismatch = 0;
+	const struct fe_attach_opts *o = im->o;
 	struct stream *chan;
 	struct sigaction sa;
-	struct rusage ru;
-	pid_t pid, parent;
-	uint64_t attach_t = 0;
+	pid_t parent;
+	int sp[2], rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -320,10 +334,10 @@ fe_attach_run(const struct fe_attach_opts *o)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		fatal("socketpair");
 	parent = getpid();
-	pid = fork();
-	if (pid < 0)
+	im->pid = fork();
+	if (im->pid < 0)
 		fatal("fork");
-	if (pid == 0) {
+	if (im->pid == 0) {
 		close(sp[0]);
 		if (o->notify_fd >= 0)
 			close(o->notify_fd);
@@ -332,84 +346,74 @@ fe_attach_run(const struct fe_attach_opts *o)
 	/* The parent never touches channel bytes. */
 	close(sp[1]);
 	stream_close(chan);
+	im->priv = sp[0];
+	return 0;
+}
 
-	for (;;) {
-		struct pollfd pfd = { .fd = sp[0], .events = POLLIN };
-		struct priv_msg m;
-		ssize_t n;
+/*
+ * Once the port is attached: has the kernel configured the device? Prints
+ * "attached: ..." (and writes the note) once it has. Returns 1 when the
+ * device is not the one announced and the session is being stopped.
+ */
+static int
+import_check_enumerated(struct import *im)
+{
+	const struct fe_attach_opts *o = im->o;
+	uint64_t now = (uint64_t)mono_ms();
+	char busid[32];
 
-		if (got_stop) {
-			kill(pid, SIGTERM);
-			got_stop = 0;
+	if (im->attach_t == 0)
+		im->attach_t = now;
+	if (enumerated(im->port, busid, sizeof(busid)) != NULL) {
+		im->printed = 1;
+		if (o->check_id && !id_matches(busid, o->vid, o->pid)) {
+			log_warnx("%s enumerated with another id than "
+			    "%04x:%04x; detaching", busid, o->vid, o->pid);
+			im->mismatch = 1;
+			kill(im->pid, SIGTERM);
+			return 1;
 		}
-		rc = poll(&pfd, 1, port >= 0 && !printed ? 50 : -1);
-		if (rc < 0 && errno != EINTR)
-			break;
-		if (port >= 0 && !printed) {
-			char busid[32];
-			uint64_t now = (uint64_t)mono_ms();
+		if (o->notify_fd >= 0) {
+			struct fe_attach_note note;
 
-			if (attach_t == 0)
-				attach_t = now;
-			if (enumerated(port, busid, sizeof(busid)) != NULL) {
-				printed = 1;
-				if (o->check_id &&
-				    !id_matches(busid, o->vid, o->pid)) {
-					log_warnx("%s enumerated with another "
-					    "id than %04x:%04x; detaching",
-					    busid, o->vid, o->pid);
-					mismatch = 1;
-					kill(pid, SIGTERM);
-					continue;
-				}
-				if (o->notify_fd >= 0) {
-					struct fe_attach_note note;
-
-					memset(&note, 0, sizeof(note));
-					note.port = port;
-					snprintf(note.busid, sizeof(note.busid),
-					    "%s", busid);
-					if (write(o->notify_fd, &note,
-					    sizeof(note)) < 0)
-						log_warn("notify");
-				}
-				printf("attached: vhci port %d busid %s speed %s\n",
-				    port, busid, speed_name(speed));
-				fflush(stdout);
-			} else if (now - attach_t > 15000) {
-				log_warnx("device on port %d did not enumerate "
-				    "within 15 s", port);
-				printed = 1;
-			}
+			memset(&note, 0, sizeof(note));
+			note.port = im->port;
+			snprintf(note.busid, sizeof(note.busid), "%s", busid);
+			if (write(o->notify_fd, &note, sizeof(note)) < 0)
+				log_warn("notify");
 		}
-		if (rc <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		n = recv(sp[0], &m, sizeof(m), 0);
-		if (n == 0 || (n < 0 && errno != EINTR))
-			break;		/* the session ended */
-		if (n != (ssize_t)sizeof(m) || m.type != PRIV_ATTACH) {
-			log_warnx("bad request from the session; ending it");
-			kill(pid, SIGKILL);
-			break;
-		}
-		speed = (int)m.speed;
-		if (handle_attach(sp[0], &m, &port, o, &mismatch) < 0)
-			break;
+		printf("attached: vhci port %d busid %s speed %s\n", im->port,
+		    busid, speed_name(im->speed));
+		fflush(stdout);
+	} else if (now - im->attach_t > 15000) {
+		log_warnx("device on port %d did not enumerate within 15 s",
+		    im->port);
+		im->printed = 1;
 	}
-	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
+	return 0;
+}
+
+/* Reap the session child, free its port; returns an enum fe_exit. */
+static int
+import_end(struct import *im)
+{
+	struct rusage ru;
+	int status;
+
+	while (wait4(im->pid, &status, 0, &ru) < 0 && errno == EINTR)
 		;
 	log_info("session cpu %.2f s user + %.2f s system",
 	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-	if (port >= 0) {
+	if (im->port >= 0) {
 		struct vhci_port p;
 
 		/* vhci frees the port itself when the socket dies; make sure. */
-		if (vhci_port_info(port, &p) == 0 && p.status != VHCI_ST_NULL &&
-		    p.devid == devid_for(0))
-			vhci_detach(port);
+		if (vhci_port_info(im->port, &p) == 0 &&
+		    p.status != VHCI_ST_NULL && p.devid == devid_for(0))
+			vhci_detach(im->port);
 	}
-	if (mismatch)
+	if (im->mismatch)
 		return FE_EXIT_MISMATCH;
 	if (WIFSIGNALED(status)) {
 		log_warnx("session process killed by signal %d%s",
@@ -418,4 +422,43 @@ fe_attach_run(const struct fe_attach_opts *o)
 		return FE_EXIT_ERROR;
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : FE_EXIT_ERROR;
+}
+
+int
+fe_attach_run(const struct fe_attach_opts *o)
+{
+	struct import im = { .o = o, .port = -1 };
+	int rc;
+
+	if ((rc = import_start(&im)) != 0)
+		return rc;
+	for (;;) {
+		struct pollfd pfd = { .fd = im.priv, .events = POLLIN };
+		struct priv_msg m;
+		ssize_t n;
+
+		if (got_stop) {
+			kill(im.pid, SIGTERM);
+			got_stop = 0;
+		}
+		rc = poll(&pfd, 1, im.port >= 0 && !im.printed ? 50 : -1);
+		if (rc < 0 && errno != EINTR)
+			break;
+		if (im.port >= 0 && !im.printed && import_check_enumerated(&im))
+			continue;
+		if (rc <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = recv(im.priv, &m, sizeof(m), 0);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;		/* the session ended */
+		if (n != (ssize_t)sizeof(m) || m.type != PRIV_ATTACH) {
+			log_warnx("bad request from the session; ending it");
+			kill(im.pid, SIGKILL);
+			break;
+		}
+		im.speed = (int)m.speed;
+		if (handle_attach(im.priv, &m, &im.port, o, &im.mismatch) < 0)
+			break;
+	}
+	return import_end(&im);
 }
