@@ -36,8 +36,8 @@ struct vhci_port {
 #define VHCI_ST_NULL	4
 
 /*
- * Ports read from the status files, at most: vhci_hcd has 8 per hub speed
- * by default and a few controllers when built for more.
+ * Ports read from the status files, at most: vhci_hcd has one controller
+ * with 8 ports per hub speed by default (kernel options raise both).
  */
 #define VHCI_PORTS_MAX	256
 
