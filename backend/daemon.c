@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <getopt.h>
 #include <libudev.h>
 #include <poll.h>
@@ -31,20 +30,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_chan.h"
 #include "ctl_link.h"
 #include "daemon.h"
+#include "data_pool.h"
 #include "log.h"
 #include "serve.h"
 #include "stream.h"
+#include "supervise.h"
 
 #define BD_RESCAN_DELAY_MS	150	/* events come in bursts */
 #define BD_RESCAN_PERIOD_MS	5000	/* safety net for missed events */
 #define BD_KILL_GRACE_MS	5000	/* SIGTERM, then SIGKILL */
-#define BD_POOL_MAX		16
 
 /* Exit statuses of a session child besides enum serve_exit. */
 #define BD_SERVE_EXIT_CHANNEL	20	/* data channel could not be set up */
@@ -64,46 +64,31 @@ struct bd_dev {
 };
 
 struct bd_sess {
-	struct bd_sess *next;
-	uint64_t id;
+	struct sv_child child;		/* first; report_fd: the ready pipe */
 	char busid[CTL_BUSID_MAX + 1];
-	pid_t pid;
-	int ready_fd;			/* read end of the ready pipe, or -1 */
 	int ready;			/* READY sent */
 	int ordered;			/* dom0 said STOP */
 	int reported;			/* the end was already reported */
 	int silent;			/* dom0 forgot it: report nothing */
-	long kill_at;			/* SIGKILL deadline, 0 = none */
 	struct bd_dev *dev;
 };
+
+#define BD_SESS(c)	SV_RECORD(c, struct bd_sess)
 
 struct bd {
 	struct ctl_link *link;
 	struct udev *udev;
 	struct udev_monitor *mon;
 	struct bd_dev *devs;
-	struct bd_sess *sessions;
-	int sig_pipe[2];
+	struct sv_children sessions;
 	long rescan_at;
 	int quit;
 	/* options */
 	const char *user;
 	int verbose;
 	int accept_timeout;		/* seconds */
-	int n_pool;
-	const char *pool[BD_POOL_MAX];
+	struct data_pool pool;
 };
-
-static struct bd *sig_bd;
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* ---- messages to dom0 ------------------------------------------------------ */
 
@@ -170,35 +155,15 @@ send_status(struct bd *b, uint64_t id, const char *busid, int state,
 static struct bd_sess *
 sess_find(struct bd *b, uint64_t id)
 {
-	struct bd_sess *s;
+	struct sv_child *c = sv_find(&b->sessions, id);
 
-	for (s = b->sessions; s != NULL; s = s->next)
-		if (s->id == id)
-			return s;
-	return NULL;
+	return c != NULL ? BD_SESS(c) : NULL;
 }
 
 static void
-sess_signal(struct bd_sess *s, int sig)
+sess_term(struct bd *b, struct bd_sess *s)
 {
-	if (s->pid > 0) {
-		kill(s->pid, sig);
-		if (sig == SIGTERM && s->kill_at == 0)
-			s->kill_at = now_ms() + BD_KILL_GRACE_MS;
-	}
-}
-
-static int
-pool_allows(const struct bd *b, const char *uri)
-{
-	int i;
-
-	if (b->n_pool == 0)
-		return 1;
-	for (i = 0; i < b->n_pool; i++)
-		if (fnmatch(b->pool[i], uri, 0) == 0)
-			return 1;
-	return 0;
+	sv_signal(&b->sessions, &s->child, SIGTERM);
 }
 
 static void
@@ -239,7 +204,7 @@ child_channel(const struct ctl_serve *sv, int ready_fd, int accept_timeout,
 		ready_signal(ready_fd);
 		return sv->uri;
 	}
-	deadline = now_ms() + accept_timeout * 1000L;
+	deadline = mono_ms() + accept_timeout * 1000L;
 	if (sv->options & CTL_OPT_LISTEN) {
 		if ((lfd = ctl_chan_listen(sv->uri, 0600)) < 0) {
 			log_warn("listen on %s", sv->uri);
@@ -247,8 +212,8 @@ child_channel(const struct ctl_serve *sv, int ready_fd, int accept_timeout,
 		}
 		ready_signal(ready_fd);
 		p = (struct pollfd){ lfd, POLLIN, 0 };
-		while (fd < 0 && now_ms() < deadline) {
-			if (poll(&p, 1, (int)(deadline - now_ms())) > 0)
+		while (fd < 0 && mono_ms() < deadline) {
+			if (poll(&p, 1, (int)(deadline - mono_ms())) > 0)
 				fd = ctl_chan_accept(lfd);
 		}
 		close(lfd);
@@ -262,7 +227,7 @@ child_channel(const struct ctl_serve *sv, int ready_fd, int accept_timeout,
 		/* The frontend listens once dom0 sent it IMPORT, after our
 		 * READY: retry for the attach timeout. */
 		while ((fd = ctl_chan_connect(sv->uri, &wfd)) < 0 &&
-		    now_ms() < deadline)
+		    mono_ms() < deadline)
 			poll(NULL, 0, 200);
 		if (fd < 0) {
 			log_warnx("could not connect to %s within %d s",
@@ -351,7 +316,7 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 		serve_failed(b, sv, CTL_REASON_BUSY, "already served");
 		return;
 	}
-	if (!pool_allows(b, sv->uri)) {
+	if (!data_pool_allows(&b->pool, sv->uri)) {
 		serve_failed(b, sv, CTL_REASON_UNSUPPORTED, "data channel not "
 		    "in this backend's --data-pool");
 		return;
@@ -395,16 +360,15 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 		sess_child(b, &ud, sv, pfd[1]);
 	}
 	close(pfd[1]);
-	s->id = sv->session;
+	s->child.id = sv->session;
 	ctl_strlcpy(s->busid, sv->busid, sizeof(s->busid));
-	s->pid = pid;
-	s->ready_fd = pfd[0];
+	s->child.pid = pid;
+	s->child.report_fd = pfd[0];
 	s->dev = d;
 	d->sess = s;
-	s->next = b->sessions;
-	b->sessions = s;
+	sv_add(&b->sessions, &s->child);
 	log_info("session %llx: serving %s (%04x:%04x) on %s%s, %u "
-	    "interface(s) refused", (unsigned long long)s->id, s->busid,
+	    "interface(s) refused", (unsigned long long)s->child.id, s->busid,
 	    ud.vid, ud.pid, sv->uri, sv->options & CTL_OPT_RESET ?
 	    " after a reset" : "", sv->n_refused);
 }
@@ -422,22 +386,22 @@ handle_stop(struct bd *b, const struct ctl_stop *st)
 		return;
 	}
 	s->ordered = 1;
-	sess_signal(s, SIGTERM);
+	sess_term(b, s);
 }
 
 static void
 ready_input(struct bd *b, struct bd_sess *s)
 {
 	char c;
-	ssize_t n = read(s->ready_fd, &c, 1);
+	ssize_t n = read(s->child.report_fd, &c, 1);
 
 	if (n < 0 && errno == EINTR)
 		return;
-	close(s->ready_fd);
-	s->ready_fd = -1;
+	close(s->child.report_fd);
+	s->child.report_fd = -1;
 	if (n == 1 && !s->reported && !s->silent && !s->ordered) {
 		s->ready = 1;
-		send_status(b, s->id, s->busid, CTL_SESS_READY,
+		send_status(b, s->child.id, s->busid, CTL_SESS_READY,
 		    CTL_REASON_NONE, "%s", "");
 	}
 }
@@ -460,16 +424,20 @@ exit_text(int code)
 static void dev_publish_change(struct bd *, struct bd_dev *);
 
 static void
-sess_ended(struct bd *b, struct bd_sess *s, int status)
+sess_ended(void *ctx, struct sv_child *c, pid_t pid, int status)
 {
-	struct bd_sess **pp;
+	struct bd *b = ctx;
+	struct bd_sess *s = BD_SESS(c);
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	int reason, state;
 
-	if (s->ready_fd >= 0) {
+	(void)pid;
+	if (c == NULL)
+		return;
+	if (s->child.report_fd >= 0) {
 		/* A ready byte not yet read counts as not ready. */
-		close(s->ready_fd);
-		s->ready_fd = -1;
+		close(s->child.report_fd);
+		s->child.report_fd = -1;
 	}
 	state = s->ready ? CTL_SESS_ENDED : CTL_SESS_FAILED;
 	if (s->ordered)
@@ -484,21 +452,17 @@ sess_ended(struct bd *b, struct bd_sess *s, int status)
 		reason = CTL_REASON_IO;
 	if (!s->reported && !s->silent) {
 		if (s->ordered)
-			send_status(b, s->id, s->busid, state, reason, "%s",
+			send_status(b, c->id, s->busid, state, reason, "%s",
 			    "stopped as ordered");
 		else if (code < 0)
-			send_status(b, s->id, s->busid, state, reason,
+			send_status(b, c->id, s->busid, state, reason,
 			    "serving process killed by signal %d",
 			    WTERMSIG(status));
 		else
-			send_status(b, s->id, s->busid, state, reason, "%s "
+			send_status(b, c->id, s->busid, state, reason, "%s "
 			    "(exit status %d)", exit_text(code), code);
 	}
-	for (pp = &b->sessions; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
+	sv_remove(&b->sessions, c);
 	if (s->dev != NULL) {
 		s->dev->sess = NULL;
 		if (s->dev->changed)
@@ -506,37 +470,23 @@ sess_ended(struct bd *b, struct bd_sess *s, int status)
 	}
 	free(s);
 	/* The device went back to sys-usb's drivers: look again. */
-	b->rescan_at = now_ms() + BD_RESCAN_DELAY_MS;
-}
-
-static void
-reap(struct bd *b)
-{
-	struct bd_sess *s;
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (s = b->sessions; s != NULL; s = s->next)
-			if (s->pid == pid)
-				break;
-		if (s != NULL)
-			sess_ended(b, s, status);
-	}
+	b->rescan_at = mono_ms() + BD_RESCAN_DELAY_MS;
 }
 
 /* dom0 forgot everything it ordered: stop serving, report nothing. */
 static void
 sess_stop_all(struct bd *b, int silent)
 {
+	struct sv_child *c;
 	struct bd_sess *s;
 
-	for (s = b->sessions; s != NULL; s = s->next) {
+	for (c = b->sessions.head; c != NULL; c = c->next) {
+		s = BD_SESS(c);
 		if (silent)
 			s->silent = 1;
 		else
 			s->ordered = 1;
-		sess_signal(s, SIGTERM);
+		sess_term(b, s);
 	}
 }
 
@@ -561,12 +511,12 @@ dev_remove(struct bd *b, struct bd_dev *d)
 	if (s != NULL) {
 		/* Tell dom0 the session is over before the device is. */
 		if (!s->reported && !s->silent) {
-			send_status(b, s->id, s->busid, s->ready ?
+			send_status(b, s->child.id, s->busid, s->ready ?
 			    CTL_SESS_ENDED : CTL_SESS_FAILED,
 			    CTL_REASON_DEVICE_GONE, "the device left sys-usb");
 			s->reported = 1;
 		}
-		sess_signal(s, SIGTERM);
+		sess_term(b, s);
 		s->dev = NULL;
 	}
 	log_info("device %s removed", d->info.busid);
@@ -588,7 +538,7 @@ rescan(struct bd *b)
 	size_t n, i;
 	int r;
 
-	b->rescan_at = now_ms() + BD_RESCAN_PERIOD_MS;
+	b->rescan_at = mono_ms() + BD_RESCAN_PERIOD_MS;
 	if ((r = usbdev_list(&all, &n, 1)) < 0) {
 		log_warnx("device scan: %s", usbdev_strerror(r));
 		return;
@@ -700,55 +650,24 @@ udev_input(struct bd *b)
 		log_debug("uevent %s %s", udev_device_get_action(ud),
 		    udev_device_get_syspath(ud));
 		udev_device_unref(ud);
-		b->rescan_at = now_ms() + BD_RESCAN_DELAY_MS;
+		b->rescan_at = mono_ms() + BD_RESCAN_DELAY_MS;
 	}
 }
 
 /* ---- signals and the loop -------------------------------------------------------------- */
 
 static void
-on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char c = (unsigned char)sig;
-
-	if (sig_bd != NULL && write(sig_bd->sig_pipe[1], &c, 1) < 0) {
-		/* full: a wakeup is pending anyway */
-	}
-	errno = saved;
-}
-
-static void
-signals_init(struct bd *b)
-{
-	struct sigaction sa;
-
-	if (pipe2(b->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fatal("pipe2");
-	sig_bd = b;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static void
 signals_handle(struct bd *b)
 {
-	unsigned char c;
+	int sig;
 
-	while (read(b->sig_pipe[0], &c, 1) == 1) {
-		switch (c) {
+	while ((sig = sv_signal_next()) != 0) {
+		switch (sig) {
 		case SIGCHLD:
-			reap(b);
+			sv_reap(&b->sessions, sess_ended, b);
 			break;
 		case SIGHUP:
-			b->rescan_at = now_ms();
+			b->rescan_at = mono_ms();
 			break;
 		default:
 			b->quit = 1;
@@ -782,72 +701,44 @@ link_events(struct bd *b)
 	}
 }
 
-static void
-kill_timers(struct bd *b, int *timeout)
-{
-	struct bd_sess *s;
-	long now = now_ms();
-
-	for (s = b->sessions; s != NULL; s = s->next) {
-		if (s->kill_at == 0)
-			continue;
-		if (s->kill_at <= now) {
-			log_warnx("session %llx did not stop; killing it",
-			    (unsigned long long)s->id);
-			kill(s->pid, SIGKILL);
-			s->kill_at = now + BD_KILL_GRACE_MS;
-		}
-		if (*timeout < 0 || s->kill_at - now < *timeout)
-			*timeout = (int)(s->kill_at - now);
-	}
-}
-
 #define BD_POLL_MAX	(4 + 64)
 
 static void
 loop(struct bd *b)
 {
 	struct pollfd pfd[BD_POLL_MAX];
-	struct bd_sess *s;
+	struct sv_child *c;
 	int n, nl, timeout, i;
 	long now;
 
 	while (!b->quit) {
 		timeout = -1;
 		n = 0;
-		pfd[n++] = (struct pollfd){ b->sig_pipe[0], POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ sv_signal_fd(), POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ udev_monitor_get_fd(b->mon),
 		    POLLIN, 0 };
-		for (s = b->sessions; s != NULL && n < BD_POLL_MAX - 2;
-		    s = s->next)
-			if (s->ready_fd >= 0)
-				pfd[n++] = (struct pollfd){ s->ready_fd, POLLIN,
-				    0 };
+		/* Each session's ready pipe. */
+		n += sv_pollfds(&b->sessions, &pfd[n], BD_POLL_MAX - 2 - n);
 		nl = ctl_link_pollfds(b->link, &pfd[n], &timeout);
-		now = now_ms();
+		now = mono_ms();
 		if (b->rescan_at <= now)
 			timeout = 0;
 		else if (timeout < 0 || b->rescan_at - now < timeout)
 			timeout = (int)(b->rescan_at - now);
-		kill_timers(b, &timeout);
+		sv_kill_timers(&b->sessions, &timeout);
 		if (poll(pfd, (nfds_t)(n + nl), timeout) < 0 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents)
 			signals_handle(b);
 		if (pfd[1].revents)
 			udev_input(b);
-		for (i = 2; i < n; i++) {
-			if (pfd[i].revents == 0)
-				continue;
-			for (s = b->sessions; s != NULL; s = s->next)
-				if (s->ready_fd == pfd[i].fd) {
-					ready_input(b, s);
-					break;
-				}
-		}
+		for (i = 2; i < n; i++)
+			if (pfd[i].revents != 0 && (c = sv_by_report_fd(
+			    &b->sessions, pfd[i].fd)) != NULL)
+				ready_input(b, BD_SESS(c));
 		ctl_link_io(b->link, &pfd[n], nl);
 		link_events(b);
-		if (b->rescan_at <= now_ms())
+		if (b->rescan_at <= mono_ms())
 			rescan(b);
 		if (ctl_link_is_dead(b->link)) {
 			log_warnx("control channel closed for good (%s)",
@@ -862,23 +753,19 @@ static void
 shutdown_all(struct bd *b)
 {
 	struct bd_dev *d;
+	struct sv_child *c;
 	struct bd_sess *s;
-	long deadline = now_ms() + 3000;
 
-	for (s = b->sessions; s != NULL; s = s->next) {
+	for (c = b->sessions.head; c != NULL; c = c->next) {
+		s = BD_SESS(c);
 		if (!s->reported && !s->silent)
-			send_status(b, s->id, s->busid, s->ready ?
+			send_status(b, s->child.id, s->busid, s->ready ?
 			    CTL_SESS_ENDED : CTL_SESS_FAILED,
 			    CTL_REASON_SHUTDOWN, "usbgate-backend exits");
 		s->reported = 1;
-		sess_signal(s, SIGTERM);
+		sess_term(b, s);
 	}
-	while (b->sessions != NULL && now_ms() < deadline) {
-		poll(NULL, 0, 50);
-		reap(b);
-	}
-	for (s = b->sessions; s != NULL; s = s->next)
-		kill(s->pid, SIGKILL);
+	sv_wait_all(&b->sessions, 3000, sess_ended, b);
 	while ((d = b->devs) != NULL) {
 		b->devs = d->next;
 		send_remove(b, d->info.busid);
@@ -922,9 +809,8 @@ be_daemon_main(int argc, char **argv)
 		case 'l': listen_mode = 1; break;
 		case 'n': name = optarg; break;
 		case 'p':
-			if (b.n_pool >= BD_POOL_MAX)
+			if (data_pool_add(&b.pool, optarg) < 0)
 				usage();
-			b.pool[b.n_pool++] = optarg;
 			break;
 		case 'u': b.user = optarg; break;
 		case 't':
@@ -947,13 +833,15 @@ be_daemon_main(int argc, char **argv)
 		log_warnx("control channel %s: %s", control, ctl_strerror(r));
 		return BD_EXIT_USAGE;
 	}
-	signals_init(&b);
+	b.sessions.grace_ms = BD_KILL_GRACE_MS;
+	b.sessions.what = "session";
+	sv_signals_init((const int[]){ SIGCHLD, SIGTERM, SIGINT, SIGHUP, 0 });
 	if (udev_open(&b) < 0) {
 		log_warnx("cannot watch udev events");
 		return BD_EXIT_ERROR;
 	}
 	rescan(&b);
-	log_info("started: control %s, %s", control, b.n_pool ?
+	log_info("started: control %s, %s", control, b.pool.n ?
 	    "data channels restricted by --data-pool" : "any data channel");
 	loop(&b);
 	log_info("shutting down");

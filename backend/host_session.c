@@ -212,6 +212,97 @@ filter_new(struct be_session *s, int devfd, libusb_device_handle *h,
 	return 0;
 }
 
+/*
+ * The poll set of one turn: the channel (at *ci, -1 once it ended), its
+ * write side where that is another descriptor, libusb's descriptors
+ * (usb_pfd, *n_usb: refreshed when libusb changed them) and the device
+ * descriptor, last. Returns how many.
+ */
+static int
+poll_set(struct be_session *s, libusb_context *ctx, int devfd, int chan_eof,
+    struct pollfd *pfd, struct pollfd *usb_pfd, int *n_usb, int *ci)
+{
+	int n = 0, i;
+
+	*ci = -1;
+	if (!chan_eof) {
+		pfd[n].fd = stream_rfd(s->chan);
+		pfd[n].events = stream_congested(s->chan) ? 0 : POLLIN;
+		if (stream_pending(s->chan) > 0 &&
+		    stream_wfd(s->chan) == pfd[n].fd)
+			pfd[n].events |= POLLOUT;
+		*ci = n++;
+	}
+	if (stream_pending(s->chan) > 0 &&
+	    (*ci < 0 || stream_wfd(s->chan) != pfd[*ci].fd)) {
+		pfd[n].fd = stream_wfd(s->chan);
+		pfd[n].events = POLLOUT;
+		n++;
+	}
+	if (s->pollfds_dirty) {
+		const struct libusb_pollfd **lfds = libusb_get_pollfds(ctx);
+
+		for (*n_usb = 0; lfds != NULL && lfds[*n_usb] != NULL &&
+		    *n_usb < BE_MAX_POLLFDS - 3; (*n_usb)++) {
+			usb_pfd[*n_usb].fd = lfds[*n_usb]->fd;
+			usb_pfd[*n_usb].events = lfds[*n_usb]->events;
+		}
+		libusb_free_pollfds(lfds);
+		s->pollfds_dirty = 0;
+	}
+	for (i = 0; i < *n_usb; i++)
+		pfd[n++] = usb_pfd[i];
+	/* The device descriptor reports unplug as POLLHUP/POLLERR. */
+	pfd[n].fd = devfd;
+	pfd[n].events = 0;
+	n++;
+	return n;
+}
+
+/* The channel is readable: feed usbredirhost; *chan_eof once it ended. */
+static void
+chan_input(struct be_session *s, int *chan_eof)
+{
+	ssize_t r = 0;
+	int rc;
+
+	/* The interface filter works on buffered bytes. */
+	if (s->iff != NULL)
+		r = stream_fill(s->chan);
+	if (r == STREAM_E_EOF || r == STREAM_E_SILENT)
+		*chan_eof = 1;
+	else if (r < 0)
+		be_fail(s, BE_E_CHANNEL, "channel read: %s",
+		    stream_strerror((int)r));
+	if (s->iff == NULL || stream_available(s->chan) > 0) {
+		rc = usbredirhost_read_guest_data(s->host);
+		if (rc == usbredirhost_read_io_error &&
+		    (s->chan_err == STREAM_E_EOF ||
+		    s->chan_err == STREAM_E_SILENT))
+			*chan_eof = 1;
+		else switch (rc) {
+		case 0:
+			break;
+		case usbredirhost_read_parse_error:
+			be_fail(s, BE_E_PROTO, "malformed usbredir packet "
+			    "from the frontend");
+			break;
+		case usbredirhost_read_device_rejected:
+			be_fail(s, BE_E_REJECTED,
+			    "the frontend rejected the device");
+			break;
+		case usbredirhost_read_device_lost:
+			be_fail(s, BE_E_UNPLUG, "device lost (unplugged or "
+			    "reset into another identity)");
+			break;
+		default:
+			be_fail(s, BE_E_CHANNEL, "usbredir read error %d", rc);
+		}
+	}
+	if (*chan_eof)
+		be_fail(s, BE_E_EOF, "the frontend closed the channel");
+}
+
 int
 be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
     volatile sig_atomic_t *stop, char *reason, size_t reason_len)
@@ -269,7 +360,7 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 	s.pollfds_dirty = 1;
 	while (s.error == BE_OK) {
 		struct timeval tv;
-		int n = 0, i, ci = -1, timeout = -1, to, usb_to = -1;
+		int n, i, ci, timeout = -1, to, usb_to = -1;
 		int dev_gone = 0, usb_ev = 0;
 
 		if (stop != NULL && *stop) {
@@ -283,37 +374,8 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 		flush_all(&s);
 		if (s.error != BE_OK)
 			break;
-		if (!chan_eof) {
-			pfd[n].fd = stream_rfd(s.chan);
-			pfd[n].events = stream_congested(s.chan) ? 0 : POLLIN;
-			if (stream_pending(s.chan) > 0 &&
-			    stream_wfd(s.chan) == pfd[n].fd)
-				pfd[n].events |= POLLOUT;
-			ci = n++;
-		}
-		if (stream_pending(s.chan) > 0 &&
-		    (ci < 0 || stream_wfd(s.chan) != pfd[ci].fd)) {
-			pfd[n].fd = stream_wfd(s.chan);
-			pfd[n].events = POLLOUT;
-			n++;
-		}
-		if (s.pollfds_dirty) {
-			const struct libusb_pollfd **lfds = libusb_get_pollfds(ctx);
-
-			for (n_usb = 0; lfds != NULL && lfds[n_usb] != NULL &&
-			    n_usb < BE_MAX_POLLFDS - 3; n_usb++) {
-				usb_pfd[n_usb].fd = lfds[n_usb]->fd;
-				usb_pfd[n_usb].events = lfds[n_usb]->events;
-			}
-			libusb_free_pollfds(lfds);
-			s.pollfds_dirty = 0;
-		}
-		for (i = 0; i < n_usb; i++)
-			pfd[n++] = usb_pfd[i];
-		/* The device descriptor reports unplug as POLLHUP/POLLERR. */
-		pfd[n].fd = devfd;
-		pfd[n].events = 0;
-		n++;
+		n = poll_set(&s, ctx, devfd, chan_eof, pfd, usb_pfd, &n_usb,
+		    &ci);
 		if (libusb_get_next_timeout(ctx, &tv) == 1)
 			usb_to = timeout = (int)(tv.tv_sec * 1000 +
 			    (tv.tv_usec + 999) / 1000);
@@ -356,48 +418,8 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 			be_fail(&s, BE_E_UNPLUG, "device unplugged");
 			break;
 		}
-		if (ci >= 0 && (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t r = 0;
-
-			/* The interface filter works on buffered bytes. */
-			if (s.iff != NULL)
-				r = stream_fill(s.chan);
-			if (r == STREAM_E_EOF || r == STREAM_E_SILENT)
-				chan_eof = 1;
-			else if (r < 0)
-				be_fail(&s, BE_E_CHANNEL, "channel read: %s",
-				    stream_strerror((int)r));
-			if (s.iff == NULL || stream_available(s.chan) > 0) {
-				rc = usbredirhost_read_guest_data(s.host);
-				if (rc == usbredirhost_read_io_error &&
-				    (s.chan_err == STREAM_E_EOF ||
-				    s.chan_err == STREAM_E_SILENT))
-					chan_eof = 1;
-				else switch (rc) {
-				case 0:
-					break;
-				case usbredirhost_read_parse_error:
-					be_fail(&s, BE_E_PROTO, "malformed "
-					    "usbredir packet from the frontend");
-					break;
-				case usbredirhost_read_device_rejected:
-					be_fail(&s, BE_E_REJECTED,
-					    "the frontend rejected the device");
-					break;
-				case usbredirhost_read_device_lost:
-					be_fail(&s, BE_E_UNPLUG,
-					    "device lost (unplugged or reset "
-					    "into another identity)");
-					break;
-				default:
-					be_fail(&s, BE_E_CHANNEL,
-					    "usbredir read error %d", rc);
-				}
-			}
-			if (chan_eof)
-				be_fail(&s, BE_E_EOF, "the frontend closed the "
-				    "channel");
-		}
+		if (ci >= 0 && (pfd[ci].revents & (POLLIN | POLLHUP | POLLERR)))
+			chan_input(&s, &chan_eof);
 	}
 out:
 	/*

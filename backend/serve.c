@@ -25,6 +25,7 @@
 
 #include <linux/usbdevice_fs.h>
 
+#include "clock.h"
 #include "host_session.h"
 #include "log.h"
 #include "sandbox.h"
@@ -141,7 +142,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	struct sigaction sa;
 	int fd, sp[2], rc, status, exit_code;
 	struct rusage ru;
-	struct timespec t0, t1;
+	uint64_t t0, t1;
 	pid_t pid, parent;
 
 	memset(&sa, 0, sizeof(sa));
@@ -176,7 +177,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		fatal("socketpair");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_ns();
 	parent = getpid();
 	pid = fork();
 	if (pid < 0)
@@ -227,7 +228,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	}
 	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
 		;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t1 = mono_ns();
 	close(sp[0]);
 	give_back(fd, d, summary, sizeof(summary));
 	close(fd);
@@ -264,6 +265,6 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	    em.reason[0] ? em.reason : "no reason given", d->busid, summary,
 	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
-	    (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	    (t1 - t0) / 1e9);
 	return exit_code;
 }

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,51 +21,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "ctl_link.h"
 #include "daemon.h"
+#include "data_pool.h"
 #include "log.h"
 #include "stream.h"
+#include "supervise.h"
 
 #define FD_KILL_GRACE_MS	5000
-#define FD_POOL_MAX		16
 #define FD_CONNECT_TIMEOUT_MS	30000
 
 struct fd_sess {
-	struct fd_sess *next;
-	uint64_t id;
-	pid_t pid;
-	int note_fd;			/* read end, or -1 */
+	struct sv_child child;		/* first; report_fd: the note pipe */
 	int attached;			/* ATTACHED sent */
 	int ordered;			/* UNIMPORT received */
 	int silent;			/* dom0 forgot it */
-	long kill_at;
 	char busid[CTL_BUSID_MAX + 1];	/* informative (backend's) */
 };
 
+#define FD_SESS(c)	SV_RECORD(c, struct fd_sess)
+
 struct fd {
 	struct ctl_link *link;
-	struct fd_sess *sessions;
-	int sig_pipe[2];
+	struct sv_children sessions;
 	int quit;
 	int shutting;			/* the daemon exits */
 	const char *user;
-	int n_pool;
-	const char *pool[FD_POOL_MAX];
+	struct data_pool pool;
 };
-
-static struct fd *sig_fd;
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static void
 send_result(struct fd *f, uint64_t id, int state, int reason, int port,
@@ -103,40 +88,6 @@ send_result(struct fd *f, uint64_t id, int state, int reason, int port,
 		ctl_link_send(f->link, &m);
 }
 
-static struct fd_sess *
-sess_find(struct fd *f, uint64_t id)
-{
-	struct fd_sess *s;
-
-	for (s = f->sessions; s != NULL; s = s->next)
-		if (s->id == id)
-			return s;
-	return NULL;
-}
-
-static void
-sess_signal(struct fd_sess *s, int sig)
-{
-	if (s->pid > 0) {
-		kill(s->pid, sig);
-		if (sig == SIGTERM && s->kill_at == 0)
-			s->kill_at = now_ms() + FD_KILL_GRACE_MS;
-	}
-}
-
-static int
-pool_allows(const struct fd *f, const char *uri)
-{
-	int i;
-
-	if (f->n_pool == 0)
-		return 1;
-	for (i = 0; i < f->n_pool; i++)
-		if (fnmatch(f->pool[i], uri, 0) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 handle_import(struct fd *f, const struct ctl_import *im)
 {
@@ -145,12 +96,12 @@ handle_import(struct fd *f, const struct ctl_import *im)
 	int pfd[2];
 	pid_t pid;
 
-	if (sess_find(f, im->session) != NULL) {
+	if (sv_find(&f->sessions, im->session) != NULL) {
 		log_warnx("IMPORT for session %llx, which exists; ignored",
 		    (unsigned long long)im->session);
 		return;
 	}
-	if (!pool_allows(f, im->uri)) {
+	if (!data_pool_allows(&f->pool, im->uri)) {
 		send_result(f, im->session, CTL_IMPORT_FAILED,
 		    CTL_REASON_UNSUPPORTED, 0, NULL, "data channel not in "
 		    "this VM's --data-pool");
@@ -192,41 +143,41 @@ handle_import(struct fd *f, const struct ctl_import *im)
 		_exit(fe_attach_run(&o));
 	}
 	close(pfd[1]);
-	s->id = im->session;
-	s->pid = pid;
-	s->note_fd = pfd[0];
+	s->child.id = im->session;
+	s->child.pid = pid;
+	s->child.report_fd = pfd[0];
 	ctl_strlcpy(s->busid, im->busid, sizeof(s->busid));
-	s->next = f->sessions;
-	f->sessions = s;
+	sv_add(&f->sessions, &s->child);
 	log_info("import %llx: %s:%s (%04x:%04x, %s) on %s",
-	    (unsigned long long)s->id, im->backend, im->busid, im->vid,
+	    (unsigned long long)s->child.id, im->backend, im->busid, im->vid,
 	    im->pid, im->device_id, im->uri);
 }
 
 static void
 handle_unimport(struct fd *f, const struct ctl_unimport *u)
 {
-	struct fd_sess *s = sess_find(f, u->session);
+	struct sv_child *c = sv_find(&f->sessions, u->session);
 
-	if (s == NULL) {
+	if (c == NULL) {
 		send_result(f, u->session, CTL_IMPORT_ENDED, CTL_REASON_ORDERED,
 		    0, NULL, "no such import");
 		return;
 	}
-	s->ordered = 1;
-	sess_signal(s, SIGTERM);
+	FD_SESS(c)->ordered = 1;
+	sv_signal(&f->sessions, c, SIGTERM);
 }
 
 static void
 note_input(struct fd *f, struct fd_sess *s)
 {
 	struct fe_attach_note untrusted_note, note;
-	ssize_t n = read(s->note_fd, &untrusted_note, sizeof(untrusted_note));
+	ssize_t n;
 
+	n = read(s->child.report_fd, &untrusted_note, sizeof(untrusted_note));
 	if (n < 0 && errno == EINTR)
 		return;
-	close(s->note_fd);
-	s->note_fd = -1;
+	close(s->child.report_fd);
+	s->child.report_fd = -1;
 	if (n != (ssize_t)sizeof(untrusted_note))
 		return;
 	/* sanitize: the note comes from a process that served a VM. */
@@ -239,8 +190,8 @@ note_input(struct fd *f, struct fd_sess *s)
 	if (s->ordered || s->silent)
 		return;
 	s->attached = 1;
-	send_result(f, s->id, CTL_IMPORT_ATTACHED, CTL_REASON_NONE, note.port,
-	    note.busid, "%s", "");
+	send_result(f, s->child.id, CTL_IMPORT_ATTACHED, CTL_REASON_NONE,
+	    note.port, note.busid, "%s", "");
 }
 
 static const char *
@@ -258,13 +209,17 @@ exit_text(int code)
 }
 
 static void
-sess_ended(struct fd *f, struct fd_sess *s, int status)
+sess_ended(void *ctx, struct sv_child *c, pid_t pid, int status)
 {
-	struct fd_sess **pp;
+	struct fd *f = ctx;
+	struct fd_sess *s = FD_SESS(c);
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	int reason;
+	int reason, state;
 
-	if (s->note_fd >= 0)
+	(void)pid;
+	if (c == NULL)
+		return;
+	if (s->child.report_fd >= 0)
 		note_input(f, s);	/* a note written just before exit */
 	if (f->shutting)
 		reason = CTL_REASON_SHUTDOWN;
@@ -278,79 +233,28 @@ sess_ended(struct fd *f, struct fd_sess *s, int status)
 		reason = CTL_REASON_INTERNAL;
 	else
 		reason = CTL_REASON_IO;
+	state = s->attached ? CTL_IMPORT_ENDED : CTL_IMPORT_FAILED;
 	if (!s->silent) {
 		if (s->ordered)
-			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
-			    CTL_IMPORT_FAILED, reason, 0, NULL, "%s",
+			send_result(f, c->id, state, reason, 0, NULL, "%s",
 			    f->shutting ? "usbgate-frontend exits" :
 			    "detached as ordered");
 		else if (code < 0)
-			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
-			    CTL_IMPORT_FAILED, reason, 0, NULL, "import process "
-			    "killed by signal %d", WTERMSIG(status));
+			send_result(f, c->id, state, reason, 0, NULL,
+			    "import process killed by signal %d",
+			    WTERMSIG(status));
 		else
-			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
-			    CTL_IMPORT_FAILED, reason, 0, NULL, "%s (exit "
-			    "status %d)", exit_text(code), code);
+			send_result(f, c->id, state, reason, 0, NULL, "%s "
+			    "(exit status %d)", exit_text(code), code);
 	}
-	for (pp = &f->sessions; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
+	sv_remove(&f->sessions, c);
 	free(s);
-}
-
-static void
-reap(struct fd *f)
-{
-	struct fd_sess *s;
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (s = f->sessions; s != NULL; s = s->next)
-			if (s->pid == pid)
-				break;
-		if (s != NULL)
-			sess_ended(f, s, status);
-	}
-}
-
-static void
-on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char c = (unsigned char)sig;
-
-	if (sig_fd != NULL && write(sig_fd->sig_pipe[1], &c, 1) < 0) {
-		/* full: a wakeup is pending anyway */
-	}
-	errno = saved;
-}
-
-static void
-signals_init(struct fd *f)
-{
-	struct sigaction sa;
-
-	if (pipe2(f->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fatal("pipe2");
-	sig_fd = f;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static void
 link_events(struct fd *f)
 {
-	struct fd_sess *s;
+	struct sv_child *c;
 	struct ctl_msg m;
 	int ev;
 
@@ -359,9 +263,9 @@ link_events(struct fd *f)
 		case CTL_LINK_DOWN:
 			log_warnx("dom0 gone (%s); detaching every device",
 			    ctl_link_detail(f->link));
-			for (s = f->sessions; s != NULL; s = s->next) {
-				s->silent = 1;
-				sess_signal(s, SIGTERM);
+			for (c = f->sessions.head; c != NULL; c = c->next) {
+				FD_SESS(c)->silent = 1;
+				sv_signal(&f->sessions, c, SIGTERM);
 			}
 			break;
 		case CTL_LINK_UP:
@@ -383,52 +287,31 @@ static void
 loop(struct fd *f)
 {
 	struct pollfd pfd[FD_POLL_MAX];
-	struct fd_sess *s;
-	int n, nl, i, timeout;
-	long now;
+	struct sv_child *c;
+	int n, nl, i, timeout, sig;
 
 	while (!f->quit) {
-		unsigned char c;
-
 		timeout = -1;
 		n = 0;
-		pfd[n++] = (struct pollfd){ f->sig_pipe[0], POLLIN, 0 };
-		for (s = f->sessions; s != NULL && n < FD_POLL_MAX - 2;
-		    s = s->next)
-			if (s->note_fd >= 0)
-				pfd[n++] = (struct pollfd){ s->note_fd, POLLIN,
-				    0 };
+		pfd[n++] = (struct pollfd){ sv_signal_fd(), POLLIN, 0 };
+		/* Each import's note pipe. */
+		n += sv_pollfds(&f->sessions, &pfd[n], FD_POLL_MAX - 2 - n);
 		nl = ctl_link_pollfds(f->link, &pfd[n], &timeout);
-		now = now_ms();
-		for (s = f->sessions; s != NULL; s = s->next) {
-			if (s->kill_at == 0)
-				continue;
-			if (s->kill_at <= now) {
-				kill(s->pid, SIGKILL);
-				s->kill_at = now + FD_KILL_GRACE_MS;
-			}
-			if (timeout < 0 || s->kill_at - now < timeout)
-				timeout = (int)(s->kill_at - now);
-		}
+		sv_kill_timers(&f->sessions, &timeout);
 		if (poll(pfd, (nfds_t)(n + nl), timeout) < 0 && errno != EINTR)
 			fatal("poll");
 		if (pfd[0].revents) {
-			while (read(f->sig_pipe[0], &c, 1) == 1) {
-				if (c == SIGCHLD)
-					reap(f);
+			while ((sig = sv_signal_next()) != 0) {
+				if (sig == SIGCHLD)
+					sv_reap(&f->sessions, sess_ended, f);
 				else
 					f->quit = 1;
 			}
 		}
-		for (i = 1; i < n; i++) {
-			if (pfd[i].revents == 0)
-				continue;
-			for (s = f->sessions; s != NULL; s = s->next)
-				if (s->note_fd == pfd[i].fd) {
-					note_input(f, s);
-					break;
-				}
-		}
+		for (i = 1; i < n; i++)
+			if (pfd[i].revents != 0 && (c = sv_by_report_fd(
+			    &f->sessions, pfd[i].fd)) != NULL)
+				note_input(f, FD_SESS(c));
 		ctl_link_io(f->link, &pfd[n], nl);
 		link_events(f);
 		if (ctl_link_is_dead(f->link)) {
@@ -442,20 +325,14 @@ loop(struct fd *f)
 static void
 shutdown_all(struct fd *f)
 {
-	struct fd_sess *s;
-	long deadline = now_ms() + 3000;
+	struct sv_child *c;
 
 	f->shutting = 1;
-	for (s = f->sessions; s != NULL; s = s->next) {
-		s->ordered = 1;
-		sess_signal(s, SIGTERM);
+	for (c = f->sessions.head; c != NULL; c = c->next) {
+		FD_SESS(c)->ordered = 1;
+		sv_signal(&f->sessions, c, SIGTERM);
 	}
-	while (f->sessions != NULL && now_ms() < deadline) {
-		poll(NULL, 0, 50);
-		reap(f);
-	}
-	for (s = f->sessions; s != NULL; s = s->next)
-		kill(s->pid, SIGKILL);
+	sv_wait_all(&f->sessions, 3000, sess_ended, f);
 	ctl_link_drain(f->link, 500);
 }
 
@@ -490,9 +367,8 @@ fe_daemon_main(int argc, char **argv)
 		case 'l': listen_mode = 1; break;
 		case 'n': name = optarg; break;
 		case 'p':
-			if (f.n_pool >= FD_POOL_MAX)
+			if (data_pool_add(&f.pool, optarg) < 0)
 				usage();
-			f.pool[f.n_pool++] = optarg;
 			break;
 		case 'u': f.user = optarg; break;
 		case 'v': verbose++; break;
@@ -509,7 +385,8 @@ fe_daemon_main(int argc, char **argv)
 		log_warnx("control channel %s: %s", control, ctl_strerror(r));
 		return FE_EXIT_USAGE;
 	}
-	signals_init(&f);
+	f.sessions.grace_ms = FD_KILL_GRACE_MS;
+	sv_signals_init((const int[]){ SIGCHLD, SIGTERM, SIGINT, 0 });
 	log_info("started: control %s", control);
 	loop(&f);
 	log_info("shutting down");

@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "session.h"
 
@@ -38,15 +38,6 @@ fe_strerror(int err)
 	if (err > 0 || -err >= FE_E__COUNT)
 		return "unknown frontend error";
 	return fe_errstr[-err];
-}
-
-uint64_t
-fe_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 void
@@ -182,7 +173,7 @@ fe_finish(struct fe_session *s, struct urb *u)
 
 	if (u->submit_ns != 0 && u->kind != URB_INT_IN &&
 	    u->kind != URB_ISO_IN && u->kind != URB_ISO_OUT)
-		fe_lat_record(&s->stats, fe_now_ns() - u->submit_ns);
+		fe_lat_record(&s->stats, mono_ns() - u->submit_ns);
 
 	fe_urb_release(s, u);
 	/* The URB completed before the cancel took: unlink finds nothing. */
@@ -554,7 +545,7 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
     int connect_timeout_ms)
 {
 	struct pollfd pfd[4];
-	uint64_t start = fe_now_ns();
+	uint64_t start = mono_ns();
 	int n, timeout, to, chan_eof = 0;
 	ssize_t r;
 
@@ -606,7 +597,7 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
 			timeout = to;
 		if (!s->connected && connect_timeout_ms >= 0) {
 			int64_t left = (int64_t)connect_timeout_ms -
-			    (int64_t)((fe_now_ns() - start) / 1000000);
+			    (int64_t)((mono_ns() - start) / 1000000);
 
 			if (left <= 0) {
 				fe_fail(s, FE_E_TIMEOUT,

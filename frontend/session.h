@@ -201,7 +201,6 @@ int fe_iso_out_tick(struct fe_session *s);
 int fe_redir_status_to_errno(uint8_t status);
 /* Turnaround percentile (0..100) in microseconds from the histogram. */
 uint64_t fe_lat_percentile(const struct fe_stats *st, int pct);
-uint64_t fe_now_ns(void);
 
 #define FE_EP2I(ep)	((((ep) & 0x80) >> 3) | ((ep) & 0x0f))
 #define FE_I2EP(i)	((((i) & 0x10) << 3) | ((i) & 0x0f))

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "session.h"
 
@@ -202,7 +203,7 @@ submit_iso(struct fe_session *s, struct urb *u, struct fe_ep *e,
 		uint64_t per = s->speed >= FE_SPEED_HIGH ?
 		    125000ull << (e->interval > 0 && e->interval <= 16 ?
 		    e->interval - 1 : 0) : 1000000ull;
-		uint64_t now = fe_now_ns();
+		uint64_t now = mono_ns();
 
 		/*
 		 * The device plays one packet per (micro)frame: complete the
@@ -233,7 +234,7 @@ fe_iso_out_tick(struct fe_session *s)
 		if (e->type != usb_redir_type_iso || e->qhead < 0)
 			continue;
 		if (now == 0)
-			now = fe_now_ns();
+			now = mono_ns();
 		while ((u = fe_ep_peek(s, e)) != NULL &&
 		    u->kind == URB_ISO_OUT && u->deadline_ns <= now) {
 			fe_ep_dequeue_head(s, e);
@@ -264,7 +265,7 @@ submit(struct fe_session *s, const struct usbip_cmd *c, const uint8_t *payload)
 		return;
 	}
 	s->stats.urbs++;
-	u->submit_ns = fe_now_ns();
+	u->submit_ns = mono_ns();
 	u->ep = ep;
 	u->in = c->direction == USBIP_DIR_IN;
 	u->flags = c->transfer_flags;

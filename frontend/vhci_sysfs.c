@@ -97,10 +97,10 @@ vhci_ports(struct vhci_port *ports, int max)
 int
 vhci_port_info(int port, struct vhci_port *out)
 {
-	struct vhci_port ports[256];
+	struct vhci_port ports[VHCI_PORTS_MAX];
 	int n, i;
 
-	n = vhci_ports(ports, 256);
+	n = vhci_ports(ports, VHCI_PORTS_MAX);
 	if (n < 0)
 		return n;
 	for (i = 0; i < n; i++)
@@ -132,11 +132,11 @@ write_attr(const char *name, const char *val)
 int
 vhci_attach(int sockfd, int speed, uint32_t devid)
 {
-	struct vhci_port ports[256];
+	struct vhci_port ports[VHCI_PORTS_MAX];
 	char buf[64];
 	int n, i, rc, want_ss = speed >= 5;
 
-	n = vhci_ports(ports, 256);
+	n = vhci_ports(ports, VHCI_PORTS_MAX);
 	if (n < 0)
 		return n;
 	/* Walk free ports of the fitting hub; another attacher may race us. */

@@ -35,6 +35,12 @@ struct vhci_port {
 #define VHCI_ST_USED	6
 #define VHCI_ST_NULL	4
 
+/*
+ * Ports read from the status files, at most: vhci_hcd has one controller
+ * with 8 ports per hub speed by default (kernel options raise both).
+ */
+#define VHCI_PORTS_MAX	256
+
 /* Fill up to max ports from every controller's status file. */
 int vhci_ports(struct vhci_port *ports, int max);
 

@@ -1,8 +1,12 @@
 /*
  * gated.h: usbgated, the dom0 control daemon. Shared declarations of its
- * files: gated_conf.c (configuration), usbgated.c (event loop, peers,
- * CLI socket), gated_core.c (devices, sessions, attach/detach, auto-attach,
- * ask prompts), gated_cli.c (CLI requests).
+ * files: gated_conf.c (configuration), gated_rules.c (the rules directory),
+ * usbgated.c (event loop, peer connections, CLI socket), gated_peer.c
+ * (peer lookup and sending), gated_core.c (devices, sessions,
+ * attach/detach, auto-attach, ask prompts), gated_cli.c (CLI requests),
+ * gated_reply.c (CLI answers). Calls go down that list's layers, never
+ * back up into the loop: usbgated.c -> gated_cli.c -> gated_core.c ->
+ * gated_reply.c, gated_peer.c.
  *
  * Everything runs in one thread around poll(); no locks. Objects that
  * refer to each other (device <-> session <-> CLI client) clear the other
@@ -201,12 +205,10 @@ struct gated {
 	const struct pol_usbids *ids;
 	uint64_t next_session;
 	int cli_lfd;
-	int sig_pipe[2];
 	int quit;
 };
 
-/* usbgated.c */
-long gated_now(void);
+/* gated_peer.c */
 struct gpeer *gated_peer(struct gated *g, const char *name, enum ctl_role role);
 /*
  * Send to a peer. A failure marks the peer broken; it is disconnected by
@@ -214,7 +216,8 @@ struct gpeer *gated_peer(struct gated *g, const char *name, enum ctl_role role);
  * caller's walk over sessions or devices.
  */
 int gated_send(struct gated *g, struct gpeer *p, const struct ctl_msg *m);
-void gated_peer_drop(struct gated *g, struct gpeer *p, const char *why);
+
+/* gated_rules.c */
 int gated_reload_rules(struct gated *g, struct pol_diags *dg);
 
 /* gated_core.c */
@@ -242,6 +245,8 @@ const char *core_used_by(struct gated *g, const struct gdev *d);
 
 /* gated_cli.c */
 void cli_request(struct gated *g, struct gcli *c, const struct ctl_msg *m);
+
+/* gated_reply.c */
 /*
  * Record a result for c (the worst status wins, messages are joined).
  * cli_op_done() ends one asynchronous operation counted in c->waiting;

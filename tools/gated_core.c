@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "gated.h"
 #include "log.h"
 
@@ -105,7 +106,7 @@ retry_add(struct gated *g, struct gsess *s)
 	ctl_strlcpy(r->vm, s->vm, sizeof(r->vm));
 	r->origin = s->origin;
 	r->attempt = s->attempt + 1;
-	r->at = gated_now() + delay;
+	r->at = mono_ms() + delay;
 	r->next = g->retries;
 	g->retries = r;
 	log_info("%s -> %s: retry %d of %d in %ld s", s->busid, s->vm,
@@ -207,7 +208,7 @@ sess_stop(struct gated *g, struct gsess *s, int reason)
 		return;
 	}
 	s->state = SESS_STOPPING;
-	s->deadline = gated_now() + g->conf.detach_timeout * 1000L;
+	s->deadline = mono_ms() + g->conf.detach_timeout * 1000L;
 	if (!s->frontend_done) {
 		ctl_msg_init(&m, CTL_MSG_UNIMPORT);
 		m.u.unimport.session = s->id;
@@ -296,7 +297,7 @@ sess_serve(struct gated *g, struct gsess *s)
 	memcpy(m.u.serve.refused, s->refused, (size_t)s->n_refused);
 	s->state = SESS_SERVING;
 	s->backend_done = 0;
-	s->deadline = gated_now() + g->conf.attach_timeout * 1000L;
+	s->deadline = mono_ms() + g->conf.attach_timeout * 1000L;
 	log_info("session %llx: SERVE %s:%s for %s on %s",
 	    (unsigned long long)s->id, d->backend->conf.name, s->busid, s->vm,
 	    m.u.serve.uri);
@@ -326,7 +327,7 @@ sess_import(struct gated *g, struct gsess *s)
 	    sizeof(m.u.import.device_id));
 	s->state = SESS_IMPORTING;
 	s->frontend_done = 0;
-	s->deadline = gated_now() + g->conf.attach_timeout * 1000L;
+	s->deadline = mono_ms() + g->conf.attach_timeout * 1000L;
 	gated_send(g, s->frontend, &m);
 }
 
@@ -423,122 +424,141 @@ core_attach(struct gated *g, struct gdev *d, const char *vm,
 	attach_try(g, d, vm, origin, ask_mode, cli, 0);
 }
 
-static void
-attach_try(struct gated *g, struct gdev *d, const char *vm,
-    enum gorigin origin, int ask_mode, struct gcli *cli, int attempt)
-{
-	char devname[2 * CTL_NAME_MAX + 2], msg[CTL_CLI_MESSAGE_MAX + 1];
-	char rule[512] = "";
-	struct gpeer *fe = gated_peer(g, vm, CTL_ROLE_FRONTEND);
+/* One attach being decided. */
+struct attach_req {
+	struct gdev *d;
+	const char *vm;
+	struct gpeer *fe;		/* the VM's channel, or NULL */
+	int ask_mode;
+	char devname[2 * CTL_NAME_MAX + 2];
+	int status;			/* refused: why; CTL_ST_OK: done */
+	char msg[CTL_CLI_MESSAGE_MAX + 1];
+	char rule[512];			/* the deciding rule, or "" */
 	struct pol_verdict v;
-	struct pol_vm pv;
-	const char *tags[GATED_TAGS_MAX];
-	struct gsess *s;
-	int i, status = CTL_ST_OK;
+};
 
-	snprintf(devname, sizeof(devname), "%s:%s", d->backend->conf.name,
-	    d->info.busid);
-	if (fe == NULL) {
-		status = CTL_ST_NOT_FOUND;
-		snprintf(msg, sizeof(msg), "no VM named '%s' in usbgated.conf",
-		    vm);
-		goto out;
+/* Is either end away, or the device taken? 1 (with status and msg) if so. */
+static int
+attach_blocked(struct attach_req *r)
+{
+	struct gdev *d = r->d;
+
+	if (r->fe == NULL) {
+		r->status = CTL_ST_NOT_FOUND;
+		snprintf(r->msg, sizeof(r->msg), "no VM named '%s' in "
+		    "usbgated.conf", r->vm);
+		return 1;
 	}
-	if (fe->conn == NULL || !ctl_conn_ready(fe->conn)) {
-		status = CTL_ST_UNREACHABLE;
-		snprintf(msg, sizeof(msg), "VM %s is not running (its "
-		    "usbgate-frontend daemon is not connected)", vm);
-		goto out;
+	if (r->fe->conn == NULL || !ctl_conn_ready(r->fe->conn)) {
+		r->status = CTL_ST_UNREACHABLE;
+		snprintf(r->msg, sizeof(r->msg), "VM %s is not running (its "
+		    "usbgate-frontend daemon is not connected)", r->vm);
+		return 1;
 	}
 	if (d->backend->conn == NULL) {
-		status = CTL_ST_UNREACHABLE;
-		snprintf(msg, sizeof(msg), "backend %s is not connected",
+		r->status = CTL_ST_UNREACHABLE;
+		snprintf(r->msg, sizeof(r->msg), "backend %s is not connected",
 		    d->backend->conf.name);
-		goto out;
+		return 1;
 	}
 	if (d->sess != NULL) {
-		if (strcmp(d->sess->vm, vm) == 0 &&
+		if (strcmp(d->sess->vm, r->vm) == 0 &&
 		    d->sess->state == SESS_ATTACHED) {
-			snprintf(msg, sizeof(msg), "%s is already attached to "
-			    "%s", devname, vm);
-			goto out;
+			snprintf(r->msg, sizeof(r->msg), "%s is already "
+			    "attached to %s", r->devname, r->vm);
+			return 1;
 		}
-		status = CTL_ST_BUSY;
-		snprintf(msg, sizeof(msg), "%s is %s %s (detach it first)",
-		    devname, d->sess->state == SESS_ATTACHED ? "attached to" :
-		    "being attached to", d->sess->vm);
-		goto out;
+		r->status = CTL_ST_BUSY;
+		snprintf(r->msg, sizeof(r->msg), "%s is %s %s (detach it "
+		    "first)", r->devname, d->sess->state == SESS_ATTACHED ?
+		    "attached to" : "being attached to", d->sess->vm);
+		return 1;
 	}
+	return 0;
+}
 
-	/* Policy: the only authority. */
-	for (i = 0; i < fe->conf.n_tags; i++)
-		tags[i] = fe->conf.tags[i];
-	pv.name = vm;
+/* Policy: the only authority. 1 (with status and msg) if it says no. */
+static int
+attach_denied(struct gated *g, struct attach_req *r)
+{
+	const char *tags[GATED_TAGS_MAX];
+	struct pol_verdict *v = &r->v;
+	struct pol_vm pv;
+	int i;
+
+	for (i = 0; i < r->fe->conf.n_tags; i++)
+		tags[i] = r->fe->conf.tags[i];
+	pv.name = r->vm;
 	pv.tags = tags;
-	pv.n_tags = fe->conf.n_tags;
+	pv.n_tags = r->fe->conf.n_tags;
+	r->status = CTL_ST_DENIED;
 	if (!g->rules_ok) {
-		status = CTL_ST_DENIED;
-		snprintf(msg, sizeof(msg), "%s", g->rules_error);
-		goto out;
+		snprintf(r->msg, sizeof(r->msg), "%s", g->rules_error);
+		return 1;
 	}
-	pol_check(&g->rules, &d->pdev, &pv, &v);
-	if (v.rule != NULL)
-		pol_rule_describe(v.rule, rule, sizeof(rule));
-	if (v.decision == POL_NO_MATCH) {
-		status = CTL_ST_DENIED;
-		snprintf(msg, sizeof(msg), "denied: no rule allows %s (%s) for "
-		    "%s, and no match means deny (try: usbgate policy test %s "
-		    "%s)", devname, d->desc, vm, devname, vm);
-		goto out;
+	pol_check(&g->rules, &r->d->pdev, &pv, v);
+	if (v->rule != NULL)
+		pol_rule_describe(v->rule, r->rule, sizeof(r->rule));
+	if (v->decision == POL_NO_MATCH) {
+		snprintf(r->msg, sizeof(r->msg), "denied: no rule allows %s "
+		    "(%s) for %s, and no match means deny (try: usbgate policy "
+		    "test %s %s)", r->devname, r->d->desc, r->vm, r->devname,
+		    r->vm);
+		return 1;
 	}
-	if (v.decision == POL_DENY) {
-		status = CTL_ST_DENIED;
-		snprintf(msg, sizeof(msg), "denied by rule %s", rule);
-		goto out;
+	if (v->decision == POL_DENY) {
+		snprintf(r->msg, sizeof(r->msg), "denied by rule %s", r->rule);
+		return 1;
 	}
-	if (v.all_refused) {
-		status = CTL_ST_DENIED;
-		snprintf(msg, sizeof(msg), "denied: rule %s refuses every "
-		    "interface of %s", rule, devname);
-		goto out;
+	if (v->all_refused) {
+		snprintf(r->msg, sizeof(r->msg), "denied: rule %s refuses "
+		    "every interface of %s", r->rule, r->devname);
+		return 1;
 	}
-	if (v.n_refused > 0 &&
-	    !(ctl_conn_caps(d->backend->conn) & CTL_CAP_REFUSE_IFACES)) {
-		status = CTL_ST_FAILED;
-		snprintf(msg, sizeof(msg), "rule %s refuses some interfaces, "
-		    "but backend %s cannot hide interfaces; not attaching",
-		    rule, d->backend->conf.name);
-		goto out;
+	if (v->n_refused > 0 &&
+	    !(ctl_conn_caps(r->d->backend->conn) & CTL_CAP_REFUSE_IFACES)) {
+		r->status = CTL_ST_FAILED;
+		snprintf(r->msg, sizeof(r->msg), "rule %s refuses some "
+		    "interfaces, but backend %s cannot hide interfaces; not "
+		    "attaching", r->rule, r->d->backend->conf.name);
+		return 1;
 	}
-	if ((v.decision == POL_ASK || ask_mode) && g->conf.ask_command[0] ==
-	    '\0') {
-		status = CTL_ST_DENIED;
-		snprintf(msg, sizeof(msg), "%s, but no ask-command is "
-		    "configured: denied", v.decision == POL_ASK ?
+	if ((v->decision == POL_ASK || r->ask_mode) &&
+	    g->conf.ask_command[0] == '\0') {
+		snprintf(r->msg, sizeof(r->msg), "%s, but no ask-command is "
+		    "configured: denied", v->decision == POL_ASK ?
 		    "the rule says ask" : "the assignment is ask-to-attach");
-		goto out;
+		return 1;
 	}
+	r->status = CTL_ST_OK;
+	return 0;
+}
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		status = CTL_ST_ERROR;
-		snprintf(msg, sizeof(msg), "out of memory");
-		goto out;
-	}
+/* A new session for an allowed attach, in the tables; NULL if no memory. */
+static struct gsess *
+sess_new(struct gated *g, const struct attach_req *r, enum gorigin origin,
+    int attempt, struct gcli *cli)
+{
+	struct gdev *d = r->d;
+	struct gsess *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
 	s->id = g->next_session++;
 	if (s->id == 0)
 		s->id = g->next_session++;
 	s->origin = origin;
 	s->dev = d;
 	s->backend = d->backend;
-	s->frontend = fe;
-	ctl_strlcpy(s->vm, vm, sizeof(s->vm));
+	s->frontend = r->fe;
+	ctl_strlcpy(s->vm, r->vm, sizeof(s->vm));
 	ctl_strlcpy(s->busid, d->info.busid, sizeof(s->busid));
 	ctl_strlcpy(s->device_id, d->device_id, sizeof(s->device_id));
-	ctl_strlcpy(s->rule, rule, sizeof(s->rule));
+	ctl_strlcpy(s->rule, r->rule, sizeof(s->rule));
 	ctl_str_scrub(s->rule, CTL_CS_PRINT);
-	s->n_refused = v.n_refused;
-	memcpy(s->refused, v.refused, sizeof(s->refused));
-	s->ask_mode = ask_mode;
+	s->n_refused = r->v.n_refused;
+	memcpy(s->refused, r->v.refused, sizeof(s->refused));
+	s->ask_mode = r->ask_mode;
 	s->attempt = attempt;
 	s->backend_done = s->frontend_done = 1;	/* nothing sent yet */
 	s->waiter = cli;
@@ -547,10 +567,38 @@ attach_try(struct gated *g, struct gdev *d, const char *vm,
 	s->next = g->sessions;
 	g->sessions = s;
 	d->sess = s;
-	if (v.decision == POL_ASK || ask_mode) {
+	return s;
+}
+
+static void
+attach_try(struct gated *g, struct gdev *d, const char *vm,
+    enum gorigin origin, int ask_mode, struct gcli *cli, int attempt)
+{
+	struct attach_req r;
+	struct gsess *s;
+
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	r.vm = vm;
+	r.fe = gated_peer(g, vm, CTL_ROLE_FRONTEND);
+	r.ask_mode = ask_mode;
+	r.status = CTL_ST_OK;
+	snprintf(r.devname, sizeof(r.devname), "%s:%s", d->backend->conf.name,
+	    d->info.busid);
+	if (attach_blocked(&r) || attach_denied(g, &r)) {
+		result_now(g, cli, r.status, r.rule, r.msg, r.devname, vm,
+		    origin);
+		return;
+	}
+	if ((s = sess_new(g, &r, origin, attempt, cli)) == NULL) {
+		result_now(g, cli, CTL_ST_ERROR, r.rule, "out of memory",
+		    r.devname, vm, origin);
+		return;
+	}
+	if (r.v.decision == POL_ASK || ask_mode) {
 		s->state = SESS_ASKING;
 		s->asked = 1;
-		s->deadline = gated_now() + g->conf.ask_timeout * 1000L;
+		s->deadline = mono_ms() + g->conf.ask_timeout * 1000L;
 		if (ask_spawn(g, s) < 0) {
 			answer(g, s, CTL_ST_ERROR, "cannot run ask-command: %s",
 			    strerror(errno));
@@ -559,9 +607,6 @@ attach_try(struct gated *g, struct gdev *d, const char *vm,
 		return;
 	}
 	sess_serve(g, s);
-	return;
-out:
-	result_now(g, cli, status, rule, msg, devname, vm, origin);
 }
 
 /* ---- detach ------------------------------------------------------------------ */
@@ -610,7 +655,7 @@ follow_add(struct gated *g, struct gsess *s)
 	ctl_strlcpy(f->busid, s->busid, sizeof(f->busid));
 	ctl_strlcpy(f->device_id, s->device_id, sizeof(f->device_id));
 	ctl_strlcpy(f->vm, s->vm, sizeof(f->vm));
-	f->until = gated_now() + g->conf.follow_window * 1000L;
+	f->until = mono_ms() + g->conf.follow_window * 1000L;
 	f->next = g->follows;
 	g->follows = f;
 }
@@ -646,7 +691,7 @@ static int
 follow_match(struct gated *g, struct gdev *d)
 {
 	struct gfollow **pp, *f, *hit = NULL;
-	long now = gated_now();
+	long now = mono_ms();
 
 	for (pp = &g->follows; (f = *pp) != NULL;) {
 		if (f->until < now ||
@@ -1191,7 +1236,7 @@ core_timers(struct gated *g)
 {
 	struct gsess *s, *next;
 	struct gfollow **pp, *f;
-	long now = gated_now();
+	long now = mono_ms();
 
 	for (s = g->sessions; s != NULL; s = next) {
 		next = s->next;
@@ -1246,7 +1291,7 @@ core_timers(struct gated *g)
 			break;
 		}
 		next = g->sessions;	/* the list may have changed */
-		now = gated_now();
+		now = mono_ms();
 	}
 	for (pp = &g->follows; (f = *pp) != NULL;) {
 		if (f->until <= now) {

@@ -22,19 +22,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_peer.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static int
 dcmp(const void *a, const void *b)
@@ -194,16 +185,16 @@ main(int argc, char **argv)
 
 	t = calloc((size_t)rounds, sizeof(*t));
 	for (i = 0; i < rounds; i++) {
-		double t0 = now();
+		double t0 = mono_ns() / 1e6;
 
 		list_once(path, &rows);
-		t[i] = now() - t0;
+		t[i] = mono_ns() / 1e6 - t0;
 	}
 	summary("LIST request (protocol only)", t, rounds);
 
 	snprintf(sockarg, sizeof(sockarg), "--socket=%s", path);
 	for (i = 0; i < rounds; i++) {
-		double t0 = now();
+		double t0 = mono_ns() / 1e6;
 		pid_t c = fork();
 
 		if (c == 0) {
@@ -214,7 +205,7 @@ main(int argc, char **argv)
 			_exit(127);
 		}
 		waitpid(c, &status, 0);
-		t[i] = now() - t0;
+		t[i] = mono_ns() / 1e6 - t0;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			fprintf(stderr, "usbgate-bench: %s failed\n", cli);
 			break;

@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,39 +21,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_chan.h"
 #include "gated.h"
 #include "log.h"
+#include "supervise.h"
 
 #define RETRY_MIN_MS	250
 #define RETRY_MAX_MS	5000
-
-static struct gated *sig_g;
-
-long
-gated_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-struct gpeer *
-gated_peer(struct gated *g, const char *name, enum ctl_role role)
-{
-	int i;
-
-	for (i = 0; i < g->n_peers; i++)
-		if (g->peers[i].conf.role == role &&
-		    strcmp(g->peers[i].conf.name, name) == 0)
-			return &g->peers[i];
-	return NULL;
-}
 
 static const char *
 role_word(enum ctl_role r)
@@ -62,7 +39,7 @@ role_word(enum ctl_role r)
 	return r == CTL_ROLE_BACKEND ? "backend" : "vm";
 }
 
-void
+static void
 gated_peer_drop(struct gated *g, struct gpeer *p, const char *why)
 {
 	if (p->conn == NULL)
@@ -73,28 +50,11 @@ gated_peer_drop(struct gated *g, struct gpeer *p, const char *why)
 	p->conn = NULL;
 	p->broken = 0;
 	p->retry_delay = RETRY_MIN_MS;
-	p->retry_at = gated_now() + p->retry_delay;
+	p->retry_at = mono_ms() + p->retry_delay;
 	if (p->conf.role == CTL_ROLE_BACKEND)
 		core_backend_gone(g, p);
 	else
 		core_frontend_gone(g, p);
-}
-
-int
-gated_send(struct gated *g, struct gpeer *p, const struct ctl_msg *m)
-{
-	int r;
-
-	(void)g;
-	if (p == NULL || p->conn == NULL || p->broken ||
-	    !ctl_conn_ready(p->conn))
-		return CTL_E_STATE;
-	if ((r = ctl_conn_send(p->conn, m)) != CTL_OK) {
-		p->broken = 1;
-		snprintf(p->broken_why, sizeof(p->broken_why), "sending %s: %s",
-		    ctl_msg_name(m->type), ctl_strerror(r));
-	}
-	return r;
 }
 
 static void
@@ -132,7 +92,7 @@ peer_try_connect(struct gated *g, struct gpeer *p)
 		    RETRY_MIN_MS;
 		if (p->retry_delay > RETRY_MAX_MS)
 			p->retry_delay = RETRY_MAX_MS;
-		p->retry_at = gated_now() + p->retry_delay;
+		p->retry_at = mono_ms() + p->retry_delay;
 		return;
 	}
 	if (wfd != fd) {
@@ -305,98 +265,24 @@ cli_input(struct gated *g, struct gcli *c)
 	}
 }
 
-/* ---- rules -------------------------------------------------------------- */
-
-int
-gated_reload_rules(struct gated *g, struct pol_diags *dg)
-{
-	struct pol_ruleset rs;
-	struct pol_diags local;
-	int r, i;
-
-	if (dg == NULL) {
-		memset(&local, 0, sizeof(local));
-		dg = &local;
-	}
-	pol_ruleset_init(&rs);
-	r = pol_ruleset_load_dir(&rs, g->conf.rules_dir, dg);
-	if (r == POL_E_NOTFOUND) {
-		log_warnx("rules directory %s missing: every attach is denied",
-		    g->conf.rules_dir);
-		r = POL_OK;
-	}
-	if (r != POL_OK) {
-		char buf[512];
-
-		for (i = 0; i < dg->n; i++) {
-			pol_diag_format(&dg->d[i], buf, sizeof(buf));
-			log_warnx("%s", buf);
-		}
-		pol_ruleset_free(&rs);
-		if (!g->rules_ok && g->rules.n == 0) {
-			snprintf(g->rules_error, sizeof(g->rules_error),
-			    "the rules in %.120s have %d error(s); everything is "
-			    "denied until they are fixed (usbgate policy "
-			    "check)", g->conf.rules_dir, dg->total);
-			log_warnx("%s", g->rules_error);
-		} else
-			log_warnx("rules not reloaded, %d error(s); keeping "
-			    "the previous rules", dg->total);
-		return r;
-	}
-	pol_ruleset_free(&g->rules);
-	g->rules = rs;
-	g->rules_ok = 1;
-	g->rules_error[0] = '\0';
-	log_info("loaded %zu rule(s) from %s", g->rules.n, g->conf.rules_dir);
-	return POL_OK;
-}
-
 /* ---- signals -------------------------------------------------------------- */
 
 static void
-on_signal(int sig)
+child_exited(void *ctx, struct sv_child *c, pid_t pid, int status)
 {
-	int saved = errno;
-	unsigned char c = (unsigned char)sig;
-
-	if (sig_g != NULL && write(sig_g->sig_pipe[1], &c, 1) < 0) {
-		/* Pipe full: a wakeup is already pending. */
-	}
-	errno = saved;
-}
-
-static void
-signals_init(struct gated *g)
-{
-	struct sigaction sa;
-
-	if (pipe2(g->sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fatal("pipe2");
-	sig_g = g;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)c;
+	core_child_exited(ctx, pid, status);
 }
 
 static void
 signals_handle(struct gated *g)
 {
-	unsigned char c;
-	int status;
-	pid_t pid;
+	int sig;
 
-	while (read(g->sig_pipe[0], &c, 1) == 1) {
-		switch (c) {
+	while ((sig = sv_signal_next()) != 0) {
+		switch (sig) {
 		case SIGCHLD:
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-				core_child_exited(g, pid, status);
+			sv_reap(NULL, child_exited, g);
 			break;
 		case SIGHUP:
 			log_info("SIGHUP: reloading rules and assignments");
@@ -424,7 +310,7 @@ peers_init(struct gated *g)
 		p->conf = g->conf.peers[i];
 		p->lfd = -1;
 		/* Connect at once: a zero retry_at would read as "no timer". */
-		p->retry_at = gated_now();
+		p->retry_at = mono_ms();
 		if (p->conf.listen) {
 			p->lfd = ctl_chan_listen(p->conf.uri, 0600);
 			if (p->lfd < 0)
@@ -452,10 +338,10 @@ loop(struct gated *g)
 	if ((pfd = calloc(cap, sizeof(*pfd))) == NULL)
 		fatal("calloc");
 	while (!g->quit) {
-		now = gated_now();
+		now = mono_ms();
 		next = core_next_deadline(g);
 		n = 0;
-		pfd[n++] = (struct pollfd){ g->sig_pipe[0], POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ sv_signal_fd(), POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ g->cli_lfd, POLLIN, 0 };
 		for (i = 0; i < g->n_peers; i++) {
 			struct gpeer *p = &g->peers[i];
@@ -483,7 +369,7 @@ loop(struct gated *g)
 		if (r < 0 && errno != EINTR)
 			fatal("poll");
 		signals_handle(g);
-		now = gated_now();
+		now = mono_ms();
 		/* Readiness is looked up by descriptor: the set of peers and
 		 * clients may change while we handle events. */
 		for (size_t k = 0; k < n && r > 0; k++) {
@@ -654,7 +540,7 @@ main(int argc, char **argv)
 	    chown(g.conf.socket_path, (uid_t)-1, (gid_t)g.conf.socket_gid) < 0)
 		log_warn("chown %s", g.conf.socket_path);
 
-	signals_init(&g);
+	sv_signals_init((const int[]){ SIGCHLD, SIGHUP, SIGTERM, SIGINT, 0 });
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	/* Session ids are unique per run and not guessable from outside. */
 	g.next_session = ((uint64_t)random() << 32) | 1;
