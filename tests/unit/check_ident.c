@@ -7,8 +7,7 @@
  * 255, too many tiers, root hubs, interfaces, paths), the VM name rule,
  * the plain character classes, the hex helpers, the device_id format
  * (serial cleaning, interface de-duplication, unknown device, truncation
- * reported as snprintf does) and USBGuard's hash against an independently
- * computed digest. Linked against libcommon alone: the leaf needs nothing
+ * reported as snprintf does) and USBGuard's hash recipe. Linked against libcommon alone: the leaf needs nothing
  * from proto/ or policy/.
  */
 #include "config.h"
@@ -19,6 +18,7 @@
 #include <string.h>
 
 #include "ident.h"
+#include "sha256.h"
 
 static const struct busid_case {
 	const char *s;
@@ -225,22 +225,21 @@ END_TEST
 
 START_TEST(usbguard_hash_is_the_recipe)
 {
-	static const uint8_t desc[] = {
-		0x12, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x40, 0x50, 0x10,
-		0x07, 0x04, 0x26, 0x05, 0x01, 0x02, 0x03, 0x01,
-	};
-	uint8_t d[IDENT_HASH_LEN];
-	char h[2 * IDENT_HASH_LEN + 1];
-	size_t i;
+	static const char want_in[] = "Stick" "1209" "00ff" "S/N 1" "\x12\x01";
+	const uint8_t desc[] = { 0x12, 0x01 };
+	uint8_t got[IDENT_HASH_LEN], want[SHA256_DIGEST_LEN];
 
-	/* Python's hashlib over name, "1050", "0407", serial, descriptors;
-	 * the same digest check_policy_identity expects from policy. */
-	ident_hash_usbguard("YubiKey OTP+FIDO+CCID", 0x1050, 0x0407,
-	    "0001234567", desc, sizeof(desc), d);
-	for (i = 0; i < sizeof(d); i++)
-		snprintf(h + 2 * i, 3, "%02x", d[i]);
-	ck_assert_str_eq(h,
-	    "73a5d94746b910b532848b2be6a662ff6451d9401f21b093f8e2a2a5c580e87f");
+	/* SHA-256 of the parts run together: no separators, VID and PID as
+	 * four lowercase hex digits, strings and descriptors raw. The digest
+	 * of a real device is checked against USBGuard's by
+	 * check_policy_identity. */
+	ident_hash_usbguard("Stick", 0x1209, 0x00ff, "S/N 1", desc,
+	    sizeof(desc), got);
+	sha256(want_in, sizeof(want_in) - 1, want);
+	ck_assert_mem_eq(got, want, sizeof(want));
+	ident_hash_usbguard("Stick", 0x1209, 0x00FF, "S/N 2", desc,
+	    sizeof(desc), got);
+	ck_assert_int_ne(memcmp(got, want, sizeof(want)), 0);
 }
 END_TEST
 
