@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "identity.h"
+#include "ident.h"
 
 #define BD_DESC_MAX	65536	/* the sysfs descriptors file, capped */
 
@@ -151,7 +151,7 @@ bd_describe(const struct usbdev *d, struct ctl_dev *out)
 	out->bcd_usb = (uint16_t)(desc[2] | desc[3] << 8);
 	read_raw_str(d->syspath, "product", product, sizeof(product));
 	read_raw_str(d->syspath, "serial", serial, sizeof(serial));
-	pol_hash_usbguard(product, d->vid, d->pid, serial, desc, (size_t)dlen,
+	ident_hash_usbguard(product, d->vid, d->pid, serial, desc, (size_t)dlen,
 	    out->hash);
 	free(desc);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ident.h"
 #include "usbdev.h"
 
 static const char *const usbdev_errstr[USBDEV_E__COUNT] = {
@@ -99,6 +100,10 @@ usbdev_from_syspath(const char *syspath, struct usbdev *d)
 	memset(d, 0, sizeof(*d));
 	d->export_ok = 1;
 	if (base == NULL || strlen(syspath) >= sizeof(d->syspath))
+		return USBDEV_E_NOTFOUND;
+	/* The directory is named by the bus id; one the identity rule
+	 * refuses (a root hub "usbN", anything else) is no device of ours. */
+	if (!ident_busid_valid(base + 1))
 		return USBDEV_E_NOTFOUND;
 	snprintf(d->syspath, sizeof(d->syspath), "%s", syspath);
 	snprintf(d->busid, sizeof(d->busid), "%s", base + 1);
@@ -193,8 +198,8 @@ usbdev_list(struct usbdev **out, size_t *count, int include_hidden)
 			continue;
 		if (usbdev_from_syspath(path, &d) != USBDEV_OK)
 			continue;
-		if (d.cls == 0x09 || strncmp(d.busid, "usb", 3) == 0)
-			continue;	/* hubs and root hubs */
+		if (d.cls == 0x09)
+			continue;	/* hubs (root hubs are no bus ids) */
 		ud = udev_device_new_from_syspath(udev, path);
 		if (ud != NULL) {
 			apply_udev_props(ud, &d);
@@ -224,43 +229,11 @@ usbdev_list(struct usbdev **out, size_t *count, int include_hidden)
 	return USBDEV_OK;
 }
 
+/* VVVV, exactly four hex digits, as the n bytes at s. */
 static int
 parse_hex4(const char *s, size_t n, uint16_t *v)
 {
-	size_t i;
-	unsigned int x = 0;
-
-	if (n != 4)
-		return -1;
-	for (i = 0; i < 4; i++) {
-		if (!isxdigit((unsigned char)s[i]))
-			return -1;
-		x = x * 16 + (unsigned int)(isdigit((unsigned char)s[i]) ?
-		    s[i] - '0' : (tolower((unsigned char)s[i]) - 'a' + 10));
-	}
-	*v = (uint16_t)x;
-	return 0;
-}
-
-static int
-is_busid(const char *s)
-{
-	/* BUS-PORT[.PORT]... */
-	if (!isdigit((unsigned char)*s))
-		return 0;
-	while (isdigit((unsigned char)*s))
-		s++;
-	if (*s++ != '-' || !isdigit((unsigned char)*s))
-		return 0;
-	while (*s != '\0') {
-		if (*s == '.') {
-			if (!isdigit((unsigned char)s[1]))
-				return 0;
-		} else if (!isdigit((unsigned char)*s))
-			return 0;
-		s++;
-	}
-	return 1;
+	return n == 4 && ident_hex4(s, v) ? 0 : -1;
 }
 
 int
@@ -271,7 +244,7 @@ usbdev_resolve(const char *sel, struct usbdev *out, struct usbdev **cands,
 	size_t n, i, hits = 0, hit = 0;
 	uint16_t vid = 0, pid = 0;
 	const char *serial = NULL;
-	int by_bus = is_busid(sel), rc;
+	int by_bus = ident_busid_valid(sel), rc;
 
 	if (cands != NULL) {
 		*cands = NULL;
@@ -318,19 +291,15 @@ usbdev_resolve(const char *sel, struct usbdev *out, struct usbdev **cands,
 void
 usbdev_device_id(const struct usbdev *d, char *buf, size_t len)
 {
-	char serial[USBDEV_STR_MAX];
-	size_t i, off;
+	struct ident_iface ifs[USBDEV_MAX_IFACES];
+	int i;
 
-	for (i = 0; d->serial[i] != '\0' && i + 1 < sizeof(serial); i++)
-		serial[i] = (isalnum((unsigned char)d->serial[i]) ||
-		    d->serial[i] == '.' || d->serial[i] == '-' ||
-		    d->serial[i] == '_') ? d->serial[i] : '_';
-	serial[i] = '\0';
-	off = (size_t)snprintf(buf, len, "%04x:%04x:%s:", d->vid, d->pid,
-	    serial);
-	for (i = 0; i < (size_t)d->niface && off + 8 <= len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "u%02x%02x%02x",
-		    d->iface[i].cls, d->iface[i].subcls, d->iface[i].proto);
+	for (i = 0; i < d->niface && i < USBDEV_MAX_IFACES; i++) {
+		ifs[i].cls = d->iface[i].cls;
+		ifs[i].subcls = d->iface[i].subcls;
+		ifs[i].proto = d->iface[i].proto;
+	}
+	ident_device_id(d->vid, d->pid, d->serial, ifs, (size_t)i, buf, len);
 }
 
 const char *

@@ -58,18 +58,22 @@ struct usbdev {
  */
 int usbdev_list(struct usbdev **out, size_t *count, int include_hidden);
 
-/* Read one device from its sysfs path (also used after re-enumeration). */
+/*
+ * Read one device from its sysfs path (also used after re-enumeration).
+ * USBDEV_E_NOTFOUND unless the directory is named by a bus id (ident.h).
+ */
 int usbdev_from_syspath(const char *syspath, struct usbdev *out);
 
 /*
- * Resolve a selector: a bus id ("1-1"), "VID:PID" or "VID:PID:SERIAL".
+ * Resolve a selector: a bus id ("1-1", ident.h's rule), "VID:PID" or
+ * "VID:PID:SERIAL".
  * On USBDEV_E_AMBIGUOUS / USBDEV_E_NOTFOUND, *cands (if not NULL) gets the
  * candidate list for the error message (free() it).
  */
 int usbdev_resolve(const char *sel, struct usbdev *out, struct usbdev **cands,
     size_t *ncands);
 
-/* Qubes' device_id: VID:PID:SERIAL:uCCSSPP... (serial sanitized). */
+/* Qubes' device_id, as ident_device_id() forms it (cut to len). */
 void usbdev_device_id(const struct usbdev *d, char *buf, size_t len);
 
 /* "480" style speed to text ("high"). */

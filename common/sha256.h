@@ -1,8 +1,8 @@
 /*
  * sha256.h: SHA-256 (FIPS 180-4) for descriptor hashes.
- * Owns nothing but the caller's context; no allocation, no I/O. Used by the
- * policy identity code to compute USBGuard-style device hashes, which must
- * be reproducible on dom0 and in sys-usb without pulling a crypto library.
+ * Owns nothing but the caller's context; no allocation, no I/O. Used by
+ * ident.c to compute USBGuard-style device hashes, which must be
+ * reproducible on dom0 and in sys-usb without pulling a crypto library.
  */
 #ifndef USBGATE_SHA256_H
 #define USBGATE_SHA256_H

@@ -23,6 +23,7 @@
 
 #include "attach.h"
 #include "clock.h"
+#include "ident.h"
 #include "log.h"
 #include "sandbox.h"
 #include "session.h"
@@ -239,7 +240,7 @@ enumerated(int port, char *busid, size_t len)
 	FILE *f;
 
 	if (vhci_port_info(port, &p) < 0 || p.status != VHCI_ST_USED ||
-	    strcmp(p.busid, "0-0") == 0)
+	    !ident_busid_valid(p.busid))
 		return NULL;
 	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/bConfigurationValue",
 	    p.busid);

@@ -55,52 +55,6 @@ pol_assign_mode_parse(const char *s)
 	return POL_E_VALUE;
 }
 
-static int
-name_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > POL_NAME_MAX ||
-	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return 0;
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-busid_ok(const char *s)
-{
-	int digits = 0, dashes = 0, dots = 0;
-
-	if (strlen(s) > POL_BUSID_MAX)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (*s >= '0' && *s <= '9') {
-			if (++digits > 3)
-				return 0;
-			continue;
-		}
-		if (digits == 0)
-			return 0;
-		if (*s == '-') {
-			if (dashes++ > 0 || dots > 0)
-				return 0;
-		} else if (*s == '.') {
-			if (dashes == 0 || ++dots > 6)
-				return 0;
-		} else
-			return 0;
-		digits = 0;
-	}
-	return digits > 0 && dashes == 1;
-}
-
 int
 pol_assign_validate(const struct pol_assign *a, char *msg, size_t size)
 {
@@ -109,13 +63,13 @@ pol_assign_validate(const struct pol_assign *a, char *msg, size_t size)
 
 #define FAIL(...) do { snprintf(msg, size, __VA_ARGS__); \
 		return POL_E_VALUE; } while (0)
-	if (!name_ok(a->vm))
+	if (!ident_name_valid(a->vm))
 		FAIL("bad VM name");
 	if (strcmp(a->vm, "dom0") == 0)
 		FAIL("dom0 never receives USB devices");
-	if (!name_ok(a->backend))
+	if (!ident_name_valid(a->backend))
 		FAIL("bad backend name");
-	if (strcmp(a->port, POL_ASSIGN_ANY) != 0 && !busid_ok(a->port))
+	if (strcmp(a->port, POL_ASSIGN_ANY) != 0 && !ident_busid_valid(a->port))
 		FAIL("bad port '%.40s'", a->port);
 	if (strcmp(a->device_id, POL_ASSIGN_ANY) != 0 &&
 	    pol_devid_parse(a->device_id, &id) != POL_OK)
@@ -184,27 +138,15 @@ static int
 parse_pids(const char *s, struct pol_assign *a)
 {
 	const char *p = s;
-	int v, d, k;
+	uint16_t v;
 
 	a->n_allow_pid = 0;
 	for (;;) {
-		v = 0;
-		for (k = 0; k < 4; k++) {
-			int ch = (unsigned char)p[k];
-
-			if (ch >= '0' && ch <= '9')
-				d = ch - '0';
-			else if (ch >= 'a' && ch <= 'f')
-				d = ch - 'a' + 10;
-			else if (ch >= 'A' && ch <= 'F')
-				d = ch - 'A' + 10;
-			else
-				return 0;
-			v = v * 16 + d;
-		}
+		if (!ident_hex4(p, &v))
+			return 0;
 		if (a->n_allow_pid >= POL_ALLOW_PID_MAX)
 			return 0;
-		a->allow_pid[a->n_allow_pid++] = (uint16_t)v;
+		a->allow_pid[a->n_allow_pid++] = v;
 		p += 4;
 		if (*p == '\0')
 			return 1;

@@ -9,82 +9,42 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "identity.h"
 #include "pol_error.h"
-#include "sha256.h"
+
+static struct ident_iface
+iface_classes(const struct pol_iface *ifc)
+{
+	struct ident_iface c = { ifc->cls, ifc->subcls, ifc->proto };
+
+	return c;
+}
 
 void
 pol_iface_code(const struct pol_iface *ifc, char buf[8])
 {
-	snprintf(buf, 8, "u%02x%02x%02x", ifc->cls, ifc->subcls, ifc->proto);
-}
+	struct ident_iface c = iface_classes(ifc);
 
-static int
-serial_char_ok(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '+' ||
-	    ch == '-';
+	ident_iface_code(&c, buf);
 }
 
 int
 pol_device_id(const struct pol_device *dev, char *buf, size_t size)
 {
-	char code[8], ifs[7 * POL_IFACE_MAX + 1] = "";
-	char serial[POL_USBSTR_MAX + 1];
-	size_t i, nifs = 0;
-	int n;
+	struct ident_iface ifs[POL_IFACE_MAX];
+	size_t i, n;
 
-	if (dev->vid == 0 && dev->pid == 0 && dev->n_ifaces == 0) {
-		n = snprintf(buf, size, "%s", POL_DEVID_UNKNOWN);
-		return (size_t)n < size ? n : POL_E_TOOLONG;
-	}
-	for (i = 0; i < sizeof(serial) - 1 && dev->serial[i] != '\0'; i++)
-		serial[i] = serial_char_ok((unsigned char)dev->serial[i]) ?
-		    dev->serial[i] : '_';
-	serial[i] = '\0';
-	for (i = 0; i < dev->n_ifaces && i < POL_IFACE_MAX; i++) {
-		size_t j;
-		int seen = 0;
-
-		pol_iface_code(&dev->ifaces[i], code);
-		for (j = 0; j < nifs && !seen; j += 7)
-			seen = memcmp(ifs + j, code, 7) == 0;
-		if (!seen) {
-			memcpy(ifs + nifs, code, 8);
-			nifs += 7;
-		}
-	}
-	n = snprintf(buf, size, "%04x:%04x:%s:%s", dev->vid, dev->pid, serial,
-	    ifs);
-	if (n < 0 || (size_t)n >= size)
+	for (i = 0; i < dev->n_ifaces && i < POL_IFACE_MAX; i++)
+		ifs[i] = iface_classes(&dev->ifaces[i]);
+	n = ident_device_id(dev->vid, dev->pid, dev->serial, ifs, i, buf,
+	    size);
+	if (n >= size || n > (size_t)INT_MAX)
 		return POL_E_TOOLONG;
-	return n;
-}
-
-static int
-hex4(const char *s, uint16_t *v)
-{
-	int i;
-
-	*v = 0;
-	for (i = 0; i < 4; i++) {
-		int ch = (unsigned char)s[i], d;
-
-		if (ch >= '0' && ch <= '9')
-			d = ch - '0';
-		else if (ch >= 'a' && ch <= 'f')
-			d = ch - 'a' + 10;
-		else if (ch >= 'A' && ch <= 'F')
-			d = ch - 'A' + 10;
-		else
-			return 0;
-		*v = (uint16_t)(*v * 16 + d);
-	}
-	return 1;
+	return (int)n;
 }
 
 static int
@@ -104,8 +64,8 @@ pol_devid_parse(const char *s, struct pol_devid *out)
 		out->unknown = 1;
 		return POL_OK;
 	}
-	if (strlen(s) < 11 || !hex4(s, &out->vid) || s[4] != ':' ||
-	    !hex4(s + 5, &out->pid) || s[9] != ':')
+	if (strlen(s) < 11 || !ident_hex4(s, &out->vid) || s[4] != ':' ||
+	    !ident_hex4(s + 5, &out->pid) || s[9] != ':')
 		return POL_E_VALUE;
 	serial = s + 10;
 	if ((ifs = strchr(serial, ':')) == NULL)
@@ -115,7 +75,7 @@ pol_devid_parse(const char *s, struct pol_devid *out)
 	if (slen > POL_USBSTR_MAX)
 		return POL_E_TOOLONG;
 	for (i = 0; i < slen; i++)
-		if (!serial_char_ok((unsigned char)serial[i]))
+		if (!ident_serial_char_ok((unsigned char)serial[i]))
 			return POL_E_VALUE;
 	ilen = strlen(ifs);
 	if (ilen % 7 != 0 || ilen > 7 * POL_IFACE_MAX)
@@ -129,13 +89,12 @@ pol_devid_parse(const char *s, struct pol_devid *out)
 	return POL_OK;
 }
 
+/* Two hex digits pol_devid_parse() has checked. */
 static int
 hexbyte(const char *s)
 {
-	int hi = s[0] <= '9' ? s[0] - '0' : s[0] - 'a' + 10;
-	int lo = s[1] <= '9' ? s[1] - '0' : s[1] - 'a' + 10;
-
-	return hi * 16 + lo;
+	return ident_hexval((unsigned char)s[0]) * 16 +
+	    ident_hexval((unsigned char)s[1]);
 }
 
 void
@@ -260,18 +219,7 @@ pol_hash_usbguard(const char *product, uint16_t vid, uint16_t pid,
     const char *serial, const void *descriptors, size_t len,
     uint8_t out[POL_HASH_LEN])
 {
-	struct sha256_ctx ctx;
-	char id[5];
-
-	sha256_init(&ctx);
-	sha256_update(&ctx, product, strlen(product));
-	snprintf(id, sizeof(id), "%04x", vid);
-	sha256_update(&ctx, id, 4);
-	snprintf(id, sizeof(id), "%04x", pid);
-	sha256_update(&ctx, id, 4);
-	sha256_update(&ctx, serial, strlen(serial));
-	sha256_update(&ctx, descriptors, len);
-	sha256_final(&ctx, out);
+	ident_hash_usbguard(product, vid, pid, serial, descriptors, len, out);
 }
 
 static const char b64chars[] =

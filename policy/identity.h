@@ -9,7 +9,9 @@
  *               1050:0407:0001234567:u030101u0b0000 (what it says it is);
  *   hash        SHA-256 over strings and descriptors, as USBGuard computes
  *               it, printed in base64 (what it is, byte for byte);
- * and its human description "Category: vendor product".
+ * and its human description "Category: vendor product". The rules for the
+ * names themselves (bus id, VM name, device_id, hash) are common/ident.h's,
+ * which the backend and the control codec use as well.
  *
  * All functions are pure; the usb.ids index is passed in (may be NULL).
  */
@@ -19,20 +21,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ident.h"
 #include "usbids.h"
 
-#define POL_NAME_MAX		31
-#define POL_BUSID_MAX		31
+#define POL_NAME_MAX		IDENT_NAME_MAX
+#define POL_BUSID_MAX		IDENT_BUSID_MAX
 #define POL_USBSTR_MAX		126
 #define POL_IFACE_MAX		32
-#define POL_HASH_LEN		32
+#define POL_HASH_LEN		IDENT_HASH_LEN
 #define POL_HASH_B64_LEN	44	/* base64 of 32 bytes, with padding */
 #define POL_DEVID_MAX		(4 + 1 + 4 + 1 + POL_USBSTR_MAX + 1 + \
 				 7 * POL_IFACE_MAX)
 #define POL_DESC_MAX		300
 
 /* Qubes' value for a device nothing is known about. */
-#define POL_DEVID_UNKNOWN	"0000:0000::?******"
+#define POL_DEVID_UNKNOWN	IDENT_DEVID_UNKNOWN
 
 struct pol_iface {
 	uint8_t number;
@@ -59,11 +62,9 @@ struct pol_device {
 void pol_iface_code(const struct pol_iface *ifc, char buf[8]);
 
 /*
- * device_id. Interface codes are listed once each, in interface order (as
- * udev's ID_USB_INTERFACES). Serial characters outside [A-Za-z0-9._+-]
- * become '_' so the id stays one colon-separated token. A device with VID,
- * PID and interfaces all unknown (zero) gets POL_DEVID_UNKNOWN.
- * Returns the length, or a negative pol_error if buf is too small.
+ * device_id, as ident_device_id() forms it from the device's VID, PID,
+ * serial and interfaces. Returns the length, or a negative pol_error if
+ * buf is too small.
  */
 int pol_device_id(const struct pol_device *dev, char *buf, size_t size);
 
@@ -92,12 +93,7 @@ int pol_describe(const struct pol_device *dev, const struct pol_usbids *ids,
 const char *pol_category(const struct pol_device *dev,
     const struct pol_usbids *ids, char *buf, size_t size);
 
-/*
- * USBGuard's device hash: SHA-256 over product, VID and PID as four
- * lowercase hex digits, serial, then the raw descriptors (device
- * descriptor followed by every configuration descriptor, i.e. the sysfs
- * "descriptors" file), concatenated without separators.
- */
+/* USBGuard's device hash: ident_hash_usbguard() (see ident.h). */
 void pol_hash_usbguard(const char *product, uint16_t vid, uint16_t pid,
     const char *serial, const void *descriptors, size_t len,
     uint8_t out[POL_HASH_LEN]);

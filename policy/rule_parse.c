@@ -95,18 +95,6 @@ is_blank(int ch)
 }
 
 static int
-hexdig(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static int
 lex_next(struct lexer *lx, struct tok *t)
 {
 	const char *s = lx->s;
@@ -139,17 +127,16 @@ lex_next(struct lexer *lx, struct tok *t)
 			if (ch == '"')
 				break;
 			if (ch == '\\') {
-				int e = (unsigned char)s[lx->pos];
+				int e = (unsigned char)s[lx->pos], hi, lo;
 
 				if (e == '"' || e == '\\') {
 					ch = e;
 					lx->pos++;
-				} else if (e == 'x' &&
-				    hexdig((unsigned char)s[lx->pos + 1]) >= 0 &&
-				    hexdig((unsigned char)s[lx->pos + 2]) >= 0) {
-					ch = hexdig((unsigned char)s[lx->pos + 1])
-					    * 16 +
-					    hexdig((unsigned char)s[lx->pos + 2]);
+				} else if (e == 'x' && (hi = ident_hexval(
+				    (unsigned char)s[lx->pos + 1])) >= 0 &&
+				    (lo = ident_hexval(
+				    (unsigned char)s[lx->pos + 2])) >= 0) {
+					ch = hi * 16 + lo;
 					lx->pos += 3;
 					if (ch == 0)
 						return lx_error(lx, POL_E_VALUE,
@@ -196,7 +183,7 @@ parse_hex(const char *s, size_t n, int32_t *v)
 	}
 	*v = 0;
 	for (i = 0; i < n; i++) {
-		if ((d = hexdig((unsigned char)s[i])) < 0)
+		if ((d = ident_hexval((unsigned char)s[i])) < 0)
 			return 0;
 		*v = *v * 16 + d;
 	}
@@ -252,63 +239,6 @@ parse_ifpat(const char *s, struct pol_ifpat *out)
 	out->cls = (int16_t)c;
 	out->sub = (int16_t)sub;
 	out->proto = (int16_t)p;
-	return 1;
-}
-
-static int
-name_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > POL_NAME_MAX)
-		return 0;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return 0;
-	for (i = 0; i < n; i++) {
-		int ch = (unsigned char)s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
-		    ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-busid_valid(const char *s)
-{
-	int digits = 0, dashes = 0, dots = 0;
-
-	if (strlen(s) > POL_BUSID_MAX)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (*s >= '0' && *s <= '9') {
-			if (++digits > 3)
-				return 0;
-			continue;
-		}
-		if (digits == 0)
-			return 0;
-		if (*s == '-') {
-			if (dashes++ > 0 || dots > 0)
-				return 0;
-		} else if (*s == '.') {
-			if (dashes == 0 || ++dots > 6)
-				return 0;
-		} else
-			return 0;
-		digits = 0;
-	}
-	return digits > 0 && dashes == 1;
-}
-
-static int
-printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return 0;
 	return 1;
 }
 
@@ -371,7 +301,7 @@ attr_value(struct lexer *lx, enum pol_attr_kind kind, struct pol_attr *a,
 		break;
 	case POL_ATTR_VIA_PORT:
 		if ((t->kind != T_STRING && t->kind != T_WORD) ||
-		    !busid_valid(t->text))
+		    !ident_busid_valid(t->text))
 			return lx_error(lx, POL_E_VALUE,
 			    "bad port \"%.60s\" (want BUS-PORT[.PORT]..., "
 			    "e.g. \"1-2.4\")", t->text);
@@ -388,7 +318,7 @@ attr_value(struct lexer *lx, enum pol_attr_kind kind, struct pol_attr *a,
 			return lx_error(lx, POL_E_TOOLONG,
 			    "%s longer than %d characters", attr_kw[kind],
 			    POL_USBSTR_MAX);
-		if (!printable(t->text))
+		if (!ident_str_valid_or_empty(t->text, IDENT_CS_PRINT))
 			return lx_error(lx, POL_E_VALUE,
 			    "%s contains a character outside printable "
 			    "ASCII; it could never match (devices are "
@@ -548,7 +478,7 @@ parse_target(struct lexer *lx, struct pol_rule *rule)
 		return POL_OK;
 	}
 	if (strncmp(t.text, "@tag:", 5) == 0) {
-		if (!name_valid(t.text + 5))
+		if (!ident_name_valid(t.text + 5))
 			return lx_error(lx, POL_E_VALUE, "bad tag name '%s'",
 			    t.text + 5);
 		rule->to_kind = POL_TO_TAG;
@@ -558,7 +488,7 @@ parse_target(struct lexer *lx, struct pol_rule *rule)
 	if (t.text[0] == '@')
 		return lx_error(lx, POL_E_VALUE, "unknown target '%s' (want "
 		    "a VM name, @anyvm or @tag:NAME)", t.text);
-	if (!name_valid(t.text))
+	if (!ident_name_valid(t.text))
 		return lx_error(lx, POL_E_VALUE, "bad VM name '%s'", t.text);
 	if (strcmp(t.text, "dom0") == 0)
 		return lx_error(lx, POL_E_VALUE,
@@ -578,7 +508,7 @@ parse_from(struct lexer *lx, struct pol_rule *rule)
 		return lx_error(lx, POL_E_DUP, "duplicate attribute 'from'");
 	if ((r = lex_next(lx, &t)) != POL_OK)
 		return r;
-	if (t.kind != T_WORD || !name_valid(t.text))
+	if (t.kind != T_WORD || !ident_name_valid(t.text))
 		return lx_error(lx, POL_E_VALUE,
 		    "'from' needs a backend VM name, got '%s'", t.text);
 	snprintf(rule->from, sizeof(rule->from), "%.31s", t.text);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ident.h"
 #include "pol_error.h"
 #include "usbids.h"
 
@@ -36,18 +37,6 @@ struct pol_usbids {
 
 #define USBIDS_MAX_SIZE	(16u << 20)	/* refuse absurd files */
 
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Parse n hex digits followed by two spaces; returns value or -1. */
 static long
 hexfield(const char *s, int n, const char **name)
@@ -56,7 +45,7 @@ hexfield(const char *s, int n, const char **name)
 	int i, d;
 
 	for (i = 0; i < n; i++) {
-		if ((d = hexval((unsigned char)s[i])) < 0)
+		if ((d = ident_hexval((unsigned char)s[i])) < 0)
 			return -1;
 		v = v * 16 + d;
 	}

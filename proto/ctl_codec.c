@@ -314,98 +314,20 @@ ctl_hdr_parse(const uint8_t hdr[CTL_HDR_LEN], uint32_t *type, uint32_t *len)
 	return CTL_OK;
 }
 
-static int
-is_digit(int ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-static int
-is_alpha(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
-static int
-char_ok(int ch, enum ctl_charset cs)
-{
-	switch (cs) {
-	case CTL_CS_NAME:
-		return is_alpha(ch) || is_digit(ch) || ch == '_' ||
-		    ch == '.' || ch == '-';
-	case CTL_CS_BUSID:
-		return is_digit(ch) || ch == '-' || ch == '.';
-	case CTL_CS_PRINT:
-		return ch >= 0x20 && ch <= 0x7e;
-	case CTL_CS_TOKEN:
-		return ch > 0x20 && ch <= 0x7e;
-	case CTL_CS_KEY:
-		return (ch >= 'a' && ch <= 'z') || is_digit(ch) ||
-		    ch == '_' || ch == '-';
-	}
-	return 0;
-}
-
-/*
- * BUS-PORT[.PORT]...: each number 1..3 digits, at most 7 tiers of ports
- * below the root hub (USB allows 5 hubs plus the device, keep some slack).
- */
-static int
-busid_valid(const char *s)
-{
-	int digits = 0, dashes = 0, dots = 0;
-
-	for (; *s != '\0'; s++) {
-		if (is_digit((unsigned char)*s)) {
-			if (++digits > 3)
-				return 0;
-			continue;
-		}
-		if (digits == 0)
-			return 0;
-		if (*s == '-') {
-			if (dashes++ > 0 || dots > 0)
-				return 0;
-		} else if (*s == '.') {
-			if (dashes == 0 || ++dots > 6)
-				return 0;
-		} else
-			return 0;
-		digits = 0;
-	}
-	return digits > 0 && dashes == 1;
-}
-
 int
 ctl_str_valid(const char *s, enum ctl_charset cs)
 {
-	size_t i;
-
-	if (s[0] == '\0')
-		return 0;
-	if (cs == CTL_CS_BUSID)
-		return strlen(s) <= 31 && busid_valid(s);
-	if (cs == CTL_CS_NAME && (!is_alpha((unsigned char)s[0]) ||
-	    strlen(s) > 31))
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if (!char_ok((unsigned char)s[i], cs))
-			return 0;
-	return 1;
+	return ident_str_valid(s, (enum ident_charset)cs);
 }
 
 int
 ctl_str_valid_or_empty(const char *s, enum ctl_charset cs)
 {
-	return s[0] == '\0' || ctl_str_valid(s, cs);
+	return ident_str_valid_or_empty(s, (enum ident_charset)cs);
 }
 
 void
 ctl_str_scrub(char *s, enum ctl_charset cs)
 {
-	if (cs == CTL_CS_NAME || cs == CTL_CS_BUSID)
-		return;		/* structural classes cannot be repaired */
-	for (; *s != '\0'; s++)
-		if (!char_ok((unsigned char)*s, cs))
-			*s = '_';
+	ident_str_scrub(s, (enum ident_charset)cs);
 }

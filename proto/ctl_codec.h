@@ -3,8 +3,9 @@
  *
  * Owns: the frame header layout ({u32 type; u32 len}, little-endian), the
  * size limits, the error enum, a bounds-checked read cursor, a fixed-capacity
- * write buffer, and the character-class checks applied to every string that
- * crosses a VM boundary. No I/O, no allocation: callers pass the buffers.
+ * write buffer, and the character classes of every string that crosses a
+ * VM boundary (the rules are ident.h's). No I/O, no allocation: callers
+ * pass the buffers.
  *
  * Strings travel as {u16 length; bytes}, without a terminating NUL. The
  * decoder copies them into fixed arrays after checking the length against
@@ -22,6 +23,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ident.h"
 
 #define CTL_PROTO_VERSION	1	/* this implementation */
 #define CTL_PROTO_VERSION_MIN	1	/* oldest peer we talk to */
@@ -105,14 +108,16 @@ int ctl_hdr_parse(const uint8_t hdr[CTL_HDR_LEN], uint32_t *type,
 
 /*
  * Character classes. Every string field of every message has one; the
- * verifier rejects a string with a character outside it.
+ * verifier rejects a string with a character outside it. They are the
+ * identity rules of ident.h under the protocol's names, so that the
+ * codec, the daemons and the policy accept the same names.
  */
 enum ctl_charset {
-	CTL_CS_NAME,	/* VM/backend name: [A-Za-z][A-Za-z0-9_.-]*, 1..31 */
-	CTL_CS_BUSID,	/* USB port: BUS-PORT[.PORT]..., digits only */
-	CTL_CS_PRINT,	/* printable ASCII 0x20..0x7e */
-	CTL_CS_TOKEN,	/* printable ASCII without space 0x21..0x7e */
-	CTL_CS_KEY,	/* [a-z0-9_-] */
+	CTL_CS_NAME = IDENT_CS_NAME,	/* VM/backend name */
+	CTL_CS_BUSID = IDENT_CS_BUSID,	/* USB port: BUS-PORT[.PORT]... */
+	CTL_CS_PRINT = IDENT_CS_PRINT,	/* printable ASCII 0x20..0x7e */
+	CTL_CS_TOKEN = IDENT_CS_TOKEN,	/* the same without space */
+	CTL_CS_KEY = IDENT_CS_KEY,	/* [a-z0-9_-] */
 };
 
 /* 1 if s is a non-empty member of the class (BUSID/NAME check structure). */

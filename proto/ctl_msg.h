@@ -65,13 +65,13 @@ enum ctl_role {
 #define CTL_CAP__ALL		0x00000007u
 
 /* Field caps (characters, without the NUL). */
-#define CTL_NAME_MAX		31	/* VM or backend name (Qubes: 31) */
-#define CTL_BUSID_MAX		31
+#define CTL_NAME_MAX		IDENT_NAME_MAX	/* VM or backend (Qubes: 31) */
+#define CTL_BUSID_MAX		IDENT_BUSID_MAX
 #define CTL_USBSTR_MAX		126	/* USB string descriptor: 126 UTF-16 */
 #define CTL_URI_MAX		255
 #define CTL_TEXT_MAX		255
 #define CTL_IFACE_MAX		32	/* interfaces per device (as usbredir) */
-#define CTL_HASH_LEN		32	/* SHA-256 */
+#define CTL_HASH_LEN		IDENT_HASH_LEN	/* SHA-256 */
 #define CTL_DEVID_MAX		(4 + 1 + 4 + 1 + CTL_USBSTR_MAX + 1 + \
 				 7 * CTL_IFACE_MAX)
 #define CTL_CLI_ARGS_MAX	8

@@ -1,7 +1,8 @@
 /*
  * check_usbdev.c: the backend reads a device's identity from its sysfs
  * directory (built here in a temporary directory, in the kernel's format),
- * cleans device-provided strings, and forms Qubes' device_id.
+ * cleans device-provided strings, and forms Qubes' device_id; it takes for
+ * a bus id exactly what the control codec takes for one.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl_codec.h"
 #include "usbdev.h"
 #include "unit_main.h"
 
@@ -130,6 +132,60 @@ START_TEST(malformed_selector_is_refused)
 }
 END_TEST
 
+/*
+ * Bus ids on which the backend (any digits, any depth) and the control
+ * codec (1..3 digits, 7 tiers) disagreed before both used ident.h, and
+ * some they always shared. want is the one answer both must give now.
+ */
+static const struct {
+	const char *busid;
+	int want;
+} shared_busids[] = {
+	{ "1-1234", 0 },		/* backend took it, codec refused */
+	{ "1-1.2.3.4.5.6.7.8.9", 0 },	/* the same, by depth */
+	{ "12345-1", 0 },		/* the same, by bus */
+	{ "0-1", 0 },			/* both took it; no bus 0 */
+	{ "1-0", 0 },			/* both took it; no port 0 */
+	{ "1-02", 0 },			/* both took it; Linux never says so */
+	{ "1-2", 1 },
+	{ "2-1.4", 1 },
+	{ "3-1.1.1.1.1.1.1", 1 },
+};
+
+START_TEST(backend_and_codec_agree_on_bus_ids)
+{
+	const char *busid = shared_busids[_i].busid;
+	int want = shared_busids[_i].want;
+	struct usbdev d;
+	char dir[64];
+	int rc;
+
+	ck_assert_int_eq(ctl_str_valid(busid, CTL_CS_BUSID), want);
+
+	/* As a sysfs directory name: a device, or none of ours. */
+	strcpy(dir, "/tmp/usbdev-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(root, sizeof(root), "%s/%s", dir, busid);
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	put("idVendor", "1209\n");
+	rc = usbdev_from_syspath(root, &d);
+	ck_assert_msg((rc == USBDEV_OK) == want, "%s: gave %d", busid, rc);
+	if (want)
+		ck_assert_str_eq(d.busid, busid);
+
+	/* As a selector: a bus id, or malformed (it is no VID:PID). */
+	rc = usbdev_resolve(busid, &d, NULL, NULL);
+	ck_assert_msg((rc != USBDEV_E_SELECTOR) == want, "%s: gave %d", busid,
+	    rc);
+
+	snprintf(root, sizeof(root), "%s/%s/idVendor", dir, busid);
+	unlink(root);
+	snprintf(root, sizeof(root), "%s/%s", dir, busid);
+	rmdir(root);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(speed_names)
 {
 	ck_assert_str_eq(usbdev_speed_name(1), "low");
@@ -150,6 +206,8 @@ unit_suite(void)
 	tcase_add_test(tc, not_a_device_is_refused);
 	tcase_add_loop_test(tc, malformed_selector_is_refused, 0,
 	    sizeof(bad_selectors) / sizeof(bad_selectors[0]));
+	tcase_add_loop_test(tc, backend_and_codec_agree_on_bus_ids, 0,
+	    sizeof(shared_busids) / sizeof(shared_busids[0]));
 	tcase_add_test(tc, speed_names);
 	suite_add_tcase(s, tc);
 	return s;

@@ -38,13 +38,13 @@ ctl_make_frames() {
 	mkdir -p "$d"
 	__body hello; __hello 2
 	__body hello_fe; __hello 3
-	__body dev_ok; __dev 9-999 0 1 'evil twin'
-	__body dev_hidden; __dev 9-998 0 0 'not exported'
-	__body dev_hub; __dev 9-997 9 1 'a hub'
-	__body dev_ctrl; __dev 9-996 0 1 'bad\001string'
-	__body status; F=$B; __u64 0x1234; __str 9-999; __b 1; __b 0; __str ""
-	__body remove; F=$B; __str 9-995
-	__body remove_pad; F=$B; __str 9-995; __b 0
+	__body dev_ok; __dev 9-255 0 1 'evil twin'
+	__body dev_hidden; __dev 9-254 0 0 'not exported'
+	__body dev_hub; __dev 9-253 9 1 'a hub'
+	__body dev_ctrl; __dev 9-252 0 1 'bad\001string'
+	__body status; F=$B; __u64 0x1234; __str 9-255; __b 1; __b 0; __str ""
+	__body remove; F=$B; __str 9-251
+	__body remove_pad; F=$B; __str 9-251; __b 0
 	__body import_result; F=$B; __u64 0x1234; __b 1; __b 0; __u16 0; __str ""; __str ""
 
 	F=$d/00-random; : >"$F"; head -c 64 /dev/urandom >>"$F"
@@ -116,11 +116,11 @@ deny'
 	# Lies that are well-formed: ignored, the flood capped at 128 devices.
 	ctl_wait 20 "usbgated reconnecting to A before the lies" __reconnected
 	vm_ok A "exec 3<>/dev/virtio-ports/usbgate.ctl; cat /tmp/bad/10-lies >&3; sleep 1" "writing the lies on usbgate.ctl"
-	ctl_wait 20 "the lying device listed" ctl_listed '^sys-usb:9-999 '
+	ctl_wait 20 "the lying device listed" ctl_listed '^sys-usb:9-255 '
 	ctl_wait 20 "the flood listed" eval '[ $(ctl_ug list | grep -c "^sys-usb:9-") -ge 128 ]'
 	ctl_ok "listing after the lies" list
 	assert_eq "devices listed after a flood of 132" 128 "$(grep -c '^sys-usb:9-' <<<"$CTL_OUT")"
-	grep -q '^sys-usb:9-998 ' <<<"$CTL_OUT" && fail "a device without the EXPORT flag is listed"
+	grep -q '^sys-usb:9-254 ' <<<"$CTL_OUT" && fail "a device without the EXPORT flag is listed"
 	ctl_gated_alive || fail "usbgated died after the lies"
 	grep -q "status for unknown session 1234 ignored" "$VM_OUTDIR/usbgated.log" || fail "no trace of the unknown session being ignored"
 
