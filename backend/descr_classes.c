@@ -124,7 +124,7 @@ walk(struct ctl_cur *c, struct dc_list *untrusted)
 		if (ctl_get_sub(c, &conf, (size_t)total - 4) != CTL_OK)
 			return DC_E_TRUNC;
 		ctl_get_bytes(&conf, skip, 1);		/* bNumInterfaces */
-		ctl_get_u8(&conf, &value);		/* bConfigurationValue */
+		ctl_get_u8(&conf, &value);	/* bConfigurationValue */
 		ctl_get_bytes(&conf, skip, (size_t)blen - 6);
 		if ((r = walk_config(&conf, value, untrusted)) != DC_OK)
 			return r;

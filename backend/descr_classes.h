@@ -22,7 +22,7 @@ enum dc_error {
 	DC_E_LENGTH = -2,	/* a bLength too small for its type */
 	DC_E_TYPE = -3,		/* not the descriptor expected there */
 	DC_E_TRAILING = -4,	/* bytes after the last configuration */
-	DC_E_TOOMANY = -5,	/* more interface descriptors than CTL_ALT_MAX */
+	DC_E_TOOMANY = -5,	/* more interface descriptors than DEV_ADD */
 	DC_E_HUB = -6,		/* a hub interface: never exported */
 	DC_E_DUP = -7,		/* the same (config, interface, alt) twice */
 	DC_E__COUNT = 8

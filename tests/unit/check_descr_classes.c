@@ -18,28 +18,8 @@
 #include <string.h>
 
 #include "descr_classes.h"
+#include "hidden_alt.h"
 
-/* Storage at interface 0 setting 0, a boot keyboard at setting 1; a
- * keyboard as configuration 2. */
-static const uint8_t hidden_alt[] = {
-	0x12, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x40, 0x6b, 0x1d, 0x04, 0x01,
-	0x00, 0x01, 0x01, 0x02, 0x03, 0x02,
-	0x09, 0x02, 64, 0x00, 0x01, 0x01, 0x00, 0x80, 0x32,
-	0x09, 0x04, 0x00, 0x00, 0x02, 0x08, 0x06, 0x50, 0x00,
-	0x07, 0x05, 0x81, 0x02, 0x00, 0x02, 0x00,
-	0x07, 0x05, 0x02, 0x02, 0x00, 0x02, 0x00,
-	0x09, 0x04, 0x00, 0x01, 0x02, 0x03, 0x01, 0x01, 0x00,
-	0x09, 0x21, 0x11, 0x01, 0x00, 0x01, 0x22, 0x3f, 0x00,
-	0x07, 0x05, 0x83, 0x03, 0x08, 0x00, 0x0a,
-	0x07, 0x05, 0x81, 0x02, 0x00, 0x02, 0x00,
-	0x09, 0x02, 34, 0x00, 0x01, 0x02, 0x00, 0xa0, 0x32,
-	0x09, 0x04, 0x00, 0x00, 0x01, 0x03, 0x01, 0x01, 0x00,
-	0x09, 0x21, 0x11, 0x01, 0x00, 0x01, 0x22, 0x3f, 0x00,
-	0x07, 0x05, 0x83, 0x03, 0x08, 0x00, 0x0a,
-};
-#define CONF1	18
-#define CONF2	(18 + 64)
-#define ALT1	(CONF1 + 32)
 
 START_TEST(test_every_config_and_alt_listed)
 {
@@ -79,19 +59,19 @@ static const struct bad_case bad_cases[] = {
 	{ "device bLength 1", 0, 1, 0, DC_E_LENGTH },
 	{ "one configuration more than there is", 17, 3, 0, DC_E_TRUNC },
 	{ "one configuration less: bytes left", 17, 1, 0, DC_E_TRAILING },
-	{ "configuration is an interface", CONF2 + 1, 0x04, 0, DC_E_TYPE },
-	{ "configuration header too short", CONF1, 8, 0, DC_E_LENGTH },
-	{ "wTotalLength below bLength", CONF1 + 2, 8, 0, DC_E_LENGTH },
-	{ "wTotalLength past the end", CONF2 + 2, 35, 0, DC_E_TRUNC },
-	{ "wTotalLength short of a descriptor", CONF1 + 2, 60, 0, DC_E_TRUNC },
-	{ "descriptor bLength 0", CONF1 + 9, 0, 0, DC_E_LENGTH },
-	{ "descriptor bLength past its configuration", ALT1, 0x21, 0,
+	{ "configuration is an interface", HA_CONF2 + 1, 0x04, 0, DC_E_TYPE },
+	{ "configuration header too short", HA_CONF1, 8, 0, DC_E_LENGTH },
+	{ "wTotalLength below bLength", HA_CONF1 + 2, 8, 0, DC_E_LENGTH },
+	{ "wTotalLength past the end", HA_CONF2 + 2, 35, 0, DC_E_TRUNC },
+	{ "wTotalLength short of a descriptor", HA_CONF1 + 2, 60, 0, DC_E_TRUNC },
+	{ "descriptor bLength 0", HA_CONF1 + 9, 0, 0, DC_E_LENGTH },
+	{ "descriptor bLength past its configuration", HA_ALT1, 0x21, 0,
 	  DC_E_TRUNC },
-	{ "interface descriptor too short", ALT1, 8, 0, DC_E_LENGTH },
-	{ "configuration inside a configuration", ALT1 + 1, 0x02, 0,
+	{ "interface descriptor too short", HA_ALT1, 8, 0, DC_E_LENGTH },
+	{ "configuration inside a configuration", HA_ALT1 + 1, 0x02, 0,
 	  DC_E_TYPE },
-	{ "hub interface behind a setting", ALT1 + 5, 0x09, 0, DC_E_HUB },
-	{ "setting listed twice", ALT1 + 3, 0x00, 0, DC_E_DUP },
+	{ "hub interface behind a setting", HA_ALT1 + 5, 0x09, 0, DC_E_HUB },
+	{ "setting listed twice", HA_ALT1 + 3, 0x00, 0, DC_E_DUP },
 	{ "cut in the last endpoint", 0, 0x12, 3, DC_E_TRUNC },
 };
 
