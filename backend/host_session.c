@@ -209,8 +209,8 @@ filter_new(struct be_session *s, int devfd, libusb_device_handle *h,
 		be_fail(s, BE_E_FILTER, "descriptors: %s", iff_strerror(rc));
 		return -1;
 	}
-	log_info("hiding %d interface(s) and %d alternate setting(s) from the "
-	    "frontend, configuration %d pinned", opt->n_refused,
+	log_info("hiding %d interface(s) from the frontend, and %d alternate "
+	    "setting(s); configuration %d pinned", opt->n_refused,
 	    opt->n_refused_alts, cfg);
 	return 0;
 }

@@ -92,9 +92,9 @@ deny'
 
 	vm_bg_running A "$gjob" || fail "tb-altgadget in A died: $(vm_bg_log A "$gjob" | tail -n 3)"
 	ctl_save_logs
-	grep -q "hiding 0 interface(s) and 1 alternate setting(s) from the frontend, configuration 1 pinned" "$VM_OUTDIR/backend.log" ||
+	grep -q "hiding 0 interface(s) from the frontend, and 1 alternate setting(s); configuration 1 pinned" "$VM_OUTDIR/backend.log" ||
 		fail "the backend log does not show the alternate setting filter: $(grep -i hiding "$VM_OUTDIR/backend.log")"
-	grep -q "hiding 0 interface(s) and 0 alternate setting(s) from the frontend, configuration 1 pinned" "$VM_OUTDIR/backend.log" ||
+	grep -q "hiding 0 interface(s) from the frontend, and 0 alternate setting(s); configuration 1 pinned" "$VM_OUTDIR/backend.log" ||
 		fail "the backend log does not show the pinning filter: $(grep -i hiding "$VM_OUTDIR/backend.log")"
 	vm_bg_log A "$gjob" >"$VM_OUTDIR/altgadget.log" 2>/dev/null
 	ctl_gated_alive || fail "usbgated died"
