@@ -288,13 +288,15 @@ iff_new_alts(const uint8_t *untrusted_desc, size_t len,
     const uint8_t (*refused_alts)[2], int n_refused_alts, int active_config,
     struct iff **out)
 {
+	struct iff_set every;
 	struct iff *f;
 	size_t off;
-	int i, n, r;
+	int i, n, r, active;
 
 	*out = NULL;
 	if (len < 18 || untrusted_desc[0] < 18 || untrusted_desc[1] != 0x01)
 		return IFF_E_TRUNC;
+	memset(&every, 0xff, sizeof(every));
 	if (n_refused_alts > IFF_ALTS_MAX)
 		return IFF_E_NOSPACE;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
@@ -330,15 +332,21 @@ iff_new_alts(const uint8_t *untrusted_desc, size_t len,
 			r = IFF_E_NOMEM;
 			goto fail;
 		}
+		c->value = untrusted_desc[off + 5];
+		active = c->value == active_config && f->active < 0;
+		/*
+		 * Another configuration can never be selected (the filter
+		 * pins this one), and dom0 judged this one's interfaces: the
+		 * AppVM sees the others without any.
+		 */
 		r = iff_rewrite_config_alts(untrusted_desc + off, total,
-		    &f->refused, &f->alts, c->desc, total, &c->len,
-		    &c->ep_mask);
+		    active ? &f->refused : &every, active ? &f->alts : NULL,
+		    c->desc, total, &c->len, &c->ep_mask);
 		if (r != IFF_OK) {
 			free(c->desc);
 			goto fail;
 		}
-		c->value = untrusted_desc[off + 5];
-		if (c->value == active_config && f->active < 0)
+		if (active)
 			f->active = f->nconf;
 		f->nconf++;
 		off += total;

@@ -11,7 +11,8 @@
  * packet boundaries in both directions:
  *
  *  - from the AppVM: GET_DESCRIPTOR(CONFIGURATION) is answered here from
- *    the rewritten descriptor; any request naming a refused interface or
+ *    the rewritten descriptor (any configuration but the active one
+ *    without interfaces: it can never be selected); any request naming a refused interface or
  *    one of its endpoints (control requests to that interface or endpoint,
  *    set/get_alt_setting, data packets, start/stop of interrupt, iso and
  *    bulk receiving, bulk streams) is answered here with a stall (or

@@ -14,7 +14,8 @@
  * refused interface. With alternate settings: a refused (interface,
  * setting) pair leaves the descriptor (setting 0 takes the interface with
  * it), SET_INTERFACE to it is refused as a usbredir packet and as a
- * control request, and its own endpoints are refused; a filter with
+ * control request, and its own endpoints are refused; the configurations
+ * that are not active are served without interfaces; a filter with
  * nothing refused still pins the configuration.
  */
 #include "config.h"
@@ -624,7 +625,16 @@ START_TEST(test_alt_descriptor_hides_keyboard)
 	n = answers(ans, sizeof(ans));
 	ck_assert_uint_eq(n, 16 + 10 + 32);
 	ck_assert_mem_eq(ans + 26 + 9, hidden_alt + HA_CONF1 + 9, 23);
-	ck_assert_uint_eq(iff_answered_count(filt), 1);
+	/* Configuration 2 (a keyboard) cannot be selected: no interfaces. */
+	n = control(p, 2, 0x80, 6, 0x0201, 0, 255);
+	ck_assert_uint_eq(feed(p, n, out, sizeof(out)), 0);
+	n = answers(ans, sizeof(ans));
+	ck_assert_uint_eq(n, 16 + 10 + 9);
+	ck_assert_int_eq(ans[16 + 3], usb_redir_success);
+	ck_assert_int_eq(ans[26 + 2], 9);		/* wTotalLength */
+	ck_assert_int_eq(ans[26 + 4], 0);		/* bNumInterfaces */
+	ck_assert_int_eq(ans[26 + 5], 2);		/* bConfigurationValue */
+	ck_assert_uint_eq(iff_answered_count(filt), 2);
 }
 END_TEST
 
