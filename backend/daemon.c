@@ -270,6 +270,9 @@ sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
 	o.reset = (sv->options & CTL_OPT_RESET) != 0;
 	o.refused = sv->refused;
 	o.n_refused = sv->n_refused;
+	o.refused_alts = (const uint8_t (*)[2])sv->refused_alts;
+	o.n_refused_alts = sv->n_refused_alts;
+	o.pin_config = (sv->options & CTL_OPT_PIN_CONFIG) != 0;
 	_exit(be_serve(ud, &o));
 }
 
@@ -368,9 +371,11 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 	d->sess = s;
 	sv_add(&b->sessions, &s->child);
 	log_info("session %llx: serving %s (%04x:%04x) on %s%s, %u "
-	    "interface(s) refused", (unsigned long long)s->child.id, s->busid,
-	    ud.vid, ud.pid, sv->uri, sv->options & CTL_OPT_RESET ?
-	    " after a reset" : "", sv->n_refused);
+	    "interface(s) and %u alternate setting(s) refused%s",
+	    (unsigned long long)s->child.id, s->busid, ud.vid, ud.pid, sv->uri,
+	    sv->options & CTL_OPT_RESET ? " after a reset" : "",
+	    sv->n_refused, sv->n_refused_alts,
+	    sv->options & CTL_OPT_PIN_CONFIG ? ", configuration pinned" : "");
 }
 
 static void

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "descr_classes.h"
 #include "ident.h"
+#include "log.h"
 
 #define BD_DESC_MAX	65536	/* the sysfs descriptors file, capped */
 
@@ -103,10 +105,10 @@ put_str(char *dst, size_t size, const char *src)
 int
 bd_describe(const struct usbdev *d, struct ctl_dev *out)
 {
-	char product[256], serial[256];
+	char product[256], serial[256], cfg[8];
 	uint8_t *desc;
 	ssize_t dlen;
-	int i;
+	int i, r;
 
 	memset(out, 0, sizeof(*out));
 	if (d->cls == 0x09 || !bd_configured(d->syspath))
@@ -149,6 +151,15 @@ bd_describe(const struct usbdev *d, struct ctl_dev *out)
 		return BD_E_GONE;
 	}
 	out->bcd_usb = (uint16_t)(desc[2] | desc[3] << 8);
+	/* Policy sees every configuration and alternate setting. */
+	read_raw_str(d->syspath, "bConfigurationValue", cfg, sizeof(cfg));
+	out->config = (uint8_t)strtoul(cfg, NULL, 10);
+	if ((r = dc_classes(desc, (size_t)dlen, out)) != DC_OK) {
+		log_warnx("%s: descriptors: %s; not exported", d->busid,
+		    dc_strerror(r));
+		free(desc);
+		return BD_E_SKIP;
+	}
 	read_raw_str(d->syspath, "product", product, sizeof(product));
 	read_raw_str(d->syspath, "serial", serial, sizeof(serial));
 	ident_hash_usbguard(product, d->vid, d->pid, serial, desc, (size_t)dlen,

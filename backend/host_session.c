@@ -202,13 +202,16 @@ filter_new(struct be_session *s, int devfd, libusb_device_handle *h,
 		    libusb_error_name(rc));
 		return -1;
 	}
-	rc = iff_new(desc, len, opt->refused, opt->n_refused, cfg, &s->iff);
+	rc = iff_new_alts(desc, len, opt->refused, opt->n_refused,
+	    opt->refused_alts, opt->n_refused_alts, cfg, &s->iff);
 	free(desc);
 	if (rc < 0) {
 		be_fail(s, BE_E_FILTER, "descriptors: %s", iff_strerror(rc));
 		return -1;
 	}
-	log_info("hiding %d interface(s) from the frontend", opt->n_refused);
+	log_info("hiding %d interface(s) from the frontend, and %d alternate "
+	    "setting(s); configuration %d pinned", opt->n_refused,
+	    opt->n_refused_alts, cfg);
 	return 0;
 }
 
@@ -327,7 +330,8 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 		    libusb_error_name(rc));
 		goto out;
 	}
-	if (opt->n_refused > 0 && (rc = filter_new(&s, devfd, h, opt)) < 0)
+	if ((opt->n_refused > 0 || opt->n_refused_alts > 0 ||
+	    opt->pin_config) && (rc = filter_new(&s, devfd, h, opt)) < 0)
 		goto out;
 	/* Drop, then read untrusted bytes. */
 	rc = sandbox_enter(opt->user, SANDBOX_ALLOW_IOCTL | SANDBOX_ALLOW_SOCKETS);

@@ -40,6 +40,9 @@ struct be_options {
 	pid_t parent;		/* SIGTERM us when it dies (0: no) */
 	const uint8_t *refused;	/* interface numbers the frontend must not */
 	int n_refused;		/* see (iface_filter.h); borrowed */
+	const uint8_t (*refused_alts)[2];	/* (interface, alt), borrowed */
+	int n_refused_alts;
+	int pin_config;		/* refuse other configurations */
 };
 
 /*

@@ -18,6 +18,8 @@
 #define DT_OTHER_SPEED		0x07
 #define DT_IAD			0x0b
 #define REQ_GET_DESCRIPTOR	0x06
+#define REQ_SET_CONFIGURATION	0x09
+#define REQ_SET_INTERFACE	0x0b
 
 #define IFF_HELLO_MAX		1024	/* version string + capabilities */
 #define IFF_PACKET_MAX		(128u * 1024 * 1024 + 1024)
@@ -74,13 +76,58 @@ put32(uint8_t *p, uint32_t v)
 /* ---- descriptors ------------------------------------------------------------ */
 
 int
+iff_alts_has(const struct iff_alts *s, uint8_t iface, uint8_t alt)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < s->n; i++)
+		if (s->pair[i][0] == iface && s->pair[i][1] == alt)
+			return 1;
+	return 0;
+}
+
+int
+iff_alts_add(struct iff_alts *s, uint8_t iface, uint8_t alt)
+{
+	if (iff_alts_has(s, iface, alt))
+		return 0;
+	if (s->n >= IFF_ALTS_MAX)
+		return -1;
+	s->pair[s->n][0] = iface;
+	s->pair[s->n][1] = alt;
+	s->n++;
+	return 0;
+}
+
+/* The whole interface is hidden (alternate setting 0 is what it starts
+ * in after every SET_CONFIGURATION). */
+static int
+iface_refused(const struct iff_set *refused, const struct iff_alts *alts,
+    uint8_t num)
+{
+	return iff_set_has(refused, num) || iff_alts_has(alts, num, 0);
+}
+
+int
 iff_rewrite_config(const uint8_t *untrusted_in, size_t len,
     const struct iff_set *refused, uint8_t *out, size_t outsize,
     size_t *outlen, uint32_t *ep_mask)
 {
+	return iff_rewrite_config_alts(untrusted_in, len, refused, NULL, out,
+	    outsize, outlen, ep_mask);
+}
+
+enum { KEEP, DROP_IFACE, DROP_ALT };
+
+int
+iff_rewrite_config_alts(const uint8_t *untrusted_in, size_t len,
+    const struct iff_set *refused, const struct iff_alts *refused_alts,
+    uint8_t *out, size_t outsize, size_t *outlen, uint32_t *ep_mask)
+{
 	struct iff_set kept;
 	size_t total, off, o;
-	int dropping = 0, n_kept = 0, i;
+	uint32_t iface_eps = 0, alt_eps = 0, kept_eps = 0;
+	int dropping = KEEP, n_kept = 0, i;
 
 	*outlen = 0;
 	*ep_mask = 0;
@@ -116,19 +163,28 @@ iff_rewrite_config(const uint8_t *untrusted_in, size_t len,
 		case DT_INTERFACE:
 			if (dl < 9)
 				return IFF_E_LENGTH;
-			dropping = iff_set_has(refused, d[2]);
-			if (!dropping && !iff_set_has(&kept, d[2])) {
+			if (iface_refused(refused, refused_alts, d[2]))
+				dropping = DROP_IFACE;
+			else if (iff_alts_has(refused_alts, d[2], d[3]))
+				dropping = DROP_ALT;
+			else
+				dropping = KEEP;
+			if (dropping == KEEP && !iff_set_has(&kept, d[2])) {
 				iff_set_add(&kept, d[2]);
 				n_kept++;
 			}
-			keep = !dropping;
+			keep = dropping == KEEP;
 			break;
 		case DT_ENDPOINT:
 			if (dl < 7)
 				return IFF_E_LENGTH;
-			if (dropping)
-				*ep_mask |= 1u << IFF_EP2I(d[2]);
-			keep = !dropping;
+			if (dropping == DROP_IFACE)
+				iface_eps |= 1u << IFF_EP2I(d[2]);
+			else if (dropping == DROP_ALT)
+				alt_eps |= 1u << IFF_EP2I(d[2]);
+			else
+				kept_eps |= 1u << IFF_EP2I(d[2]);
+			keep = dropping == KEEP;
 			break;
 		case DT_IAD:
 			if (dl < 8)
@@ -138,16 +194,17 @@ iff_rewrite_config(const uint8_t *untrusted_in, size_t len,
 			keep = 1;
 			for (i = 0; i < d[3]; i++)
 				if (d[2] + i > 255 ||
-				    iff_set_has(refused, (uint8_t)(d[2] + i)))
+				    iface_refused(refused, refused_alts,
+				    (uint8_t)(d[2] + i)))
 					keep = 0;
-			dropping = 0;	/* not part of the interface before */
+			dropping = KEEP;  /* not part of the interface before */
 			break;
 		case DT_CONFIG:
 		case DT_OTHER_SPEED:
 			return IFF_E_TYPE;	/* one configuration only */
 		default:
 			/* Class descriptors follow their interface. */
-			keep = !dropping;
+			keep = dropping == KEEP;
 		}
 		if (keep) {
 			if (outsize - o < dl)
@@ -159,8 +216,11 @@ iff_rewrite_config(const uint8_t *untrusted_in, size_t len,
 	}
 	/*
 	 * An endpoint address that a kept interface shares with a refused
-	 * one (a lying descriptor) stays in *ep_mask: refused for both.
+	 * one (a lying descriptor) stays in *ep_mask: refused for both. One
+	 * that a refused alternate setting shares with a kept setting stays
+	 * usable: the refused setting can never be selected.
 	 */
+	*ep_mask = iface_eps | (alt_eps & ~kept_eps);
 	put16(out + 2, (uint16_t)o);
 	out[4] = (uint8_t)n_kept;
 	*outlen = o;
@@ -177,7 +237,8 @@ struct iff_conf {
 };
 
 struct iff {
-	struct iff_set refused;
+	struct iff_set refused;		/* whole interfaces */
+	struct iff_alts alts;		/* alternate settings of kept ones */
 	int nconf;
 	struct iff_conf conf[IFF_MAX_CONFIGS];
 	int active;			/* index into conf */
@@ -217,23 +278,44 @@ int
 iff_new(const uint8_t *untrusted_desc, size_t len, const uint8_t *refused,
     int n_refused, int active_config, struct iff **out)
 {
+	return iff_new_alts(untrusted_desc, len, refused, n_refused, NULL, 0,
+	    active_config, out);
+}
+
+int
+iff_new_alts(const uint8_t *untrusted_desc, size_t len,
+    const uint8_t *refused, int n_refused,
+    const uint8_t (*refused_alts)[2], int n_refused_alts, int active_config,
+    struct iff **out)
+{
+	struct iff_set every;
 	struct iff *f;
 	size_t off;
-	int i, n, r;
+	int i, n, r, active;
 
 	*out = NULL;
 	if (len < 18 || untrusted_desc[0] < 18 || untrusted_desc[1] != 0x01)
 		return IFF_E_TRUNC;
+	memset(&every, 0xff, sizeof(every));
+	if (n_refused_alts > IFF_ALTS_MAX)
+		return IFF_E_NOSPACE;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return IFF_E_NOMEM;
 	for (i = 0; i < n_refused; i++)
 		iff_set_add(&f->refused, refused[i]);
+	/* Alternate setting 0 refused: the whole interface is. */
+	for (i = 0; i < n_refused_alts; i++)
+		if (refused_alts[i][1] == 0)
+			iff_set_add(&f->refused, refused_alts[i][0]);
+		else
+			(void)iff_alts_add(&f->alts, refused_alts[i][0],
+			    refused_alts[i][1]);
 	n = untrusted_desc[17];
 	if (n > IFF_MAX_CONFIGS)
 		n = IFF_MAX_CONFIGS;
 	f->active = -1;
 	/* The kernel hands out each configuration at its claimed length. */
-	for (off = untrusted_desc[0], i = 0; i < n; i++) {
+	for (off = 18, i = 0; i < n; i++) {
 		struct iff_conf *c = &f->conf[f->nconf];
 		size_t total;
 
@@ -250,14 +332,21 @@ iff_new(const uint8_t *untrusted_desc, size_t len, const uint8_t *refused,
 			r = IFF_E_NOMEM;
 			goto fail;
 		}
-		r = iff_rewrite_config(untrusted_desc + off, total, &f->refused,
+		c->value = untrusted_desc[off + 5];
+		active = c->value == active_config && f->active < 0;
+		/*
+		 * Another configuration can never be selected (the filter
+		 * pins this one), and dom0 judged this one's interfaces: the
+		 * AppVM sees the others without any.
+		 */
+		r = iff_rewrite_config_alts(untrusted_desc + off, total,
+		    active ? &f->refused : &every, active ? &f->alts : NULL,
 		    c->desc, total, &c->len, &c->ep_mask);
 		if (r != IFF_OK) {
 			free(c->desc);
 			goto fail;
 		}
-		c->value = untrusted_desc[off + 5];
-		if (c->value == active_config && f->active < 0)
+		if (active)
 			f->active = f->nconf;
 		f->nconf++;
 		off += total;
@@ -386,6 +475,14 @@ control_verdict(struct iff *f, struct stream *chan, const uint8_t *p,
 		refuse = 1;
 	if (recipient == 2 && ep_refused(f, (uint8_t)index))
 		refuse = 1;
+	/* The standard requests that usbredir also has as packets. */
+	if (rtype == 0x01 && req == REQ_SET_INTERFACE &&
+	    (value > 255 || iff_alts_has(&f->alts, (uint8_t)index,
+	    (uint8_t)value)))
+		refuse = 1;
+	if (rtype == 0x00 && req == REQ_SET_CONFIGURATION &&
+	    value != f->conf[f->active].value)
+		refuse = 1;
 	if (!refuse)
 		return V_PASS;
 	memcpy(out, th, 10);
@@ -416,7 +513,9 @@ packet_verdict(struct iff *f, struct stream *chan, const uint8_t *p,
 		return V_REFUSED;
 	case usb_redir_set_alt_setting:
 	case usb_redir_get_alt_setting:
-		if (!iff_set_has(&f->refused, th[0]))
+		if (!iff_set_has(&f->refused, th[0]) &&
+		    (type == usb_redir_get_alt_setting ||
+		    !iff_alts_has(&f->alts, th[0], th[1])))
 			return V_PASS;
 		out[0] = usb_redir_inval;
 		out[1] = th[0];

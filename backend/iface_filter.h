@@ -4,18 +4,24 @@
  *
  * Owns the rewritten configuration descriptors (the refused interfaces,
  * all their alternate settings, their endpoints and class descriptors,
- * and any interface association covering them removed; wTotalLength and
+ * and any interface association covering them removed; refused alternate
+ * settings of kept interfaces removed the same way; wTotalLength and
  * bNumInterfaces fixed), the set of endpoints that belong to refused
- * interfaces, and the usbredir packet boundaries in both directions:
+ * interfaces or only to refused alternate settings, and the usbredir
+ * packet boundaries in both directions:
  *
  *  - from the AppVM: GET_DESCRIPTOR(CONFIGURATION) is answered here from
- *    the rewritten descriptor; any request naming a refused interface or
+ *    the rewritten descriptor (any configuration but the active one
+ *    without interfaces: it can never be selected); any request naming a refused interface or
  *    one of its endpoints (control requests to that interface or endpoint,
  *    set/get_alt_setting, data packets, start/stop of interrupt, iso and
  *    bulk receiving, bulk streams) is answered here with a stall (or
- *    inval) and never reaches the device; so is SET_CONFIGURATION to
- *    another configuration, OTHER_SPEED_CONFIGURATION, and
+ *    inval) and never reaches the device; so is SET_INTERFACE to a refused
+ *    alternate setting, SET_CONFIGURATION to another configuration (the
+ *    configuration is pinned whenever a filter is installed, even with
+ *    nothing refused), OTHER_SPEED_CONFIGURATION, and
  *    GET_DESCRIPTOR(CONFIGURATION) with a recipient other than the device;
+ *    both the usbredir packets and the standard control requests;
  *  - to the AppVM: interface_info loses the refused interfaces, ep_info
  *    marks their endpoints invalid, and data from those endpoints is
  *    dropped.
@@ -71,6 +77,22 @@ iff_set_has(const struct iff_set *s, uint8_t n)
 	return (s->bit[n >> 3] >> (n & 7)) & 1;
 }
 
+/*
+ * A set of (interface, alternate setting) pairs. Refusing alternate
+ * setting 0 refuses the whole interface: it is the setting every
+ * SET_CONFIGURATION selects.
+ */
+#define IFF_ALTS_MAX	255
+
+struct iff_alts {
+	int n;
+	uint8_t pair[IFF_ALTS_MAX][2];	/* interface, alternate setting */
+};
+
+/* Add a pair (once); 0, or -1 if the set is full. */
+int iff_alts_add(struct iff_alts *s, uint8_t iface, uint8_t alt);
+int iff_alts_has(const struct iff_alts *s, uint8_t iface, uint8_t alt);
+
 /* usbredir's endpoint index: IN endpoints 16..31, OUT 0..15. */
 #define IFF_EP2I(ep)	((((ep) & 0x80) >> 3) | ((ep) & 0x0f))
 
@@ -86,6 +108,15 @@ int iff_rewrite_config(const uint8_t *untrusted_in, size_t len,
     const struct iff_set *refused, uint8_t *out, size_t outsize,
     size_t *outlen, uint32_t *ep_mask);
 
+/*
+ * The same, also without the alternate settings in refused_alts (may be
+ * NULL). *ep_mask also gets the endpoints that appear only in refused
+ * alternate settings of an interface.
+ */
+int iff_rewrite_config_alts(const uint8_t *untrusted_in, size_t len,
+    const struct iff_set *refused, const struct iff_alts *refused_alts,
+    uint8_t *out, size_t outsize, size_t *outlen, uint32_t *ep_mask);
+
 struct iff;
 
 /*
@@ -96,6 +127,16 @@ struct iff;
  */
 int iff_new(const uint8_t *untrusted_desc, size_t len, const uint8_t *refused,
     int n_refused, int active_config, struct iff **out);
+
+/*
+ * The same, also hiding the (interface, alternate setting) pairs in
+ * refused_alts (n_refused_alts of them). With nothing refused at all the
+ * filter still pins the active configuration.
+ */
+int iff_new_alts(const uint8_t *untrusted_desc, size_t len,
+    const uint8_t *refused, int n_refused,
+    const uint8_t (*refused_alts)[2], int n_refused_alts, int active_config,
+    struct iff **out);
 void iff_free(struct iff *f);
 
 /*

@@ -135,7 +135,10 @@ int
 be_serve(struct usbdev *d, const struct serve_options *o)
 {
 	struct be_options bo = { .user = o->user, .verbose = o->verbose,
-	    .refused = o->refused, .n_refused = o->n_refused };
+	    .refused = o->refused, .n_refused = o->n_refused,
+	    .refused_alts = o->refused_alts,
+	    .n_refused_alts = o->n_refused_alts,
+	    .pin_config = o->pin_config };
 	struct end_msg em = { .error = BE_E_LIBUSB };
 	char summary[256];
 	struct stream *chan;

@@ -24,6 +24,9 @@ struct serve_options {
 	int verbose;
 	const uint8_t *refused;	/* interfaces hidden from the frontend */
 	int n_refused;
+	const uint8_t (*refused_alts)[2];	/* (interface, alt) hidden */
+	int n_refused_alts;
+	int pin_config;		/* refuse other configurations */
 };
 
 /* Serve d until the session ends; returns an enum serve_exit. */

@@ -42,6 +42,18 @@ struct pol_iface {
 	uint8_t cls, subcls, proto;
 };
 
+/*
+ * One interface descriptor of any configuration and alternate setting:
+ * what with-interface and deny-interface look at (as USBGuard does).
+ */
+#define POL_ALT_MAX		255
+
+struct pol_ifalt {
+	uint8_t config;			/* bConfigurationValue */
+	uint8_t number, alt;
+	uint8_t cls, subcls, proto;
+};
+
 struct pol_device {
 	char backend[POL_NAME_MAX + 1];
 	char busid[POL_BUSID_MAX + 1];
@@ -52,8 +64,11 @@ struct pol_device {
 	char serial[POL_USBSTR_MAX + 1];
 	char manufacturer[POL_USBSTR_MAX + 1];
 	char product[POL_USBSTR_MAX + 1];
-	uint8_t n_ifaces;
+	uint8_t n_ifaces;		/* active configuration, as sysfs */
 	struct pol_iface ifaces[POL_IFACE_MAX];
+	uint8_t config;			/* active bConfigurationValue */
+	int n_alts;			/* 0: only ifaces[] is known */
+	struct pol_ifalt alts[POL_ALT_MAX];
 	int has_hash;
 	uint8_t hash[POL_HASH_LEN];
 };

@@ -3,7 +3,9 @@
  *
  * Set semantics follow usbguard-rules.conf(5). For an attribute with rule
  * values R and device values D (one value for id, serial, name, hash and
- * via-port; the interface types for with-interface, each type once):
+ * via-port; for with-interface the interface types of every configuration
+ * and alternate setting, as USBGuard reads them from the descriptors, each
+ * type once):
  *   all-of          every r in R matches some d in D
  *   one-of          some r in R matches some d in D
  *   none-of         no r in R matches any d in D
@@ -40,7 +42,7 @@ struct devvals {
 	struct pol_idpat id;
 	const char *str;
 	const uint8_t *hash;
-	struct pol_ifpat ifs[POL_IFACE_MAX];
+	struct pol_ifpat ifs[POL_ALT_MAX];
 };
 
 static int
@@ -148,25 +150,37 @@ attr_match(enum pol_attr_kind kind, const struct devvals *dv,
 	return 0;
 }
 
-/* The device's interface types, each once, in interface order. */
+static void
+add_iftype(struct devvals *dv, int cls, int sub, int proto)
+{
+	struct pol_ifpat t = { cls, sub, proto };
+	int j;
+
+	for (j = 0; j < dv->n; j++)
+		if (dv->ifs[j].cls == t.cls && dv->ifs[j].sub == t.sub &&
+		    dv->ifs[j].proto == t.proto)
+			return;
+	if (dv->n < POL_ALT_MAX)
+		dv->ifs[dv->n++] = t;
+}
+
+/*
+ * The device's interface types, each once, in descriptor order: every
+ * configuration and alternate setting, then (for a device known only by
+ * its device_id, or sysfs showing more) the active ones.
+ */
 static void
 dev_iftypes(const struct pol_device *dev, struct devvals *dv)
 {
-	int i, j;
+	int i;
 
 	dv->n = 0;
-	for (i = 0; i < dev->n_ifaces && i < POL_IFACE_MAX; i++) {
-		struct pol_ifpat t = { dev->ifaces[i].cls,
-		    dev->ifaces[i].subcls, dev->ifaces[i].proto };
-		int dup = 0;
-
-		for (j = 0; j < dv->n && !dup; j++)
-			dup = dv->ifs[j].cls == t.cls &&
-			    dv->ifs[j].sub == t.sub &&
-			    dv->ifs[j].proto == t.proto;
-		if (!dup)
-			dv->ifs[dv->n++] = t;
-	}
+	for (i = 0; i < dev->n_alts && i < POL_ALT_MAX; i++)
+		add_iftype(dv, dev->alts[i].cls, dev->alts[i].subcls,
+		    dev->alts[i].proto);
+	for (i = 0; i < dev->n_ifaces && i < POL_IFACE_MAX; i++)
+		add_iftype(dv, dev->ifaces[i].cls, dev->ifaces[i].subcls,
+		    dev->ifaces[i].proto);
 }
 
 static int
@@ -243,13 +257,82 @@ pol_rule_match(const struct pol_rule *rule, const struct pol_device *dev,
 	return 1;
 }
 
+static int
+denied(const struct pol_rule *rule, int cls, int sub, int proto)
+{
+	struct pol_ifpat t = { cls, sub, proto };
+	int k;
+
+	for (k = 0; k < rule->n_deny_ifaces; k++)
+		if (ifpat_match(&t, &rule->deny_ifaces[k]))
+			return 1;
+	return 0;
+}
+
+static int
+is_refused(const struct pol_verdict *out, uint8_t number)
+{
+	int i;
+
+	for (i = 0; i < out->n_refused; i++)
+		if (out->refused[i] == number)
+			return 1;
+	return 0;
+}
+
+/* More refusals than SERVE carries: the whole device is refused. */
+static void
+refuse_iface(struct pol_verdict *out, uint8_t number)
+{
+	if (is_refused(out, number))
+		return;
+	if (out->n_refused >= POL_IFACE_MAX) {
+		out->all_refused = 1;
+		return;
+	}
+	out->refused[out->n_refused++] = number;
+}
+
+static void
+refuse_alt(struct pol_verdict *out, uint8_t number, uint8_t alt)
+{
+	int i;
+
+	for (i = 0; i < out->n_refused_alts; i++)
+		if (out->refused_alts[i][0] == number &&
+		    out->refused_alts[i][1] == alt)
+			return;
+	if (out->n_refused_alts >= POL_ALT_MAX) {
+		out->all_refused = 1;
+		return;
+	}
+	out->refused_alts[out->n_refused_alts][0] = number;
+	out->refused_alts[out->n_refused_alts][1] = alt;
+	out->n_refused_alts++;
+}
+
+/* Interface numbers seen (0..255), and how many. */
+struct numset {
+	uint8_t bit[32];
+};
+
+static void
+add_number(struct numset *s, int *n, uint8_t number)
+{
+	if (s->bit[number >> 3] & (1u << (number & 7)))
+		return;
+	s->bit[number >> 3] |= (uint8_t)(1u << (number & 7));
+	(*n)++;
+}
+
 enum pol_decision
 pol_check(const struct pol_ruleset *rs, const struct pol_device *dev,
     const struct pol_vm *vm, struct pol_verdict *out)
 {
 	const struct pol_rule *rule;
+	struct numset numbers;
 	size_t i;
-	int j, k;
+	int j, k, n_numbers = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->decision = POL_NO_MATCH;
@@ -263,18 +346,44 @@ pol_check(const struct pol_ruleset *rs, const struct pol_device *dev,
 	}
 	if (out->rule == NULL || out->decision == POL_DENY)
 		return out->decision;
+	rule = out->rule;
+	out->pin_config = rule->attr[POL_ATTR_WITH_IFACE].present ||
+	    rule->n_deny_ifaces > 0;
+	memset(&numbers, 0, sizeof(numbers));
+	/* What sysfs shows: the active configuration's current settings. */
 	for (j = 0; j < dev->n_ifaces && j < POL_IFACE_MAX; j++) {
-		struct pol_ifpat t = { dev->ifaces[j].cls,
-		    dev->ifaces[j].subcls, dev->ifaces[j].proto };
-
-		for (k = 0; k < out->rule->n_deny_ifaces; k++)
-			if (ifpat_match(&t, &out->rule->deny_ifaces[k])) {
-				out->refused[out->n_refused++] =
-				    dev->ifaces[j].number;
-				break;
-			}
+		add_number(&numbers, &n_numbers, dev->ifaces[j].number);
+		if (denied(rule, dev->ifaces[j].cls, dev->ifaces[j].subcls,
+		    dev->ifaces[j].proto))
+			refuse_iface(out, dev->ifaces[j].number);
 	}
-	out->all_refused = dev->n_ifaces > 0 &&
-	    out->n_refused == dev->n_ifaces;
+	/*
+	 * Every setting of the active configuration, from the descriptors:
+	 * alternate setting 0 is what every SET_CONFIGURATION selects, so
+	 * refusing it refuses the interface; any other is refused alone.
+	 */
+	for (j = 0; j < dev->n_alts && j < POL_ALT_MAX; j++) {
+		const struct pol_ifalt *a = &dev->alts[j];
+
+		if (a->config != dev->config)
+			continue;
+		add_number(&numbers, &n_numbers, a->number);
+		if (!denied(rule, a->cls, a->subcls, a->proto))
+			continue;
+		if (a->alt == 0)
+			refuse_iface(out, a->number);
+		else
+			refuse_alt(out, a->number, a->alt);
+	}
+	/* A refused interface takes all its settings with it. */
+	for (j = k = 0; j < out->n_refused_alts; j++)
+		if (!is_refused(out, out->refused_alts[j][0])) {
+			out->refused_alts[k][0] = out->refused_alts[j][0];
+			out->refused_alts[k][1] = out->refused_alts[j][1];
+			k++;
+		}
+	out->n_refused_alts = k;
+	if (out->n_refused == n_numbers && n_numbers > 0)
+		out->all_refused = 1;
 	return out->decision;
 }

@@ -175,7 +175,10 @@ struct pol_verdict {
 	const struct pol_rule *rule;	/* deciding rule, NULL on no match */
 	int n_refused;
 	uint8_t refused[POL_IFACE_MAX];	/* interface numbers to hide */
+	int n_refused_alts;		/* alternate settings of kept ones */
+	uint8_t refused_alts[POL_ALT_MAX][2];	/* interface, alt */
 	int all_refused;		/* every interface is refused */
+	int pin_config;			/* the rule constrains interfaces */
 };
 
 /* Does rule match dev going to vm? (Ignores the action.) */

@@ -132,6 +132,20 @@ ctl_get_bytes(struct ctl_cur *c, void *dst, size_t n)
 }
 
 int
+ctl_get_sub(struct ctl_cur *c, struct ctl_cur *sub, size_t n)
+{
+	static const uint8_t none;
+	const uint8_t *p = cur_take(c, n);
+
+	if (p == NULL) {
+		ctl_cur_init(sub, &none, 0);
+		sub->err = c->err;
+	} else
+		ctl_cur_init(sub, p, n);
+	return c->err;
+}
+
+int
 ctl_get_str(struct ctl_cur *c, char *dst, size_t dstsize, size_t cap)
 {
 	uint16_t n = 0;

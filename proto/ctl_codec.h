@@ -26,8 +26,8 @@
 
 #include "ident.h"
 
-#define CTL_PROTO_VERSION	1	/* this implementation */
-#define CTL_PROTO_VERSION_MIN	1	/* oldest peer we talk to */
+#define CTL_PROTO_VERSION	2	/* this implementation */
+#define CTL_PROTO_VERSION_MIN	2	/* oldest peer we talk to */
 
 #define CTL_HDR_LEN		8
 #define CTL_MSG_MAX		65536	/* header + body, a vchan ring */
@@ -71,6 +71,8 @@ int ctl_get_u32(struct ctl_cur *c, uint32_t *v);
 int ctl_get_u64(struct ctl_cur *c, uint64_t *v);
 int ctl_get_i32(struct ctl_cur *c, int32_t *v);
 int ctl_get_bytes(struct ctl_cur *c, void *dst, size_t n);
+/* Take the next n bytes as a cursor of their own (empty on failure). */
+int ctl_get_sub(struct ctl_cur *c, struct ctl_cur *sub, size_t n);
 /*
  * Read a length-prefixed string into dst (dstsize bytes, NUL-terminated on
  * success, empty on failure). Fails with CTL_E_STRLEN if the length exceeds

@@ -235,6 +235,18 @@ verify_dev(const struct ctl_dev *m)
 			if (m->ifaces[j].number == m->ifaces[i].number)
 				return CTL_E_RANGE;
 	}
+	/* One entry per interface descriptor, none of them a hub. */
+	for (i = 0; i < m->n_alts; i++) {
+		const struct ctl_ifalt *a = &m->alts[i];
+
+		if (a->cls == 0x09)
+			return CTL_E_RANGE;
+		for (j = 0; j < i; j++)
+			if (m->alts[j].config == a->config &&
+			    m->alts[j].number == a->number &&
+			    m->alts[j].alt == a->alt)
+				return CTL_E_RANGE;
+	}
 	return CTL_OK;
 }
 
@@ -284,6 +296,11 @@ verify_serve(const struct ctl_serve *m)
 	for (i = 0; i < m->n_refused; i++)
 		for (j = 0; j < i; j++)
 			if (m->refused[i] == m->refused[j])
+				return CTL_E_RANGE;
+	for (i = 0; i < m->n_refused_alts; i++)
+		for (j = 0; j < i; j++)
+			if (memcmp(m->refused_alts[i], m->refused_alts[j], 2) ==
+			    0)
 				return CTL_E_RANGE;
 	return CTL_OK;
 }
@@ -454,6 +471,16 @@ enc_dev(struct ctl_wbuf *w, const struct ctl_dev *m)
 		ctl_put_u8(w, m->ifaces[i].subcls);
 		ctl_put_u8(w, m->ifaces[i].proto);
 	}
+	ctl_put_u8(w, m->config);
+	ctl_put_u8(w, m->n_alts);
+	for (i = 0; i < m->n_alts; i++) {
+		ctl_put_u8(w, m->alts[i].config);
+		ctl_put_u8(w, m->alts[i].number);
+		ctl_put_u8(w, m->alts[i].alt);
+		ctl_put_u8(w, m->alts[i].cls);
+		ctl_put_u8(w, m->alts[i].subcls);
+		ctl_put_u8(w, m->alts[i].proto);
+	}
 	ctl_put_bytes(w, m->hash, CTL_HASH_LEN);
 	ctl_put_u32(w, m->flags);
 	ctl_put_str(w, m->auto_attach, CTL_NAME_MAX);
@@ -501,6 +528,9 @@ enc_body(struct ctl_wbuf *w, const struct ctl_msg *msg)
 		ctl_put_u16(w, msg->u.serve.pid);
 		ctl_put_u8(w, msg->u.serve.n_refused);
 		ctl_put_bytes(w, msg->u.serve.refused, msg->u.serve.n_refused);
+		ctl_put_u8(w, msg->u.serve.n_refused_alts);
+		ctl_put_bytes(w, msg->u.serve.refused_alts,
+		    2 * (size_t)msg->u.serve.n_refused_alts);
 		break;
 	case CTL_MSG_STOP:
 		ctl_put_u64(w, msg->u.stop.session);
@@ -605,6 +635,16 @@ dec_dev(struct ctl_cur *c, struct ctl_dev *m)
 		ctl_get_u8(c, &m->ifaces[i].subcls);
 		ctl_get_u8(c, &m->ifaces[i].proto);
 	}
+	ctl_get_u8(c, &m->config);
+	ctl_get_u8(c, &m->n_alts);	/* a u8: never above CTL_ALT_MAX */
+	for (i = 0; i < m->n_alts; i++) {
+		ctl_get_u8(c, &m->alts[i].config);
+		ctl_get_u8(c, &m->alts[i].number);
+		ctl_get_u8(c, &m->alts[i].alt);
+		ctl_get_u8(c, &m->alts[i].cls);
+		ctl_get_u8(c, &m->alts[i].subcls);
+		ctl_get_u8(c, &m->alts[i].proto);
+	}
 	ctl_get_bytes(c, m->hash, CTL_HASH_LEN);
 	ctl_get_u32(c, &m->flags);
 	ctl_get_str(c, m->auto_attach, sizeof(m->auto_attach), CTL_NAME_MAX);
@@ -672,6 +712,9 @@ ctl_msg_decode(uint32_t type, const void *body, size_t len,
 			break;
 		}
 		ctl_get_bytes(&c, m->u.serve.refused, m->u.serve.n_refused);
+		ctl_get_u8(&c, &m->u.serve.n_refused_alts);
+		ctl_get_bytes(&c, m->u.serve.refused_alts,
+		    2 * (size_t)m->u.serve.n_refused_alts);
 		break;
 	case CTL_MSG_STOP:
 		ctl_get_u64(&c, &m->u.stop.session);

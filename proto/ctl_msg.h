@@ -1,5 +1,5 @@
 /*
- * ctl_msg.h: the messages of the usbgate control protocol (version 1).
+ * ctl_msg.h: the messages of the usbgate control protocol (version 2).
  *
  * Owns: message type numbers (grouped by direction, as qrexec.h does), the
  * per-field caps, one C struct per message, and three operations on them:
@@ -71,6 +71,7 @@ enum ctl_role {
 #define CTL_URI_MAX		255
 #define CTL_TEXT_MAX		255
 #define CTL_IFACE_MAX		32	/* interfaces per device (as usbredir) */
+#define CTL_ALT_MAX		255	/* interface descriptors, all configs */
 #define CTL_HASH_LEN		IDENT_HASH_LEN	/* SHA-256 */
 #define CTL_DEVID_MAX		(4 + 1 + 4 + 1 + CTL_USBSTR_MAX + 1 + \
 				 7 * CTL_IFACE_MAX)
@@ -106,6 +107,19 @@ struct ctl_iface {
 	uint8_t proto;
 };
 
+/*
+ * One interface descriptor of the raw descriptors: every configuration and
+ * every alternate setting, as USBGuard's with-interface sees the device.
+ */
+struct ctl_ifalt {
+	uint8_t config;		/* bConfigurationValue of its configuration */
+	uint8_t number;		/* bInterfaceNumber */
+	uint8_t alt;		/* bAlternateSetting */
+	uint8_t cls;
+	uint8_t subcls;
+	uint8_t proto;
+};
+
 /* DEV_ADD and DEV_CHANGE (the whole description is resent on change). */
 struct ctl_dev {
 	char busid[CTL_BUSID_MAX + 1];
@@ -117,8 +131,11 @@ struct ctl_dev {
 	char serial[CTL_USBSTR_MAX + 1];	/* may be empty */
 	char manufacturer[CTL_USBSTR_MAX + 1];
 	char product[CTL_USBSTR_MAX + 1];
-	uint8_t n_ifaces;
+	uint8_t n_ifaces;		/* sysfs: active config, current alt */
 	struct ctl_iface ifaces[CTL_IFACE_MAX];
+	uint8_t config;			/* active bConfigurationValue */
+	uint8_t n_alts;			/* from the raw descriptors */
+	struct ctl_ifalt alts[CTL_ALT_MAX];
 	uint8_t hash[CTL_HASH_LEN];	/* see CTL_DEV_F_HASH */
 	uint32_t flags;			/* CTL_DEV_F_* */
 	char auto_attach[CTL_NAME_MAX + 1];	/* USBGATE_AUTO_ATTACH or "" */
@@ -162,7 +179,8 @@ struct ctl_session_status {
 /* Options of SERVE and IMPORT. */
 #define CTL_OPT_RESET		0x01u	/* reset the device before serving */
 #define CTL_OPT_LISTEN		0x02u	/* receiver listens on uri (else connects) */
-#define CTL_OPT__ALL		0x03u
+#define CTL_OPT_PIN_CONFIG	0x04u	/* SERVE: refuse other configurations */
+#define CTL_OPT__ALL		0x07u
 
 struct ctl_serve {
 	uint64_t session;		/* non-zero, chosen by dom0 */
@@ -173,6 +191,8 @@ struct ctl_serve {
 	uint16_t vid, pid;		/* expected device */
 	uint8_t n_refused;
 	uint8_t refused[CTL_IFACE_MAX];	/* interface numbers to hide */
+	uint8_t n_refused_alts;
+	uint8_t refused_alts[CTL_ALT_MAX][2];	/* (interface, alt) to hide */
 };
 
 struct ctl_stop {

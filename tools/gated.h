@@ -147,6 +147,9 @@ struct gsess {
 	struct gcli *waiter;		/* CLI client to answer, or NULL */
 	int n_refused;
 	uint8_t refused[POL_IFACE_MAX];
+	int n_refused_alts;
+	uint8_t refused_alts[POL_ALT_MAX][2];	/* interface, alt */
+	int pin_config;			/* the rule constrains interfaces */
 	char rule[512];			/* deciding rule, for messages */
 };
 

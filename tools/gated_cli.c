@@ -103,6 +103,25 @@ ifaces_text(const struct pol_device *pd, char *out, size_t size)
 	}
 }
 
+/* Every interface descriptor: "CONFIG:IFACE.ALT:cc:ss:pp,..." */
+static void
+alts_text(const struct pol_device *pd, char *out, size_t size)
+{
+	size_t len = 0;
+	int i, n;
+
+	out[0] = '\0';
+	for (i = 0; i < pd->n_alts; i++) {
+		n = snprintf(out + len, size - len, "%s%u:%u.%u:%02x:%02x:%02x",
+		    i ? "," : "", pd->alts[i].config, pd->alts[i].number,
+		    pd->alts[i].alt, pd->alts[i].cls, pd->alts[i].subcls,
+		    pd->alts[i].proto);
+		if (n < 0 || (size_t)n >= size - len)
+			break;
+		len += (size_t)n;
+	}
+}
+
 static void
 dev_row(struct gated *g, const struct gdev *d, struct ctl_cli_row *row)
 {
@@ -510,6 +529,16 @@ decision_fields(struct gated *g, const struct pol_device *pd, const char *vm,
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%u",
 		    i ? "," : "", v->refused[i]);
 	ctl_row_add(row, "refused_interfaces", buf);
+	buf[0] = '\0';
+	for (i = 0, len = 0; i < v->n_refused_alts; i++) {
+		int n = snprintf(buf + len, sizeof(buf) - len, "%s%u.%u",
+		    i ? "," : "", v->refused_alts[i][0], v->refused_alts[i][1]);
+
+		if (n < 0 || (size_t)n >= sizeof(buf) - len)
+			break;
+		len += (size_t)n;
+	}
+	ctl_row_add(row, "refused_alternate_settings", buf);
 }
 
 static void
@@ -533,6 +562,8 @@ do_info(struct gated *g, struct gcli *c, const struct ctl_cli_request *rq)
 	ctl_row_add(&row, "product", d->info.product);
 	ifaces_text(&d->pdev, buf, sizeof(buf));
 	ctl_row_add(&row, "interfaces", buf);
+	alts_text(&d->pdev, buf, sizeof(buf));
+	ctl_row_add(&row, "interface_descriptors", buf);
 	snprintf(buf, sizeof(buf), "%s", d->info.auto_attach);
 	ctl_row_add(&row, "udev_auto_attach", buf);
 	ctl_row_add(&row, "reset_on_attach",

@@ -295,6 +295,11 @@ sess_serve(struct gated *g, struct gsess *s)
 	m.u.serve.pid = d->info.pid;
 	m.u.serve.n_refused = (uint8_t)s->n_refused;
 	memcpy(m.u.serve.refused, s->refused, (size_t)s->n_refused);
+	m.u.serve.n_refused_alts = (uint8_t)s->n_refused_alts;
+	memcpy(m.u.serve.refused_alts, s->refused_alts,
+	    2 * (size_t)s->n_refused_alts);
+	if (s->pin_config)
+		m.u.serve.options |= CTL_OPT_PIN_CONFIG;
 	s->state = SESS_SERVING;
 	s->backend_done = 0;
 	s->deadline = mono_ms() + g->conf.attach_timeout * 1000L;
@@ -515,11 +520,11 @@ attach_denied(struct gated *g, struct attach_req *r)
 		    "every interface of %s", r->rule, r->devname);
 		return 1;
 	}
-	if (v->n_refused > 0 &&
+	if ((v->n_refused > 0 || v->n_refused_alts > 0 || v->pin_config) &&
 	    !(ctl_conn_caps(r->d->backend->conn) & CTL_CAP_REFUSE_IFACES)) {
 		r->status = CTL_ST_FAILED;
-		snprintf(r->msg, sizeof(r->msg), "rule %s refuses some "
-		    "interfaces, but backend %s cannot hide interfaces; not "
+		snprintf(r->msg, sizeof(r->msg), "rule %s constrains "
+		    "interfaces, but backend %s cannot filter them; not "
 		    "attaching", r->rule, r->d->backend->conf.name);
 		return 1;
 	}
@@ -558,6 +563,9 @@ sess_new(struct gated *g, const struct attach_req *r, enum gorigin origin,
 	ctl_str_scrub(s->rule, CTL_CS_PRINT);
 	s->n_refused = r->v.n_refused;
 	memcpy(s->refused, r->v.refused, sizeof(s->refused));
+	s->n_refused_alts = r->v.n_refused_alts;
+	memcpy(s->refused_alts, r->v.refused_alts, sizeof(s->refused_alts));
+	s->pin_config = r->v.pin_config;
 	s->ask_mode = r->ask_mode;
 	s->attempt = attempt;
 	s->backend_done = s->frontend_done = 1;	/* nothing sent yet */
@@ -890,6 +898,16 @@ dev_fill(struct gated *g, struct gdev *d)
 		pd->ifaces[i].cls = d->info.ifaces[i].cls;
 		pd->ifaces[i].subcls = d->info.ifaces[i].subcls;
 		pd->ifaces[i].proto = d->info.ifaces[i].proto;
+	}
+	pd->config = d->info.config;
+	pd->n_alts = d->info.n_alts;
+	for (i = 0; i < d->info.n_alts; i++) {
+		pd->alts[i].config = d->info.alts[i].config;
+		pd->alts[i].number = d->info.alts[i].number;
+		pd->alts[i].alt = d->info.alts[i].alt;
+		pd->alts[i].cls = d->info.alts[i].cls;
+		pd->alts[i].subcls = d->info.alts[i].subcls;
+		pd->alts[i].proto = d->info.alts[i].proto;
 	}
 	pd->has_hash = (d->info.flags & CTL_DEV_F_HASH) != 0;
 	memcpy(pd->hash, d->info.hash, sizeof(pd->hash));

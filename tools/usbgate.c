@@ -486,8 +486,9 @@ cmd_info(int argc, char **argv)
 {
 	static const char *const extras[] = {
 		"device", "id", "manufacturer", "product", "serial", "speed",
-		"interfaces", "hash", "used_by", "assignments",
-		"udev_auto_attach", "reset_on_attach", "refused_interfaces",
+		"interfaces", "interface_descriptors", "hash", "used_by",
+		"assignments", "udev_auto_attach", "reset_on_attach",
+		"refused_interfaces", "refused_alternate_settings",
 		NULL,
 	};
 	struct ctl_cli_done done;

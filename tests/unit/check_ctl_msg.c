@@ -38,6 +38,12 @@ sample_dev(struct ctl_dev *d)
 	d->n_ifaces = 2;
 	d->ifaces[0] = (struct ctl_iface){ 0, 0x03, 0x00, 0x00 };
 	d->ifaces[1] = (struct ctl_iface){ 1, 0x0b, 0x00, 0x00 };
+	/* Every interface descriptor: interface 1 has a second setting. */
+	d->config = 1;
+	d->n_alts = 3;
+	d->alts[0] = (struct ctl_ifalt){ 1, 0, 0, 0x03, 0x00, 0x00 };
+	d->alts[1] = (struct ctl_ifalt){ 1, 1, 0, 0x0b, 0x00, 0x00 };
+	d->alts[2] = (struct ctl_ifalt){ 1, 1, 1, 0x03, 0x01, 0x01 };
 	memset(d->hash, 0x5a, sizeof(d->hash));
 	d->flags = CTL_DEV_F_EXPORT | CTL_DEV_F_HASH;
 	strcpy(d->auto_attach, "work");
@@ -75,13 +81,19 @@ sample(uint32_t type, struct ctl_msg *m)
 		m->u.serve.session = 7;
 		strcpy(m->u.serve.busid, "2-1");
 		strcpy(m->u.serve.uri, "tcp:10.0.2.2:7001");
-		m->u.serve.options = CTL_OPT_RESET | CTL_OPT_LISTEN;
+		m->u.serve.options = CTL_OPT_RESET | CTL_OPT_LISTEN |
+		    CTL_OPT_PIN_CONFIG;
 		memset(m->u.serve.hash, 0xa5, CTL_HASH_LEN);
 		m->u.serve.vid = 0x1234;
 		m->u.serve.pid = 0x5678;
 		m->u.serve.n_refused = 2;
 		m->u.serve.refused[0] = 1;
 		m->u.serve.refused[1] = 3;
+		m->u.serve.n_refused_alts = 2;
+		m->u.serve.refused_alts[0][0] = 0;
+		m->u.serve.refused_alts[0][1] = 1;
+		m->u.serve.refused_alts[1][0] = 2;
+		m->u.serve.refused_alts[1][1] = 3;
 		break;
 	case CTL_MSG_STOP:
 		m->u.stop.session = 7;
@@ -297,6 +309,16 @@ raw_dev(struct ctl_wbuf *w, const struct ctl_dev *d, int n_ifaces_wire)
 		ctl_put_u8(w, d->ifaces[i].subcls);
 		ctl_put_u8(w, d->ifaces[i].proto);
 	}
+	ctl_put_u8(w, d->config);
+	ctl_put_u8(w, d->n_alts);
+	for (i = 0; i < d->n_alts; i++) {
+		ctl_put_u8(w, d->alts[i].config);
+		ctl_put_u8(w, d->alts[i].number);
+		ctl_put_u8(w, d->alts[i].alt);
+		ctl_put_u8(w, d->alts[i].cls);
+		ctl_put_u8(w, d->alts[i].subcls);
+		ctl_put_u8(w, d->alts[i].proto);
+	}
 	ctl_put_bytes(w, d->hash, CTL_HASH_LEN);
 	ctl_put_u32(w, d->flags);
 	ctl_put_str(w, d->auto_attach, 1000);
@@ -306,6 +328,8 @@ raw_dev(struct ctl_wbuf *w, const struct ctl_dev *d, int n_ifaces_wire)
 static void m_hub_class(struct ctl_dev *d) { d->dev_class = 0x09; }
 static void m_hub_iface(struct ctl_dev *d) { d->ifaces[1].cls = 0x09; }
 static void m_dup_iface(struct ctl_dev *d) { d->ifaces[1].number = 0; }
+static void m_hub_alt(struct ctl_dev *d) { d->alts[2].cls = 0x09; }
+static void m_dup_alt(struct ctl_dev *d) { d->alts[2].alt = 0; }
 static void m_speed(struct ctl_dev *d) { d->speed = CTL_SPEED__MAX + 1; }
 static void m_flags(struct ctl_dev *d) { d->flags |= 0x80000000u; }
 static void m_busid_path(struct ctl_dev *d) { strcpy(d->busid, "../x"); }
@@ -334,6 +358,8 @@ static const struct lie_case {
 	{ "device class hub", m_hub_class, 0, CTL_E_RANGE },
 	{ "interface class hub", m_hub_iface, 0, CTL_E_RANGE },
 	{ "duplicate interface number", m_dup_iface, 0, CTL_E_RANGE },
+	{ "alternate setting class hub", m_hub_alt, 0, CTL_E_RANGE },
+	{ "alternate setting listed twice", m_dup_alt, 0, CTL_E_RANGE },
 	{ "speed out of range", m_speed, 0, CTL_E_RANGE },
 	{ "unknown flag bit", m_flags, 0, CTL_E_RANGE },
 	{ "busid is a path", m_busid_path, 0, CTL_E_CHARSET },
@@ -388,6 +414,8 @@ END_TEST
 
 /* Hostile values in the other messages, checked through the verifier. */
 static void l_hello_v0(struct ctl_msg *m) { m->u.hello.version = 0; }
+/* Version 1 carried no alternate settings: its DEV_ADD hides classes. */
+static void l_hello_v1(struct ctl_msg *m) { m->u.hello.version = 1; }
 static void l_hello_role(struct ctl_msg *m) { m->u.hello.role = 9; }
 static void l_hello_name(struct ctl_msg *m)
 {
@@ -407,6 +435,11 @@ static void l_status_reason(struct ctl_msg *m)
 }
 static void l_serve_dup(struct ctl_msg *m) { m->u.serve.refused[1] = 1; }
 static void l_serve_opts(struct ctl_msg *m) { m->u.serve.options = 0x100; }
+static void l_serve_dup_alt(struct ctl_msg *m)
+{
+	m->u.serve.refused_alts[1][0] = 0;
+	m->u.serve.refused_alts[1][1] = 1;
+}
 static void l_serve_uri(struct ctl_msg *m)
 {
 	strcpy(m->u.serve.uri, "unix:/a b");
@@ -437,6 +470,7 @@ static const struct verify_case {
 	int want;
 } verify_cases[] = {
 	{ "hello version 0", CTL_MSG_HELLO, l_hello_v0, CTL_E_VERSION },
+	{ "hello version 1", CTL_MSG_HELLO, l_hello_v1, CTL_E_VERSION },
 	{ "hello unknown role", CTL_MSG_HELLO, l_hello_role, CTL_E_RANGE },
 	{ "hello name with space", CTL_MSG_HELLO, l_hello_name,
 	    CTL_E_CHARSET },
@@ -449,6 +483,8 @@ static const struct verify_case {
 	{ "serve duplicate refused iface", CTL_MSG_SERVE, l_serve_dup,
 	    CTL_E_RANGE },
 	{ "serve unknown option", CTL_MSG_SERVE, l_serve_opts, CTL_E_RANGE },
+	{ "serve duplicate refused alt", CTL_MSG_SERVE, l_serve_dup_alt,
+	    CTL_E_RANGE },
 	{ "serve uri with space", CTL_MSG_SERVE, l_serve_uri, CTL_E_CHARSET },
 	{ "result state 4", CTL_MSG_IMPORT_RESULT, l_result_state,
 	    CTL_E_RANGE },

@@ -492,6 +492,45 @@ START_TEST(test_refused_interfaces_reach_backend)
 	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
 	ck_assert_uint_eq(s.u.serve.n_refused, 1);
 	ck_assert_uint_eq(s.u.serve.refused[0], 1);	/* the HID one */
+	ck_assert_uint_eq(s.u.serve.n_refused_alts, 0);
+	ck_assert(s.u.serve.options & CTL_OPT_PIN_CONFIG);
+}
+END_TEST
+
+START_TEST(test_refused_alt_setting_reaches_backend)
+{
+	struct ctl_msg m, s;
+	struct cli c;
+	char out[2048];
+
+	/* sysfs shows storage; setting 1 of interface 0 is a keyboard. */
+	publish("3-2", 0x1234, 0x0002, "T2", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	ctl_msg_init(&m, CTL_MSG_DEV_CHANGE);
+	snprintf(m.u.dev.busid, sizeof(m.u.dev.busid), "3-2");
+	m.u.dev.vid = 0x1234;
+	m.u.dev.pid = 0x0002;
+	m.u.dev.speed = CTL_SPEED_HIGH;
+	snprintf(m.u.dev.serial, sizeof(m.u.dev.serial), "T2");
+	m.u.dev.n_ifaces = 1;
+	m.u.dev.ifaces[0] = (struct ctl_iface){ 0, 8, 6, 0x50 };
+	m.u.dev.config = 1;
+	m.u.dev.n_alts = 2;
+	m.u.dev.alts[0] = (struct ctl_ifalt){ 1, 0, 0, 8, 6, 0x50 };
+	m.u.dev.alts[1] = (struct ctl_ifalt){ 1, 0, 1, 3, 1, 1 };
+	m.u.dev.flags = CTL_DEV_F_EXPORT;
+	send_ok(be, &m);
+	ck_assert_int_eq(CLI(out, "info", "work", "sys-usb:3-2"), 0);
+	ck_assert_msg(strstr(out, "1:0.1:03:01:01") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "refused_alternate_settings") != NULL &&
+	    strstr(out, "0.1") != NULL, "%s", out);
+	cli_start(&c, "attach", "work", "sys-usb:3-2", (char *)NULL);
+	serve_and_import(fe_work, "3-2", &s, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ck_assert_uint_eq(s.u.serve.n_refused, 0);
+	ck_assert_uint_eq(s.u.serve.n_refused_alts, 1);
+	ck_assert_uint_eq(s.u.serve.refused_alts[0][0], 0);
+	ck_assert_uint_eq(s.u.serve.refused_alts[0][1], 1);
+	ck_assert(s.u.serve.options & CTL_OPT_PIN_CONFIG);
 }
 END_TEST
 
@@ -1085,6 +1124,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_denied_attach_names_rule_and_orders_nothing);
 	tcase_add_test(tc, test_ask_yes_and_no);
 	tcase_add_test(tc, test_refused_interfaces_reach_backend);
+	tcase_add_test(tc, test_refused_alt_setting_reaches_backend);
 	tcase_add_test(tc, test_auto_attach_on_add_and_on_vm_connect);
 	tcase_add_test(tc, test_failed_auto_attach_is_retried);
 	tcase_add_test(tc, test_udev_request_is_only_a_request);

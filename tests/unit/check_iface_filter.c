@@ -11,7 +11,12 @@
  * requests for a refused interface or its endpoints are answered with a
  * stall and never reach usbredirhost, allowed packets pass byte-exact
  * (also when they arrive in pieces), and interface_info / ep_info lose the
- * refused interface.
+ * refused interface. With alternate settings: a refused (interface,
+ * setting) pair leaves the descriptor (setting 0 takes the interface with
+ * it), SET_INTERFACE to it is refused as a usbredir packet and as a
+ * control request, and its own endpoints are refused; the configurations
+ * that are not active are served without interfaces; a filter with
+ * nothing refused still pins the configuration.
  */
 #include "config.h"
 
@@ -23,6 +28,7 @@
 
 #include <usbredirproto.h>
 
+#include "hidden_alt.h"
 #include "iface_filter.h"
 #include "unit_main.h"
 
@@ -263,17 +269,13 @@ hello(uint8_t *buf, size_t *n, int hl)
 	*n = o + 68;
 }
 
+/* The channel between the AppVM and the filter, after the host's hello. */
 static void
-filter_setup(void)
+channel_open(void)
 {
-	uint8_t desc[18 + sizeof(composite)], h[128];
-	const uint8_t refused[] = { 1 };
+	uint8_t h[128];
 	size_t n;
 
-	memcpy(desc, device_desc, 18);
-	memcpy(desc + 18, composite, sizeof(composite));
-	ck_assert_int_eq(iff_new(desc, sizeof(desc), refused, 1, 1, &filt),
-	    IFF_OK);
 	ck_assert_int_eq(pipe(to_filter), 0);
 	ck_assert_int_eq(pipe(from_filter), 0);
 	ck_assert_int_eq(stream_from_fds(to_filter[0], from_filter[1], &chan),
@@ -282,6 +284,19 @@ filter_setup(void)
 	/* The host's hello, as usbredirhost writes it. */
 	hello(h, &n, 12);
 	ck_assert_int_eq(iff_host_packet(filt, h, n), 1);
+}
+
+static void
+filter_setup(void)
+{
+	uint8_t desc[18 + sizeof(composite)];
+	const uint8_t refused[] = { 1 };
+
+	memcpy(desc, device_desc, 18);
+	memcpy(desc + 18, composite, sizeof(composite));
+	ck_assert_int_eq(iff_new(desc, sizeof(desc), refused, 1, 1, &filt),
+	    IFF_OK);
+	channel_open();
 }
 
 static void
@@ -535,6 +550,169 @@ START_TEST(test_filter_new_errors)
 }
 END_TEST
 
+/* ---- alternate settings ----------------------------------------------------- */
+
+
+static void
+alt_setup(void)
+{
+	const uint8_t pairs[][2] = { { 0, 1 } };
+
+	ck_assert_int_eq(iff_new_alts(hidden_alt, sizeof(hidden_alt), NULL, 0,
+	    pairs, 1, 1, &filt), IFF_OK);
+	channel_open();
+}
+
+/* Nothing refused: the filter only pins the configuration. */
+static void
+pin_setup(void)
+{
+	ck_assert_int_eq(iff_new_alts(hidden_alt, sizeof(hidden_alt), NULL, 0,
+	    NULL, 0, 1, &filt), IFF_OK);
+	channel_open();
+}
+
+START_TEST(test_rewrite_alt_pairs)
+{
+	struct iff_set none;
+	struct iff_alts alts;
+	uint8_t out[128];
+	size_t olen, i;
+	uint32_t mask;
+
+	memset(&none, 0, sizeof(none));
+	memset(&alts, 0, sizeof(alts));
+	/* Alternate setting 1 alone: storage stays, the keyboard goes; 0x81
+	 * is shared with the kept setting, so only 0x83 is masked. */
+	ck_assert_int_eq(iff_alts_add(&alts, 0, 1), 0);
+	ck_assert_int_eq(iff_alts_add(&alts, 0, 1), 0);
+	ck_assert_int_eq(alts.n, 1);
+	ck_assert_int_eq(iff_rewrite_config_alts(hidden_alt + HA_CONF1,
+	    HA_CONF1_LEN, &none, &alts, out, sizeof(out), &olen, &mask),
+	    IFF_OK);
+	ck_assert_uint_eq(olen, 32);
+	ck_assert_int_eq(out[2], 32);
+	ck_assert_int_eq(out[4], 1);
+	ck_assert_mem_eq(out + 9, hidden_alt + HA_CONF1 + 9, 23);
+	for (i = 9; i < olen; i += out[i])
+		ck_assert(out[i + 1] != 0x04 || out[i + 5] != 0x03);
+	ck_assert_uint_eq(mask, EPB(0x83));
+	/* Alternate setting 0 refused: the whole interface goes with it. */
+	alts.n = 0;
+	ck_assert_int_eq(iff_alts_add(&alts, 0, 0), 0);
+	ck_assert_int_eq(iff_rewrite_config_alts(hidden_alt + HA_CONF1,
+	    HA_CONF1_LEN, &none, &alts, out, sizeof(out), &olen, &mask),
+	    IFF_OK);
+	ck_assert_uint_eq(olen, 9);
+	ck_assert_int_eq(out[4], 0);
+	ck_assert_uint_eq(mask, EPB(0x81) | EPB(0x02) | EPB(0x83));
+	/* The set is bounded. */
+	alts.n = 0;
+	for (i = 0; i < IFF_ALTS_MAX; i++)
+		ck_assert_int_eq(iff_alts_add(&alts, (uint8_t)(i >> 4),
+		    (uint8_t)(i & 15)), 0);
+	ck_assert_int_eq(iff_alts_add(&alts, 255, 255), -1);
+}
+END_TEST
+
+START_TEST(test_alt_descriptor_hides_keyboard)
+{
+	uint8_t p[64], out[256], ans[256];
+	size_t n;
+
+	guest_hello();
+	n = control(p, 1, 0x80, 6, 0x0200, 0, 255);
+	ck_assert_uint_eq(feed(p, n, out, sizeof(out)), 0);
+	n = answers(ans, sizeof(ans));
+	ck_assert_uint_eq(n, 16 + 10 + 32);
+	ck_assert_mem_eq(ans + 26 + 9, hidden_alt + HA_CONF1 + 9, 23);
+	/* Configuration 2 (a keyboard) cannot be selected: no interfaces. */
+	n = control(p, 2, 0x80, 6, 0x0201, 0, 255);
+	ck_assert_uint_eq(feed(p, n, out, sizeof(out)), 0);
+	n = answers(ans, sizeof(ans));
+	ck_assert_uint_eq(n, 16 + 10 + 9);
+	ck_assert_int_eq(ans[16 + 3], usb_redir_success);
+	ck_assert_int_eq(ans[26 + 2], 9);		/* wTotalLength */
+	ck_assert_int_eq(ans[26 + 4], 0);		/* bNumInterfaces */
+	ck_assert_int_eq(ans[26 + 5], 2);		/* bConfigurationValue */
+	ck_assert_uint_eq(iff_answered_count(filt), 2);
+}
+END_TEST
+
+START_TEST(test_alt_refused_requests)
+{
+	uint8_t p[256], out[256], ans[512];
+	size_t n, o;
+
+	guest_hello();
+	/* SET_INTERFACE to the keyboard, as a usbredir packet and as a
+	 * standard control request; its interrupt endpoint. */
+	o = put_hdr(p, usb_redir_set_alt_setting, 2, 1, 16);
+	p[o++] = 0;
+	p[o++] = 1;
+	o += control(p + o, 2, 0x01, 0x0b, 1, 0, 0);
+	o += put_hdr(p + o, usb_redir_start_interrupt_receiving, 1, 3, 16);
+	p[o++] = 0x83;
+	ck_assert_uint_eq(feed(p, o, out, sizeof(out)), 0);
+	n = answers(ans, sizeof(ans));
+	ck_assert_uint_eq(n, (16 + 3) + (16 + 10) + (16 + 2));
+	ck_assert_int_eq(ans[0], usb_redir_alt_setting_status);
+	ck_assert_int_eq(ans[16], usb_redir_inval);
+	ck_assert_int_eq(ans[19], usb_redir_control_packet);
+	ck_assert_int_eq(ans[19 + 16 + 3], usb_redir_stall);
+	ck_assert_int_eq(ans[45], usb_redir_interrupt_receiving_status);
+	ck_assert_int_eq(ans[45 + 16], usb_redir_stall);
+	ck_assert_uint_eq(iff_refused_count(filt), 3);
+
+	/* Storage at setting 0, both ways, and its bulk endpoint pass. */
+	o = put_hdr(p, usb_redir_set_alt_setting, 2, 4, 16);
+	p[o++] = 0;
+	p[o++] = 0;
+	n = o;
+	n += control(p + n, 5, 0x01, 0x0b, 0, 0, 0);
+	n += control(p + n, 6, 0x82, 0x00, 0, 0x81, 2);
+	ck_assert_uint_eq(feed(p, n, out, sizeof(out)), n);
+	ck_assert_mem_eq(out, p, n);
+	ck_assert_uint_eq(answers(ans, sizeof(ans)), 0);
+	ck_assert_uint_eq(iff_refused_count(filt), 3);
+}
+END_TEST
+
+START_TEST(test_pin_configuration)
+{
+	uint8_t p[256], out[256], ans[256];
+	size_t n, o;
+
+	guest_hello();
+	/* Nothing refused: the keyboard setting is reachable... */
+	o = put_hdr(p, usb_redir_set_alt_setting, 2, 1, 16);
+	p[o++] = 0;
+	p[o++] = 1;
+	o += put_hdr(p + o, usb_redir_set_configuration, 1, 2, 16);
+	p[o++] = 1;
+	o += control(p + o, 3, 0x00, 0x09, 1, 0, 0);
+	ck_assert_uint_eq(feed(p, o, out, sizeof(out)), o);
+	ck_assert_uint_eq(answers(ans, sizeof(ans)), 0);
+	/* ...but no other configuration, nor none, either way. */
+	o = put_hdr(p, usb_redir_set_configuration, 1, 4, 16);
+	p[o++] = 2;
+	o += put_hdr(p + o, usb_redir_set_configuration, 1, 5, 16);
+	p[o++] = 0;
+	o += control(p + o, 6, 0x00, 0x09, 2, 0, 0);
+	o += control(p + o, 7, 0x00, 0x09, 0x0101, 0, 0);
+	ck_assert_uint_eq(feed(p, o, out, sizeof(out)), 0);
+	n = answers(ans, sizeof(ans));
+	ck_assert_uint_eq(n, 2 * (16 + 2) + 2 * (16 + 10));
+	ck_assert_int_eq(ans[0], usb_redir_configuration_status);
+	ck_assert_int_eq(ans[16], usb_redir_inval);
+	ck_assert_int_eq(ans[17], 1);		/* still configuration 1 */
+	ck_assert_int_eq(ans[18 + 16], usb_redir_inval);
+	ck_assert_int_eq(ans[36 + 16 + 3], usb_redir_stall);
+	ck_assert_int_eq(ans[62 + 16 + 3], usb_redir_stall);
+	ck_assert_uint_eq(iff_refused_count(filt), 4);
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -555,6 +733,18 @@ unit_suite(void)
 	tcase_add_test(tc, test_filter_allowed_pass);
 	tcase_add_test(tc, test_filter_host_info);
 	tcase_add_test(tc, test_filter_hello_first);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("alternate settings");
+	tcase_add_test(tc, test_rewrite_alt_pairs);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("refused alternate setting");
+	tcase_add_checked_fixture(tc, alt_setup, filter_teardown);
+	tcase_add_test(tc, test_alt_descriptor_hides_keyboard);
+	tcase_add_test(tc, test_alt_refused_requests);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("pinned configuration");
+	tcase_add_checked_fixture(tc, pin_setup, filter_teardown);
+	tcase_add_test(tc, test_pin_configuration);
 	suite_add_tcase(s, tc);
 	return s;
 }

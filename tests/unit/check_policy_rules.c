@@ -6,8 +6,12 @@
  * corpus is refused with the message its "#!" line announces; errors
  * carry file:line and every error of a file is reported; matching follows
  * first-match-wins with the documented set-operator semantics; refused
- * interfaces are computed from deny-interface; rule directories are read
- * in name order; and mutated rule lines never crash the parser.
+ * interfaces are computed from deny-interface; with-interface sees the
+ * types of every configuration and alternate setting (a keyboard behind
+ * a storage setting is seen), deny-interface refuses single alternate
+ * settings of the active configuration (setting 0: the interface), and a
+ * rule naming interfaces pins the configuration; rule directories are
+ * read in name order; and mutated rule lines never crash the parser.
  */
 #include "config.h"
 
@@ -420,6 +424,89 @@ START_TEST(test_set_operator_semantics)
 }
 END_TEST
 
+/* ---- every configuration and alternate setting --------------------------- */
+
+/*
+ * The device of the hardening finding: sysfs shows interface 0 as mass
+ * storage (alternate setting 0); alternate setting 1 is a boot keyboard,
+ * and configuration 2 (not active) is a keyboard too.
+ */
+static void
+hidden_alt_dev(struct pol_device *d)
+{
+	static const struct pol_ifalt alts[] = {
+		{ 1, 0, 0, 0x08, 0x06, 0x50 },
+		{ 1, 0, 1, 0x03, 0x01, 0x01 },
+		{ 2, 0, 0, 0x03, 0x01, 0x01 },
+	};
+
+	memset(d, 0, sizeof(*d));
+	strcpy(d->backend, "sys-usb");
+	strcpy(d->busid, "1-1");
+	d->vid = 0x1d6b;
+	d->pid = 0x0104;
+	d->n_ifaces = 1;
+	d->ifaces[0] = (struct pol_iface){ 0, 0x08, 0x06, 0x50 };
+	d->config = 1;
+	d->n_alts = 3;
+	memcpy(d->alts, alts, sizeof(alts));
+}
+
+static const struct alt_case {
+	const char *rule;
+	enum pol_decision want;
+	int n_refused;			/* whole interfaces: interface 0 */
+	int n_refused_alts;		/* pairs: (0, 1) */
+	int all_refused;
+	int pin_config;
+} alt_cases[] = {
+	/* The finding's rule: storage allowed, the keyboard setting refused
+	 * (configuration 2 is pinned away, so it refuses nothing). */
+	{ "allow with-interface one-of {08:*:*} deny-interface {03:*:* 0e:*:*}",
+	  POL_ALLOW, 0, 1, 0, 1 },
+	/* USBGuard's one-of: some type matches, so the device is allowed
+	 * (with its configuration pinned). */
+	{ "allow with-interface one-of {08:*:*}", POL_ALLOW, 0, 0, 0, 1 },
+	/* Every type must match: the hidden keyboard makes it not match. */
+	{ "allow with-interface match-all {08:*:*}", POL_NO_MATCH, 0, 0, 0, 0 },
+	{ "allow with-interface equals {08:*:*}", POL_NO_MATCH, 0, 0, 0, 0 },
+	{ "allow with-interface 08:06:50", POL_NO_MATCH, 0, 0, 0, 0 },
+	{ "allow with-interface equals {08:*:* 03:01:01}", POL_ALLOW, 0, 0, 0,
+	  1 },
+	{ "allow with-interface none-of {03:*:*}", POL_NO_MATCH, 0, 0, 0, 0 },
+	/* Setting 0 refused takes the interface (and setting 1) along. */
+	{ "allow id *:* deny-interface 08:*:*", POL_ALLOW, 1, 0, 1, 1 },
+	{ "allow id *:*", POL_ALLOW, 0, 0, 0, 0 },
+};
+
+START_TEST(test_alternate_settings_are_seen)
+{
+	const struct alt_case *t = &alt_cases[_i];
+	struct pol_vm vm = { "work", NULL, 0 };
+	struct pol_ruleset rs;
+	struct pol_verdict v;
+	struct pol_device d;
+
+	hidden_alt_dev(&d);
+	pol_ruleset_init(&rs);
+	ck_assert_int_eq(pol_ruleset_load_text(&rs, t->rule, "a.rules", NULL),
+	    POL_OK);
+	ck_assert_msg(pol_check(&rs, &d, &vm, &v) == t->want, "%s: got %s",
+	    t->rule, pol_decision_name(v.decision));
+	ck_assert_msg(v.n_refused == t->n_refused, "%s", t->rule);
+	if (t->n_refused > 0)
+		ck_assert_int_eq(v.refused[0], 0);
+	ck_assert_msg(v.n_refused_alts == t->n_refused_alts, "%s", t->rule);
+	if (t->n_refused_alts > 0) {
+		ck_assert_int_eq(v.refused_alts[0][0], 0);
+		ck_assert_int_eq(v.refused_alts[0][1], 1);
+	}
+	ck_assert_int_eq(v.all_refused, t->all_refused);
+	ck_assert_msg(v.pin_config == t->pin_config, "%s", t->rule);
+	pol_ruleset_free(&rs);
+}
+END_TEST
+
 /* ---- directories ------------------------------------------------------ */
 
 static void
@@ -546,6 +633,8 @@ unit_suite(void)
 	tcase_add_loop_test(tc, test_match_table_first_match_wins, 0,
 	    sizeof(match_cases) / sizeof(match_cases[0]));
 	tcase_add_test(tc, test_empty_ruleset_matches_nothing);
+	tcase_add_loop_test(tc, test_alternate_settings_are_seen, 0,
+	    (int)(sizeof(alt_cases) / sizeof(alt_cases[0])));
 	tcase_add_loop_test(tc, test_set_operator_semantics, 0,
 	    sizeof(setop_cases) / sizeof(setop_cases[0]));
 	tcase_add_test(tc, test_directory_read_in_name_order);
