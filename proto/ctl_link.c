@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ctl_chan.h"
@@ -53,15 +52,6 @@ struct ctl_link {
 	int ev_down, ev_up;	/* events to report, in this order */
 	char detail[200];
 };
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 const char *
 ctl_link_detail(const struct ctl_link *l)
@@ -103,7 +93,7 @@ ctl_link_new(const char *uri, int listen, enum ctl_role self,
 	l->caps = caps;
 	l->state = LINK_IDLE;
 	l->port_fd = l->lfd = -1;
-	l->timer = now_ms();
+	l->timer = (long)chan_now_ms();
 	l->retry_ms = LINK_RETRY_MIN_MS;
 	*out = l;
 	return CTL_OK;
@@ -125,7 +115,7 @@ ctl_link_free(struct ctl_link *l)
 static void
 backoff(struct ctl_link *l)
 {
-	l->timer = now_ms() + l->retry_ms;
+	l->timer = (long)chan_now_ms() + l->retry_ms;
 	l->retry_ms *= 2;
 	if (l->retry_ms > LINK_RETRY_MAX_MS)
 		l->retry_ms = LINK_RETRY_MAX_MS;
@@ -147,7 +137,7 @@ link_down(struct ctl_link *l, const char *why)
 	case CTL_CHAN_DEV:
 		/* Keep the port; wait for its host end to reconnect. */
 		l->state = LINK_WAIT_HOST;
-		l->timer = now_ms() + LINK_HOST_POLL_MS;
+		l->timer = (long)chan_now_ms() + LINK_HOST_POLL_MS;
 		break;
 	case CTL_CHAN_FD:
 	case CTL_CHAN_STDIO:
@@ -170,7 +160,7 @@ send_hello(struct ctl_link *l)
 {
 	int r = ctl_conn_send_hello(l->conn, l->name, l->caps);
 
-	l->hello_at = now_ms();
+	l->hello_at = (long)chan_now_ms();
 	return r;
 }
 
@@ -192,7 +182,7 @@ link_start(struct ctl_link *l, int rfd, int wfd)
 	}
 	ctl_conn_allow_rehello(l->conn);
 	l->state = LINK_HELLO;
-	l->timer = now_ms() + LINK_HELLO_RESEND_MS;
+	l->timer = (long)chan_now_ms() + LINK_HELLO_RESEND_MS;
 	if ((r = send_hello(l)) != CTL_OK) {
 		char why[120];
 
@@ -230,7 +220,7 @@ link_try_open(struct ctl_link *l)
 			l->port_fd = fd;
 		}
 		l->state = LINK_WAIT_HOST;
-		l->timer = now_ms();
+		l->timer = (long)chan_now_ms();
 		return;
 	case CTL_CHAN_UNIX:
 	case CTL_CHAN_TCP:
@@ -267,7 +257,7 @@ link_try_open(struct ctl_link *l)
 static void
 link_timers(struct ctl_link *l)
 {
-	long now = now_ms();
+	long now = (long)chan_now_ms();
 	int fd;
 
 	if (l->timer == 0 || l->timer > now)
@@ -309,7 +299,7 @@ ctl_link_pollfds(struct ctl_link *l, struct pollfd *pfd, int *timeout_ms)
 
 	link_timers(l);
 	if (l->timer != 0) {
-		long left = l->timer - now_ms();
+		long left = l->timer - (long)chan_now_ms();
 		int t = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
 
 		if (*timeout_ms < 0 || t < *timeout_ms)
@@ -409,7 +399,7 @@ ctl_link_next(struct ctl_link *l, struct ctl_msg *msg)
 			if (l->u.kind == CTL_CHAN_DEV) {
 				/* Start over once the pipe is quiet. */
 				port_discard(l->port_fd);
-				l->timer = now_ms() + 1000;
+				l->timer = (long)chan_now_ms() + 1000;
 			}
 			return ctl_link_next(l, msg);
 		}
@@ -421,7 +411,8 @@ ctl_link_next(struct ctl_link *l, struct ctl_msg *msg)
 		if (msg->type != CTL_MSG_HELLO)
 			return CTL_LINK_MSG;
 		/* dom0's HELLO. */
-		if (was_up && now_ms() - l->hello_at > LINK_ANSWER_MS) {
+		if (was_up &&
+		    (long)chan_now_ms() - l->hello_at > LINK_ANSWER_MS) {
 			/* dom0 restarted: it knows nothing of us. */
 			if (send_hello(l) != CTL_OK) {
 				link_down(l, "sending HELLO failed");

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ctl_chan.h"
@@ -306,15 +305,6 @@ ctl_conn_next(struct ctl_conn *c, struct ctl_msg *out)
 	return 1;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int
 wait_fd(int fd, short events, long deadline)
 {
@@ -323,7 +313,7 @@ wait_fd(int fd, short events, long deadline)
 	int r;
 
 	for (;;) {
-		left = deadline < 0 ? -1 : deadline - now_ms();
+		left = deadline < 0 ? -1 : deadline - (long)chan_now_ms();
 		if (deadline >= 0 && left < 0)
 			left = 0;
 		r = poll(&p, 1, (int)left);
@@ -340,7 +330,7 @@ wait_fd(int fd, short events, long deadline)
 int
 ctl_conn_drain(struct ctl_conn *c, int timeout_ms)
 {
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : (long)chan_now_ms() + timeout_ms;
 	int r;
 
 	while ((r = ctl_conn_flush(c)) > 0)
@@ -363,7 +353,7 @@ ctl_conn_send_wait(struct ctl_conn *c, const struct ctl_msg *msg,
 int
 ctl_conn_recv_wait(struct ctl_conn *c, struct ctl_msg *out, int timeout_ms)
 {
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : (long)chan_now_ms() + timeout_ms;
 	int r;
 
 	for (;;) {
@@ -385,7 +375,7 @@ ctl_peer_open(const char *uri, int listen, enum ctl_role self,
 {
 	struct ctl_conn *c;
 	struct ctl_msg m;
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : (long)chan_now_ms() + timeout_ms;
 	int fd, wfd, r;
 
 	*out = NULL;
@@ -414,7 +404,7 @@ ctl_peer_open(const char *uri, int listen, enum ctl_role self,
 	    (r = ctl_conn_drain(c, timeout_ms)) < 0)
 		goto fail;
 	for (;;) {
-		long left = deadline < 0 ? -1 : deadline - now_ms();
+		long left = deadline < 0 ? -1 : deadline - (long)chan_now_ms();
 
 		if ((r = ctl_conn_recv_wait(c, &m, deadline < 0 ? -1 :
 		    (int)(left < 0 ? 0 : left))) != CTL_OK)
