@@ -73,6 +73,21 @@ parse_stdio(const char *arg, struct chan_uri *u)
 	return CHAN_OK;
 }
 
+/*
+ * Copy arg into tmp[size] and cut it at the first sep: *rest is what
+ * follows it (NULL without one). -1 if arg does not fit.
+ */
+static int
+split(const char *arg, char *tmp, size_t size, int sep, char **rest)
+{
+	if (strlen(arg) >= size)
+		return -1;
+	strcpy(tmp, arg);
+	if ((*rest = strchr(tmp, sep)) != NULL)
+		*(*rest)++ = '\0';
+	return 0;
+}
+
 /* N or R,W */
 static int
 parse_fd(const char *arg, struct chan_uri *u)
@@ -80,12 +95,8 @@ parse_fd(const char *arg, struct chan_uri *u)
 	char tmp[32], *comma;
 	long v;
 
-	if (strlen(arg) >= sizeof(tmp))
-		return CHAN_E_URI;
-	strcpy(tmp, arg);
-	if ((comma = strchr(tmp, ',')) != NULL)
-		*comma++ = '\0';
-	if (parse_num(tmp, 0, INT_MAX, &v) < 0)
+	if (split(arg, tmp, sizeof(tmp), ',', &comma) < 0 ||
+	    parse_num(tmp, 0, INT_MAX, &v) < 0)
 		return CHAN_E_URI;
 	u->rfd = u->wfd = (int)v;
 	if (comma != NULL) {
@@ -138,13 +149,8 @@ parse_vchan(const char *arg, struct chan_uri *u)
 	char tmp[64], *colon;
 	long v;
 
-	if (strlen(arg) >= sizeof(tmp))
-		return CHAN_E_URI;
-	strcpy(tmp, arg);
-	if ((colon = strchr(tmp, ':')) == NULL)
-		return CHAN_E_URI;
-	*colon++ = '\0';
-	if (parse_num(tmp, 0, 65535, &v) < 0)
+	if (split(arg, tmp, sizeof(tmp), ':', &colon) < 0 || colon == NULL ||
+	    parse_num(tmp, 0, 65535, &v) < 0)
 		return CHAN_E_URI;
 	u->domid = (int)v;
 	if (*colon == '\0' || strlen(colon) >= sizeof(u->port) ||
@@ -203,8 +209,9 @@ open_adopt(const struct chan_uri *u, int serve, struct chan_end *out)
 	socklen_t tl = sizeof(type);
 
 	(void)serve;
-	if (chan_nonblock(u->rfd) < 0 ||
-	    (u->wfd != u->rfd && chan_nonblock(u->wfd) < 0))
+	/* One side may be absent (-1): a one-way channel. */
+	if ((u->rfd >= 0 && chan_nonblock(u->rfd) < 0) ||
+	    (u->wfd >= 0 && u->wfd != u->rfd && chan_nonblock(u->wfd) < 0))
 		return CHAN_E_SYS;
 	end_init(out);
 	out->rfd = u->rfd;

@@ -308,6 +308,10 @@ ctl_link_pollfds(struct ctl_link *l, struct pollfd *pfd, int *timeout_ms)
 	if (l->state == LINK_LISTENING && l->lfd >= 0) {
 		pfd[n++] = (struct pollfd){ l->lfd, POLLIN, 0 };
 	} else if (l->conn != NULL) {
+		int t = ctl_conn_timeout(l->conn);
+
+		if (t >= 0 && (*timeout_ms < 0 || t < *timeout_ms))
+			*timeout_ms = t;
 		pfd[n] = (struct pollfd){ ctl_conn_fd(l->conn), POLLIN, 0 };
 		if (ctl_conn_pending(l->conn) > 0) {
 			if (ctl_conn_wfd(l->conn) == ctl_conn_fd(l->conn))
@@ -366,6 +370,8 @@ ctl_link_io(struct ctl_link *l, const struct pollfd *pfd, int n)
 			link_down(l, why);
 		}
 	}
+	if (l->conn != NULL && ctl_conn_tick(l->conn) != CTL_OK)
+		link_down(l, "dom0 went silent");
 	link_timers(l);
 }
 

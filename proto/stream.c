@@ -84,10 +84,8 @@ stream_from_end(struct chan_end *e, int flags, struct stream **out)
 	int rc;
 
 	*out = NULL;
-	if ((s = stream_alloc()) == NULL) {
-		chan_end_close(e);
+	if ((s = stream_alloc()) == NULL)
 		return STREAM_E_NOMEM;
-	}
 	s->rfd = e->rfd;
 	s->wfd = e->wfd;
 	s->is_socket = e->is_socket;
@@ -95,6 +93,8 @@ stream_from_end(struct chan_end *e, int flags, struct stream **out)
 	s->io = e->io;
 	s->io_h = e->h;
 	if ((flags & STREAM_F_FRAMED) && (rc = stream_frame_init(s)) < 0) {
+		s->io = NULL;
+		s->rfd = s->wfd = -1;	/* the end stays the caller's */
 		stream_close(s);
 		return rc;
 	}
@@ -133,7 +133,9 @@ stream_open(const char *uri, int flags, struct stream **out)
 		return rc;
 	if (chan_kind_flags(u.kind) & CHAN_K_FRAMED)
 		flags |= STREAM_F_FRAMED;
-	return stream_from_end(&e, flags, out);
+	if ((rc = stream_from_end(&e, flags, out)) < 0)
+		chan_end_close(&e);
+	return rc;
 }
 
 int

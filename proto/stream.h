@@ -66,8 +66,8 @@ int stream_open(const char *uri, int flags, struct stream **out);
 int stream_from_fds(int rfd, int wfd, struct stream **out);
 
 /*
- * Wrap an end opened by the channel layer; the stream owns it (also on
- * failure). STREAM_F_FRAMED turns session framing on.
+ * Wrap an end opened by the channel layer; the stream owns it once this
+ * succeeds. STREAM_F_FRAMED turns session framing on.
  */
 int stream_from_end(struct chan_end *e, int flags, struct stream **out);
 
