@@ -458,6 +458,16 @@ chan_open(const struct chan_uri *u, int listen, struct chan_end *out)
 	return r;
 }
 
+int
+chan_dev_peer_present(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	if (poll(&p, 1, 0) < 0)
+		return 0;
+	return !(p.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
 void
 chan_end_close(struct chan_end *e)
 {

@@ -126,6 +126,13 @@ int chan_accept(int lfd, struct chan_end *out);
 /* Close what chan_open or chan_accept gave. */
 void chan_end_close(struct chan_end *e);
 
+/*
+ * A character device without end-of-stream (CHAN_K_NOEOS; a virtio-serial
+ * port): 1 while its other end is connected. The port stays open and
+ * reports POLLHUP while nobody is connected behind it.
+ */
+int chan_dev_peer_present(int fd);
+
 /* Set O_NONBLOCK (and FD_CLOEXEC unless it is 0, 1 or 2). */
 int chan_nonblock(int fd);
 

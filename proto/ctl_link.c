@@ -36,6 +36,7 @@ enum link_state {
 struct ctl_link {
 	char uri[CTL_URI_MAX + 1];
 	struct ctl_chan_uri u;
+	unsigned kflags;	/* chan_kind_flags(u.kind) */
 	int listen;
 	enum ctl_role self;
 	char name[CTL_NAME_MAX + 1];
@@ -81,12 +82,12 @@ ctl_link_new(const char *uri, int listen, enum ctl_role self,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return CTL_E_NOMEM;
 	if (strlen(uri) > CTL_URI_MAX || ctl_chan_parse(uri, &l->u) != CTL_OK ||
-	    (listen && l->u.kind != CTL_CHAN_UNIX &&
-	    l->u.kind != CTL_CHAN_TCP)) {
+	    (listen && !(chan_kind_flags(l->u.kind) & CHAN_K_SOCKET))) {
 		free(l);
 		return CTL_E_URI;
 	}
 	snprintf(l->uri, sizeof(l->uri), "%s", uri);
+	l->kflags = chan_kind_flags(l->u.kind);
 	l->listen = listen;
 	l->self = self;
 	ctl_strlcpy(l->name, name ? name : "", sizeof(l->name));
@@ -133,25 +134,19 @@ link_down(struct ctl_link *l, const char *why)
 	if (was_up)
 		l->ev_down = 1;
 	l->ev_up = 0;
-	switch (l->u.kind) {
-	case CTL_CHAN_DEV:
+	if (l->kflags & CHAN_K_NOEOS) {
 		/* Keep the port; wait for its host end to reconnect. */
 		l->state = LINK_WAIT_HOST;
 		l->timer = (long)chan_now_ms() + LINK_HOST_POLL_MS;
-		break;
-	case CTL_CHAN_FD:
-	case CTL_CHAN_STDIO:
+	} else if (l->kflags & CHAN_K_INHERIT) {
 		l->state = LINK_DEAD;
 		l->timer = 0;
-		break;
-	default:
-		if (l->listen) {
-			l->state = LINK_LISTENING;
-			l->timer = 0;
-		} else {
-			l->state = LINK_IDLE;
-			backoff(l);
-		}
+	} else if (l->listen) {
+		l->state = LINK_LISTENING;
+		l->timer = 0;
+	} else {
+		l->state = LINK_IDLE;
+		backoff(l);
 	}
 }
 
@@ -191,24 +186,12 @@ link_start(struct ctl_link *l, int rfd, int wfd)
 	}
 }
 
-/* Is the host end of the character device connected? */
-static int
-host_connected(int fd)
-{
-	struct pollfd p = { fd, POLLIN, 0 };
-
-	if (poll(&p, 1, 0) < 0)
-		return 0;
-	return !(p.revents & (POLLHUP | POLLERR | POLLNVAL));
-}
-
 static void
 link_try_open(struct ctl_link *l)
 {
 	int fd, wfd;
 
-	switch (l->u.kind) {
-	case CTL_CHAN_DEV:
+	if (l->kflags & CHAN_K_NOEOS) {
 		if (l->port_fd < 0) {
 			fd = ctl_chan_connect(l->uri, NULL);
 			if (fd < 0) {
@@ -222,36 +205,30 @@ link_try_open(struct ctl_link *l)
 		l->state = LINK_WAIT_HOST;
 		l->timer = (long)chan_now_ms();
 		return;
-	case CTL_CHAN_UNIX:
-	case CTL_CHAN_TCP:
-		if (l->listen) {
-			if (l->lfd < 0 &&
-			    (l->lfd = ctl_chan_listen(l->uri, 0600)) < 0) {
-				snprintf(l->detail, sizeof(l->detail),
-				    "listen on %.100s: %s", l->uri, strerror(errno));
-				backoff(l);
-				return;
-			}
-			l->state = LINK_LISTENING;
-			l->timer = 0;
-			return;
-		}
-		/* FALLTHROUGH */
-	default:
-		fd = ctl_chan_connect(l->uri, &wfd);
-		if (fd < 0) {
-			snprintf(l->detail, sizeof(l->detail), "connect %.100s: %s",
-			    l->uri, strerror(errno));
-			if (l->u.kind == CTL_CHAN_FD ||
-			    l->u.kind == CTL_CHAN_STDIO) {
-				l->state = LINK_DEAD;
-				l->timer = 0;
-			} else
-				backoff(l);
-			return;
-		}
-		link_start(l, fd, wfd);
 	}
+	if (l->listen) {
+		if (l->lfd < 0 && (l->lfd = ctl_chan_listen(l->uri, 0600)) < 0) {
+			snprintf(l->detail, sizeof(l->detail),
+			    "listen on %.100s: %s", l->uri, strerror(errno));
+			backoff(l);
+			return;
+		}
+		l->state = LINK_LISTENING;
+		l->timer = 0;
+		return;
+	}
+	fd = ctl_chan_connect(l->uri, &wfd);
+	if (fd < 0) {
+		snprintf(l->detail, sizeof(l->detail), "connect %.100s: %s",
+		    l->uri, strerror(errno));
+		if (l->kflags & CHAN_K_INHERIT) {
+			l->state = LINK_DEAD;
+			l->timer = 0;
+		} else
+			backoff(l);
+		return;
+	}
+	link_start(l, fd, wfd);
 }
 
 static void
@@ -267,7 +244,7 @@ link_timers(struct ctl_link *l)
 		link_try_open(l);
 		break;
 	case LINK_WAIT_HOST:
-		if (!host_connected(l->port_fd)) {
+		if (!chan_dev_peer_present(l->port_fd)) {
 			l->timer = now + LINK_HOST_POLL_MS;
 			break;
 		}
@@ -402,7 +379,7 @@ ctl_link_next(struct ctl_link *l, struct ctl_msg *msg)
 			ctl_conn_send_error(l->conn, r,
 			    ctl_conn_error_detail(l->conn));
 			link_down(l, why);
-			if (l->u.kind == CTL_CHAN_DEV) {
+			if (l->kflags & CHAN_K_NOEOS) {
 				/* Start over once the pipe is quiet. */
 				port_discard(l->port_fd);
 				l->timer = (long)chan_now_ms() + 1000;
