@@ -179,45 +179,51 @@ fail_close(int fd)
 	return CHAN_E_SYS;
 }
 
-/* A connected socket or an opened device: fill *out. */
+/*
+ * Describe the end on rfd/wfd: is its write side a socket, and TCP
+ * (stream.c re-arms TCP_QUICKACK after reads)? Only getsockopt(), which
+ * the sandboxed session children may call (common/sandbox.c).
+ */
+static void
+end_set(struct chan_end *out, int rfd, int wfd)
+{
+	int type, domain;
+	socklen_t tl = sizeof(type), dl = sizeof(domain);
+
+	memset(out, 0, sizeof(*out));
+	out->rfd = rfd;
+	out->wfd = wfd;
+	out->is_socket = wfd >= 0 &&
+	    getsockopt(wfd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0;
+	out->is_tcp = out->is_socket && rfd == wfd && type == SOCK_STREAM &&
+	    getsockopt(wfd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) == 0 &&
+	    (domain == AF_INET || domain == AF_INET6);
+}
+
+/* A socket we connected or accepted, or a device we opened. */
 static int
 end_from_fd(int fd, struct chan_end *out)
 {
-	int type, one = 1;
-	socklen_t tl = sizeof(type);
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	int one = 1;
 
 	if (chan_nonblock(fd) < 0)
 		return fail_close(fd);
-	end_init(out);
-	out->rfd = out->wfd = fd;
-	out->is_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0;
-	if (out->is_socket && getsockname(fd, (struct sockaddr *)&ss,
-	    &sl) == 0 && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
-		/* Nagle plus delayed ACK stalls request/response traffic. */
+	end_set(out, fd, fd);
+	/* Nagle plus delayed ACK stalls request/response traffic. */
+	if (out->is_tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		out->is_tcp = 1;
-	}
 	return CHAN_OK;
 }
 
 static int
 open_adopt(const struct chan_uri *u, int serve, struct chan_end *out)
 {
-	int type;
-	socklen_t tl = sizeof(type);
-
 	(void)serve;
 	/* One side may be absent (-1): a one-way channel. */
 	if ((u->rfd >= 0 && chan_nonblock(u->rfd) < 0) ||
 	    (u->wfd >= 0 && u->wfd != u->rfd && chan_nonblock(u->wfd) < 0))
 		return CHAN_E_SYS;
-	end_init(out);
-	out->rfd = u->rfd;
-	out->wfd = u->wfd;
-	out->is_socket = getsockopt(u->wfd, SOL_SOCKET, SO_TYPE, &type,
-	    &tl) == 0;
+	end_set(out, u->rfd, u->wfd);
 	return CHAN_OK;
 }
 

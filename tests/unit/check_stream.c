@@ -2,9 +2,10 @@
  * check_stream.c: channel URIs parse as documented (one grammar, one ops
  * row per kind that says what the kind can do); a listening unix channel
  * replaces a stale socket but never another file; dev: streams are framed
- * and rawdev: ones are not, as the kind's row says; streams survive partial
- * reads and writes, report EOF, signal back-pressure above the high-water
- * mark, and give owned buffers back exactly once.
+ * and rawdev: ones are not, as the kind's row says; an end knows whether
+ * it is a socket and TCP (accepted TCP gets TCP_NODELAY); streams survive
+ * partial reads and writes, report EOF, signal back-pressure above the
+ * high-water mark, and give owned buffers back exactly once.
  */
 #include "config.h"
 
@@ -15,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -189,6 +193,53 @@ START_TEST(dev_is_framed_rawdev_is_not)
 	stream_close(dev);
 	unlink(path);
 	rmdir(dir);
+}
+END_TEST
+
+START_TEST(ends_know_sockets_and_tcp)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	struct chan_uri u = { .kind = CHAN_FD };
+	struct chan_end e;
+	int lfd, cfd, sv[2], pv[2], v = 0;
+	socklen_t vl = sizeof(v);
+
+	/* A TCP connection on the loopback, port chosen by the kernel. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &sl), 0);
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	/* Accepted: TCP, with TCP_NODELAY. */
+	ck_assert_int_eq(chan_accept(lfd, &e), CHAN_OK);
+	ck_assert(e.is_socket && e.is_tcp);
+	ck_assert_int_eq(getsockopt(e.rfd, IPPROTO_TCP, TCP_NODELAY, &v, &vl), 0);
+	ck_assert_int_ne(v, 0);
+	chan_end_close(&e);
+	/* Inherited (fd:): still known as TCP. */
+	u.rfd = u.wfd = cfd;
+	ck_assert_int_eq(chan_open(&u, 0, &e), CHAN_OK);
+	ck_assert(e.is_socket && e.is_tcp);
+	ck_assert_int_ne(fcntl(cfd, F_GETFL) & O_NONBLOCK, 0);
+	chan_end_close(&e);
+	close(lfd);
+	/* A unix socket is a socket, not TCP; a pipe is neither. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	u.rfd = u.wfd = sv[0];
+	ck_assert_int_eq(chan_open(&u, 0, &e), CHAN_OK);
+	ck_assert(e.is_socket && !e.is_tcp);
+	chan_end_close(&e);
+	close(sv[1]);
+	ck_assert_int_eq(pipe(pv), 0);
+	u.rfd = pv[0];
+	u.wfd = pv[1];
+	ck_assert_int_eq(chan_open(&u, 0, &e), CHAN_OK);
+	ck_assert(!e.is_socket && !e.is_tcp);
+	chan_end_close(&e);
 }
 END_TEST
 
@@ -688,6 +739,7 @@ main(void)
 	    sizeof(kind_flags) / sizeof(kind_flags[0]));
 	tcase_add_test(tc, unix_listen_replaces_a_stale_socket_never_a_file);
 	tcase_add_test(tc, dev_is_framed_rawdev_is_not);
+	tcase_add_test(tc, ends_know_sockets_and_tcp);
 	tcase_add_test(tc, partial_reads_accumulate);
 	tcase_add_test(tc, eof_is_reported_after_data);
 	tcase_add_test(tc, backpressure_and_partial_writes);
