@@ -100,6 +100,23 @@ dom0_hellos(struct ctl_conn *c, int ms, struct events *ev)
 	return n;
 }
 
+/* dom0 orders STOP(session): the link hands it out whole, once. */
+static void
+dom0_stop(struct ctl_conn *c, uint64_t session, struct events *ev)
+{
+	struct ctl_msg m;
+	int before = ev->msgs;
+
+	ctl_msg_init(&m, CTL_MSG_STOP);
+	m.u.stop.session = session;
+	strcpy(m.u.stop.busid, "1-1");
+	ck_assert_int_eq(ctl_conn_send(c, &m), CTL_OK);
+	pump(100, ev);
+	ck_assert_int_eq(ev->msgs, before + 1);
+	ck_assert_int_eq(ev->last.type, CTL_MSG_STOP);
+	ck_assert_uint_eq(ev->last.u.stop.session, session);
+}
+
 static void
 setup(void)
 {
@@ -130,14 +147,7 @@ START_TEST(test_up_message_down_reconnect)
 	ck_assert_int_eq(ev.up, 1);
 	ck_assert(ctl_link_is_up(lk));
 	/* dom0 orders something: it comes out whole. */
-	ctl_msg_init(&m, CTL_MSG_STOP);
-	m.u.stop.session = 42;
-	strcpy(m.u.stop.busid, "1-1");
-	ck_assert_int_eq(ctl_conn_send(c, &m), CTL_OK);
-	pump(100, &ev);
-	ck_assert_int_eq(ev.msgs, 1);
-	ck_assert_int_eq(ev.last.type, CTL_MSG_STOP);
-	ck_assert_uint_eq(ev.last.u.stop.session, 42);
+	dom0_stop(c, 42, &ev);
 	/* dom0 goes away: DOWN, nothing can be sent, then it comes back. */
 	ctl_conn_free(c);
 	pump(100, &ev);
@@ -203,7 +213,6 @@ START_TEST(test_dev_port)
 	struct events ev = { 0 };
 	struct termios t;
 	struct ctl_conn *c;
-	struct ctl_msg m;
 	struct pollfd pfd[2];
 	char dev[128];
 	int master, slave, n, tmo = -1;
@@ -230,13 +239,7 @@ START_TEST(test_dev_port)
 	ck_assert_int_eq(ctl_conn_send_hello(c, "dom0", CTL_CAP__ALL), CTL_OK);
 	pump(100, &ev);
 	ck_assert_int_eq(ev.up, 1);
-	ctl_msg_init(&m, CTL_MSG_STOP);
-	m.u.stop.session = 7;
-	strcpy(m.u.stop.busid, "1-1");
-	ck_assert_int_eq(ctl_conn_send(c, &m), CTL_OK);
-	pump(100, &ev);
-	ck_assert_int_eq(ev.msgs, 1);
-	ck_assert_uint_eq(ev.last.u.stop.session, 7);
+	dom0_stop(c, 7, &ev);
 	/* The other end goes away: DOWN, and the port is watched. */
 	ctl_conn_free(c);
 	pump(100, &ev);
