@@ -136,8 +136,6 @@ int chan_dev_peer_present(int fd);
 /* Set O_NONBLOCK (and FD_CLOEXEC unless it is 0, 1 or 2). */
 int chan_nonblock(int fd);
 
-/* The layer's monotonic clock, in milliseconds. */
-uint64_t chan_now_ms(void);
 
 /* proto/chan_vchan.c: the vchan row's operations. */
 int chan_vchan_open(const struct chan_uri *u, int serve, struct chan_end *out);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_chan.h"
 #include "ctl_link.h"
 
@@ -94,7 +95,7 @@ ctl_link_new(const char *uri, int listen, enum ctl_role self,
 	l->caps = caps;
 	l->state = LINK_IDLE;
 	l->port_fd = l->lfd = -1;
-	l->timer = (long)chan_now_ms();
+	l->timer = mono_ms();
 	l->retry_ms = LINK_RETRY_MIN_MS;
 	*out = l;
 	return CTL_OK;
@@ -116,7 +117,7 @@ ctl_link_free(struct ctl_link *l)
 static void
 backoff(struct ctl_link *l)
 {
-	l->timer = (long)chan_now_ms() + l->retry_ms;
+	l->timer = mono_ms() + l->retry_ms;
 	l->retry_ms *= 2;
 	if (l->retry_ms > LINK_RETRY_MAX_MS)
 		l->retry_ms = LINK_RETRY_MAX_MS;
@@ -137,7 +138,7 @@ link_down(struct ctl_link *l, const char *why)
 	if (l->kflags & CHAN_K_NOEOS) {
 		/* Keep the port; wait for its host end to reconnect. */
 		l->state = LINK_WAIT_HOST;
-		l->timer = (long)chan_now_ms() + LINK_HOST_POLL_MS;
+		l->timer = mono_ms() + LINK_HOST_POLL_MS;
 	} else if (l->kflags & CHAN_K_INHERIT) {
 		l->state = LINK_DEAD;
 		l->timer = 0;
@@ -155,7 +156,7 @@ send_hello(struct ctl_link *l)
 {
 	int r = ctl_conn_send_hello(l->conn, l->name, l->caps);
 
-	l->hello_at = (long)chan_now_ms();
+	l->hello_at = mono_ms();
 	return r;
 }
 
@@ -177,7 +178,7 @@ link_start(struct ctl_link *l, int rfd, int wfd)
 	}
 	ctl_conn_allow_rehello(l->conn);
 	l->state = LINK_HELLO;
-	l->timer = (long)chan_now_ms() + LINK_HELLO_RESEND_MS;
+	l->timer = mono_ms() + LINK_HELLO_RESEND_MS;
 	if ((r = send_hello(l)) != CTL_OK) {
 		char why[120];
 
@@ -203,7 +204,7 @@ link_try_open(struct ctl_link *l)
 			l->port_fd = fd;
 		}
 		l->state = LINK_WAIT_HOST;
-		l->timer = (long)chan_now_ms();
+		l->timer = mono_ms();
 		return;
 	}
 	if (l->listen) {
@@ -234,7 +235,7 @@ link_try_open(struct ctl_link *l)
 static void
 link_timers(struct ctl_link *l)
 {
-	long now = (long)chan_now_ms();
+	long now = mono_ms();
 	int fd;
 
 	if (l->timer == 0 || l->timer > now)
@@ -276,7 +277,7 @@ ctl_link_pollfds(struct ctl_link *l, struct pollfd *pfd, int *timeout_ms)
 
 	link_timers(l);
 	if (l->timer != 0) {
-		long left = l->timer - (long)chan_now_ms();
+		long left = l->timer - mono_ms();
 		int t = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
 
 		if (*timeout_ms < 0 || t < *timeout_ms)
@@ -382,7 +383,7 @@ ctl_link_next(struct ctl_link *l, struct ctl_msg *msg)
 			if (l->kflags & CHAN_K_NOEOS) {
 				/* Start over once the pipe is quiet. */
 				port_discard(l->port_fd);
-				l->timer = (long)chan_now_ms() + 1000;
+				l->timer = mono_ms() + 1000;
 			}
 			return ctl_link_next(l, msg);
 		}
@@ -395,7 +396,7 @@ ctl_link_next(struct ctl_link *l, struct ctl_msg *msg)
 			return CTL_LINK_MSG;
 		/* dom0's HELLO. */
 		if (was_up &&
-		    (long)chan_now_ms() - l->hello_at > LINK_ANSWER_MS) {
+		    mono_ms() - l->hello_at > LINK_ANSWER_MS) {
 			/* dom0 restarted: it knows nothing of us. */
 			if (send_hello(l) != CTL_OK) {
 				link_down(l, "sending HELLO failed");

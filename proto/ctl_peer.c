@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_chan.h"
 #include "ctl_peer.h"
 #include "stream.h"
@@ -307,7 +308,7 @@ conn_wait(struct ctl_conn *c, int for_write, long deadline)
 	if (for_write && stream_ready(c->s) && ctl_conn_wfd(c) >= 0)
 		p = (struct pollfd){ ctl_conn_wfd(c), POLLOUT, 0 };
 	for (;;) {
-		left = deadline < 0 ? -1 : deadline - (long)chan_now_ms();
+		left = deadline < 0 ? -1 : deadline - mono_ms();
 		if (deadline >= 0 && left < 0)
 			left = 0;
 		t = ctl_conn_timeout(c);
@@ -324,7 +325,7 @@ conn_wait(struct ctl_conn *c, int for_write, long deadline)
 			return (r = ctl_conn_read(c)) < 0 ? r : CTL_OK;
 		if (p.revents != 0)
 			return CTL_OK;
-		if (deadline >= 0 && (long)chan_now_ms() >= deadline)
+		if (deadline >= 0 && mono_ms() >= deadline)
 			return CTL_E_TIMEOUT;
 	}
 }
@@ -332,7 +333,7 @@ conn_wait(struct ctl_conn *c, int for_write, long deadline)
 int
 ctl_conn_drain(struct ctl_conn *c, int timeout_ms)
 {
-	long deadline = timeout_ms < 0 ? -1 : (long)chan_now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	int r;
 
 	while ((r = ctl_conn_flush(c)) > 0)
@@ -355,7 +356,7 @@ ctl_conn_send_wait(struct ctl_conn *c, const struct ctl_msg *msg,
 int
 ctl_conn_recv_wait(struct ctl_conn *c, struct ctl_msg *out, int timeout_ms)
 {
-	long deadline = timeout_ms < 0 ? -1 : (long)chan_now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	int r;
 
 	for (;;) {
@@ -380,7 +381,7 @@ ctl_peer_open(const char *uri, int listen, enum ctl_role self,
 	struct chan_uri u;
 	struct chan_end e;
 	struct stream *s;
-	long deadline = timeout_ms < 0 ? -1 : (long)chan_now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	long left;
 	int r;
 
@@ -394,7 +395,7 @@ ctl_peer_open(const char *uri, int listen, enum ctl_role self,
 		if (lfd < 0)
 			return ctl_chan_error(lfd);
 		do {
-			left = deadline < 0 ? -1 : deadline - (long)chan_now_ms();
+			left = deadline < 0 ? -1 : deadline - mono_ms();
 			r = poll(&p, 1, deadline < 0 ? -1 :
 			    (int)(left < 0 ? 0 : left));
 		} while (r < 0 && errno == EINTR);
@@ -418,7 +419,7 @@ ctl_peer_open(const char *uri, int listen, enum ctl_role self,
 	    (r = ctl_conn_drain(c, timeout_ms)) < 0)
 		goto fail;
 	for (;;) {
-		left = deadline < 0 ? -1 : deadline - (long)chan_now_ms();
+		left = deadline < 0 ? -1 : deadline - mono_ms();
 		if ((r = ctl_conn_recv_wait(c, &m, deadline < 0 ? -1 :
 		    (int)(left < 0 ? 0 : left))) != CTL_OK)
 			goto fail;

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "stream.h"
 #include "stream_private.h"
 
@@ -113,11 +114,11 @@ stream_frame_init(struct stream *s)
 	}
 	if (getrandom(&f->nonce_self, sizeof(f->nonce_self), 0) !=
 	    (ssize_t)sizeof(f->nonce_self))
-		f->nonce_self = chan_now_ms() ^ ((uint64_t)getpid() << 32);
+		f->nonce_self = (uint64_t)mono_ms() ^ ((uint64_t)getpid() << 32);
 	f->hdr_off = FR_HDR;
 	f->ping_ms = STREAM_PING_MS;
 	f->silence_ms = STREAM_SILENCE_MS;
-	f->last_rx_ms = f->last_tx_ms = f->last_hello_ms = chan_now_ms();
+	f->last_rx_ms = f->last_tx_ms = f->last_hello_ms = (uint64_t)mono_ms();
 	queue_ctl(f, FR_HELLO, &f->nonce_self);
 	s->fr = f;
 	s->framed = 1;
@@ -295,7 +296,7 @@ frame_fill(struct stream *s, size_t max)
 		return n;
 	else if (n > 0) {
 		f->raw_w += (size_t)n;
-		f->last_rx_ms = chan_now_ms();
+		f->last_rx_ms = (uint64_t)mono_ms();
 	}
 	added = deframe(s);
 	if (f->error)
@@ -323,7 +324,7 @@ payload_direct(struct stream *s, uint8_t *buf, size_t len)
 	n = stream_raw_read(s, buf, len);
 	if (n > 0) {
 		f->rx_left -= (size_t)n;
-		f->last_rx_ms = chan_now_ms();
+		f->last_rx_ms = (uint64_t)mono_ms();
 	}
 	return n;
 }
@@ -376,7 +377,7 @@ stream_frame_flush(struct stream *s)
 				return n;
 			if (n == 0)
 				break;
-			f->last_tx_ms = chan_now_ms();
+			f->last_tx_ms = (uint64_t)mono_ms();
 			f->ctl_off += (size_t)n;
 			if (f->ctl_off == f->ctl_len)
 				f->ctl_off = f->ctl_len = 0;
@@ -407,7 +408,7 @@ stream_frame_flush(struct stream *s)
 			return n;
 		if (n == 0)
 			break;
-		f->last_tx_ms = chan_now_ms();
+		f->last_tx_ms = (uint64_t)mono_ms();
 		h = FR_HDR - f->hdr_off;
 		if ((size_t)n < h)
 			h = (size_t)n;
@@ -427,7 +428,7 @@ int
 stream_frame_timeout(const struct stream *s)
 {
 	const struct stream_frame *f = s->fr;
-	uint64_t now = chan_now_ms(), due;
+	uint64_t now = (uint64_t)mono_ms(), due;
 
 	if (f->error || f->peer_closed)
 		return 0;
@@ -445,7 +446,7 @@ int
 stream_frame_tick(struct stream *s)
 {
 	struct stream_frame *f = s->fr;
-	uint64_t now = chan_now_ms();
+	uint64_t now = (uint64_t)mono_ms();
 
 	if (f->error)
 		return f->error;
