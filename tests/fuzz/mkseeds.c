@@ -180,7 +180,7 @@ ctl_seeds(void)
 		save("ctl_msg", ctl_msg_name(types[i]));
 	}
 	/* A connection: the backend's hello, then a device and a status. */
-	put8(1);			/* we are dom0, the peer a backend */
+	put8(1 | 1 << 1);		/* we are dom0, the peer a backend */
 	put(frame, encode(&hello));
 	ctl_msg_init(&m, CTL_MSG_DEV_ADD);
 	ctl_strlcpy(d->busid, "3-1", sizeof(d->busid));
