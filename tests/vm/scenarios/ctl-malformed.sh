@@ -18,7 +18,7 @@ __body() { # name: start a body file
 }
 __hello() { # ROLE
 	local F=$B
-	__u32 1; __u32 0; __b "$1"; __str sys-usb
+	__u32 2; __u32 0; __b "$1"; __str sys-usb
 }
 # __dev BUSID CLASS FLAGS PRODUCT
 __dev() {
@@ -28,6 +28,9 @@ __dev() {
 	__str ""; __str "lying sys-usb"; printf '\000\000' >/dev/null
 	__u16 ${#4}; printf '%b' "$4" >>"$F"
 	__b 1; __b 0; __b 8; __b 6; __b 0x50
+	# active configuration 1; one interface descriptor: config 1,
+	# interface 0, setting 0, 08:06:50
+	__b 1; __b 1; __b 1; __b 0; __b 0; __b 8; __b 6; __b 0x50
 	for i in $(seq 32); do __b 0; done
 	__u32 "$3"; __str ""
 }
