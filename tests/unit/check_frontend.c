@@ -114,6 +114,20 @@ p_start_int(void *priv, uint64_t id,
 }
 
 static void
+p_start_iso(void *priv, uint64_t id,
+    struct usb_redir_start_iso_stream_header *h)
+{
+	rec(usb_redir_start_iso_stream, id, h->endpoint, 0, 0, 0);
+}
+
+static void
+p_stop_iso(void *priv, uint64_t id,
+    struct usb_redir_stop_iso_stream_header *h)
+{
+	rec(usb_redir_stop_iso_stream, id, h->endpoint, 0, 0, 0);
+}
+
+static void
 p_cancel(void *priv, uint64_t id)
 {
 	rec(usb_redir_cancel_data_packet, id, 0, 0, 0, 0);
@@ -212,6 +226,8 @@ start_session(void)
 	P.p->bulk_packet_func = p_bulk;
 	P.p->set_configuration_func = p_set_config;
 	P.p->start_interrupt_receiving_func = p_start_int;
+	P.p->start_iso_stream_func = p_start_iso;
+	P.p->stop_iso_stream_func = p_stop_iso;
 	P.p->cancel_data_packet_func = p_cancel;
 	P.p->device_disconnect_ack_func = p_disconnect_ack;
 	P.p->reset_func = p_reset;
@@ -248,9 +264,12 @@ offer_device(uint8_t speed)
 	ep.type[16 + 1] = usb_redir_type_bulk;		/* 0x81 */
 	ep.type[2] = usb_redir_type_bulk;		/* 0x02 */
 	ep.type[16 + 3] = usb_redir_type_interrupt;	/* 0x83 */
+	ep.type[16 + 4] = usb_redir_type_iso;		/* 0x84 */
 	ep.max_packet_size[17] = ep.max_packet_size[2] = 512;
 	ep.max_packet_size[19] = 64;
+	ep.max_packet_size[20] = 1024;
 	ep.interval[19] = 4;
+	ep.interval[20] = 1;
 	usbredirparser_send_interface_info(P.p, &ii);
 	usbredirparser_send_ep_info(P.p, &ep);
 	usbredirparser_send_device_connect(P.p, &dc);
@@ -324,6 +343,29 @@ vhci_submit(uint32_t seq, int in, uint8_t ep, uint32_t len, uint32_t flags,
 	ck_assert_int_eq(write(vhci_fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
 	if (!in && len > 0 && data != NULL)
 		ck_assert_int_eq(write(vhci_fd, data, len), (ssize_t)len);
+}
+
+/* An iso-IN CMD_SUBMIT of len bytes with n descriptors {offset, length}. */
+static void
+vhci_submit_iso_in(uint32_t seq, uint8_t ep, uint32_t len, uint32_t n,
+    const uint32_t (*desc)[2])
+{
+	struct usbip_cmd c = {
+		.command = USBIP_CMD_SUBMIT, .seqnum = seq,
+		.direction = USBIP_DIR_IN, .ep = ep, .length = len,
+		.number_of_packets = n, .interval = 1,
+	};
+	uint8_t hdr[USBIP_HDR_LEN], d[USBIP_ISO_DESC_LEN];
+	uint32_t i;
+
+	usbip_encode_cmd(hdr, &c);
+	ck_assert_int_eq(write(vhci_fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	for (i = 0; i < n; i++) {
+		struct usbip_iso_desc id = { desc[i][0], desc[i][1], 0, 0 };
+
+		usbip_encode_iso_desc(d, &id);
+		ck_assert_int_eq(write(vhci_fd, d, sizeof(d)), (ssize_t)sizeof(d));
+	}
 }
 
 static void
@@ -746,6 +788,38 @@ START_TEST(port_reset_of_a_configured_device_becomes_a_real_reset)
 END_TEST
 
 /*
+ * Each iso-IN descriptor lies inside the URB, but together they ask for
+ * twice its length: the packed input gathered for them would not fit the
+ * URB's buffer. The session refuses the URB; the backend's full packets
+ * never make an answer longer than the URB.
+ */
+START_TEST(iso_in_descriptors_longer_than_the_urb_are_refused)
+{
+	static const uint32_t desc[2][2] = { { 0, 64 }, { 0, 64 } };
+	struct usb_redir_iso_packet_header h = { .endpoint = 0x84,
+	    .length = 64 };
+	uint8_t pkt[64];
+	struct ret ret;
+	int i;
+
+	memset(pkt, 0xcd, sizeof(pkt));
+	start_session();
+	connect_device();
+	vhci_submit_iso_in(60, 4, 64, 2, desc);
+	for (i = 0; i < 20; i++)
+		peer_pump(5);
+	for (i = 0; i < 2; i++)
+		usbredirparser_send_iso_packet(P.p, 0, &h, pkt, 64);
+	peer_pump(0);
+	ret = vhci_ret(NULL, 0);
+	ck_assert_uint_eq(ret.seqnum, 60);
+	ck_assert_uint_le(ret.actual, 64);
+	ck_assert_int_eq(ret.status, -EINVAL);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+/*
  * A hostile backend: thousands of packets with random (but encodable)
  * headers, ids drawn from URBs in flight and from nowhere, random lengths
  * and statuses, and now and then raw garbage. Whatever happens to the
@@ -930,6 +1004,7 @@ main(void)
 	tcase_add_test(tc, no_device_within_timeout);
 	tcase_add_test(tc, latency_percentiles_come_from_the_histogram);
 	tcase_add_test(tc, port_reset_of_a_configured_device_becomes_a_real_reset);
+	tcase_add_test(tc, iso_in_descriptors_longer_than_the_urb_are_refused);
 	tcase_add_loop_test(tc, hostile_backend_never_gets_a_malformed_answer_to_vhci,
 	    0, 8);
 	suite_add_tcase(s, tc);
