@@ -274,7 +274,7 @@ sess_ended(struct fd *f, struct fd_sess *s, int status)
 		reason = CTL_REASON_MISMATCH;
 	else if (code == FE_EXIT_CLEAN || code == FE_EXIT_PEER_GONE)
 		reason = CTL_REASON_PEER_GONE;
-	else if (code < 0 || code == FE_EXIT_USAGE)
+	else if (code < 0 || code == FE_EXIT_USAGE || code > FE_EXIT_KILLED)
 		reason = CTL_REASON_INTERNAL;
 	else
 		reason = CTL_REASON_IO;
@@ -288,6 +288,11 @@ sess_ended(struct fd *f, struct fd_sess *s, int status)
 			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
 			    CTL_IMPORT_FAILED, reason, 0, NULL, "import process "
 			    "killed by signal %d", WTERMSIG(status));
+		else if (code > FE_EXIT_KILLED)
+			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
+			    CTL_IMPORT_FAILED, reason, 0, NULL, "session process "
+			    "killed by signal %d (%s)", code - FE_EXIT_KILLED,
+			    strsignal(code - FE_EXIT_KILLED));
 		else
 			send_result(f, s->id, s->attached ? CTL_IMPORT_ENDED :
 			    CTL_IMPORT_FAILED, reason, 0, NULL, "%s (exit "
