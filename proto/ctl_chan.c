@@ -224,7 +224,8 @@ ctl_chan_listen(const char *uri, unsigned mode)
 	struct ctl_chan_uri u;
 	struct sockaddr_un sun;
 	struct stat st;
-	int fd;
+	mode_t mask;
+	int fd, rc;
 
 	if (ctl_chan_parse(uri, &u) != CTL_OK)
 		return CTL_E_URI;
@@ -244,8 +245,16 @@ ctl_chan_listen(const char *uri, unsigned mode)
 		}
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 			return CTL_E_SYS;
-		if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-		    chmod(u.path, mode) < 0 || listen(fd, 16) < 0) {
+		/*
+		 * bind() creates the file with 0777 less the umask: with the
+		 * umask the complement of mode it is born with mode, never
+		 * wider, not even until the chmod(). The daemons that listen
+		 * are single-threaded; the caller's umask is put back.
+		 */
+		mask = umask(~(mode_t)mode & 0777);
+		rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+		umask(mask);
+		if (rc < 0 || chmod(u.path, mode) < 0 || listen(fd, 16) < 0) {
 			int e = errno;
 
 			close(fd);
