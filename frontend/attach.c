@@ -173,13 +173,6 @@ send_fd(int sock, const struct priv_msg *m, int fd)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
-static uint32_t
-devid_for(int port)
-{
-	/* Shown by vhci's status; "fe" marks a usbgate import. */
-	return 0xfe0000u | (uint32_t)(port & 0xffff);
-}
-
 static int
 handle_attach(int priv, const struct priv_msg *req, int *port_out,
     const struct fe_attach_opts *o, int *mismatch)
@@ -211,8 +204,8 @@ handle_attach(int priv, const struct priv_msg *req, int *port_out,
 		rep.result = VHCI_E_SYS;
 		return send_fd(priv, &rep, -1);
 	}
-	/* devid is only informational; fix it up once the port is known. */
-	port = vhci_attach(sp[0], speed, devid_for(0));
+	/* Our own devid: cleanup tells our port from another import's. */
+	port = vhci_attach(sp[0], speed, vhci_import_devid(getpid()));
 	close(sp[0]);
 	if (port < 0) {
 		log_warnx("vhci attach: %s", vhci_strerror(port));
@@ -406,21 +399,16 @@ import_end(struct import *im)
 	log_info("session cpu %.2f s user + %.2f s system",
 	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
-	if (im->port >= 0) {
-		struct vhci_port p;
-
-		/* vhci frees the port itself when the socket dies; make sure. */
-		if (vhci_port_info(im->port, &p) == 0 &&
-		    p.status != VHCI_ST_NULL && p.devid == devid_for(0))
-			vhci_detach(im->port);
-	}
+	/* vhci frees the port itself when the socket dies; make sure. */
+	if (im->port >= 0)
+		vhci_detach_own(im->port, vhci_import_devid(getpid()));
 	if (im->mismatch)
 		return FE_EXIT_MISMATCH;
 	if (WIFSIGNALED(status)) {
 		log_warnx("session process killed by signal %d%s",
 		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
 		    " (seccomp: a forbidden system call)" : "");
-		return FE_EXIT_ERROR;
+		return FE_EXIT_KILLED + WTERMSIG(status);
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : FE_EXIT_ERROR;
 }

@@ -18,6 +18,7 @@ enum fe_exit {
 	FE_EXIT_PEER_GONE = 3,	/* the backend vanished mid-session */
 	FE_EXIT_PROTO = 4,	/* the backend broke the protocol */
 	FE_EXIT_MISMATCH = 5,	/* not the device dom0 announced */
+	FE_EXIT_KILLED = 128,	/* + N: the session was killed by signal N */
 };
 
 struct fe_attach_opts {

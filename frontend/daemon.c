@@ -229,7 +229,7 @@ sess_ended(void *ctx, struct sv_child *c, pid_t pid, int status)
 		reason = CTL_REASON_MISMATCH;
 	else if (code == FE_EXIT_CLEAN || code == FE_EXIT_PEER_GONE)
 		reason = CTL_REASON_PEER_GONE;
-	else if (code < 0 || code == FE_EXIT_USAGE)
+	else if (code < 0 || code == FE_EXIT_USAGE || code > FE_EXIT_KILLED)
 		reason = CTL_REASON_INTERNAL;
 	else
 		reason = CTL_REASON_IO;
@@ -243,6 +243,11 @@ sess_ended(void *ctx, struct sv_child *c, pid_t pid, int status)
 			send_result(f, c->id, state, reason, 0, NULL,
 			    "import process killed by signal %d",
 			    WTERMSIG(status));
+		else if (code > FE_EXIT_KILLED)
+			send_result(f, c->id, state, reason, 0, NULL,
+			    "session process killed by signal %d (%s)",
+			    code - FE_EXIT_KILLED,
+			    strsignal(code - FE_EXIT_KILLED));
 		else
 			send_result(f, c->id, state, reason, 0, NULL, "%s "
 			    "(exit status %d)", exit_text(code), code);

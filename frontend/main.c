@@ -79,7 +79,7 @@ cmd_list(void)
 			continue;
 		printf("port %d: %s hub, busid %s, devid %08x%s\n", ports[i].port,
 		    ports[i].ss ? "ss" : "hs", ports[i].busid, ports[i].devid,
-		    (ports[i].devid >> 16) == 0xfe ? " (usbgate)" : "");
+		    VHCI_DEVID_IS_USBGATE(ports[i].devid) ? " (usbgate)" : "");
 		any = 1;
 	}
 	if (!any)

@@ -359,20 +359,32 @@ push_input(struct fe_session *s, struct fe_ep *e, uint32_t cap, uint8_t *data,
 		}
 		e->pkt_cap = cap;
 	}
-	if (e->pkt_len == e->pkt_cap) {
-		/* Full: drop the oldest, as a real device would overrun. */
-		p = &e->pkts[e->pkt_head];
-		usbredirparser_free_packet_data(s->parser, p->data);
-		e->pkt_head = (e->pkt_head + 1) % e->pkt_cap;
-		e->pkt_len--;
+	/*
+	 * Full, by count or by bytes: drop the oldest, as a real device would
+	 * overrun. len <= FE_MAX_PKT, far below FE_EP_QUEUE_BYTES.
+	 */
+	while (e->pkt_len > 0 && (e->pkt_len == e->pkt_cap ||
+	    e->pkt_bytes + len > FE_EP_QUEUE_BYTES ||
+	    s->queued_bytes + len > FE_SESSION_QUEUE_BYTES)) {
+		usbredirparser_free_packet_data(s->parser,
+		    fe_ep_pop_input(s, e).data);
 		e->dropped++;
 		(*dropped)++;
+	}
+	if (s->queued_bytes + len > FE_SESSION_QUEUE_BYTES) {
+		/* Other endpoints hold the session's share: drop this one. */
+		usbredirparser_free_packet_data(s->parser, data);
+		e->dropped++;
+		(*dropped)++;
+		return;
 	}
 	p = &e->pkts[(e->pkt_head + e->pkt_len) % e->pkt_cap];
 	p->data = data;
 	p->len = len;
 	p->status = status;
 	e->pkt_len++;
+	e->pkt_bytes += len;
+	s->queued_bytes += len;
 }
 
 static void
@@ -468,13 +480,11 @@ fe_ep_pump(struct fe_session *s, int epi)
 	struct urb *u;
 
 	while (e->pkt_len > 0 && (u = fe_ep_peek(s, e)) != NULL) {
-		struct fe_pkt *p = &e->pkts[e->pkt_head];
-		uint8_t *data = p->data;
-		uint32_t len = p->len;
-		uint8_t st = p->status;
+		struct fe_pkt p = fe_ep_pop_input(s, e);
+		uint8_t *data = p.data;
+		uint32_t len = p.len;
+		uint8_t st = p.status;
 
-		e->pkt_head = (e->pkt_head + 1) % e->pkt_cap;
-		e->pkt_len--;
 		if (u->kind == URB_INT_IN) {
 			fe_ep_dequeue_head(s, e);
 			if (len > u->length) {

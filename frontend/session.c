@@ -333,6 +333,18 @@ fe_ep_peek(struct fe_session *s, struct fe_ep *e)
 	return e->qhead < 0 ? NULL : &s->urbs[e->qhead];
 }
 
+struct fe_pkt
+fe_ep_pop_input(struct fe_session *s, struct fe_ep *e)
+{
+	struct fe_pkt p = e->pkts[e->pkt_head];
+
+	e->pkt_head = (e->pkt_head + 1) % e->pkt_cap;
+	e->pkt_len--;
+	e->pkt_bytes -= p.len;
+	s->queued_bytes -= p.len;
+	return p;
+}
+
 void
 fe_ep_dequeue_head(struct fe_session *s, struct fe_ep *e)
 {
@@ -369,13 +381,9 @@ fe_ep_reset(struct fe_session *s, struct fe_ep *e, int32_t status)
 {
 	struct urb *u;
 
-	while (e->pkt_len > 0) {
-		struct fe_pkt *p = &e->pkts[e->pkt_head];
-
-		usbredirparser_free_packet_data(s->parser, p->data);
-		e->pkt_head = (e->pkt_head + 1) % e->pkt_cap;
-		e->pkt_len--;
-	}
+	while (e->pkt_len > 0)
+		usbredirparser_free_packet_data(s->parser,
+		    fe_ep_pop_input(s, e).data);
 	e->started = 0;
 	if (status == 0)
 		return;

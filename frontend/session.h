@@ -50,6 +50,9 @@ const char *fe_strerror(int err);
 #define FE_INT_QUEUE	64	/* buffered interrupt-IN packets per ep */
 #define FE_ISO_QUEUE	1024	/* buffered iso-IN packets per ep */
 #define FE_MAX_PKT	(48 * 1024)	/* largest iso/interrupt packet */
+/* Buffered input data held at most, per endpoint and per session. */
+#define FE_EP_QUEUE_BYTES	(4u << 20)
+#define FE_SESSION_QUEUE_BYTES	(16u << 20)
 
 struct fe_hooks {
 	/*
@@ -108,6 +111,7 @@ struct fe_ep {
 	int qhead, qtail;	/* waiting URBs (index into pool) */
 	struct fe_pkt *pkts;	/* ring of buffered input packets */
 	uint32_t pkt_cap, pkt_head, pkt_len;
+	uint32_t pkt_bytes;	/* data held in the ring */
 	uint64_t out_clock_ns;	/* iso-OUT: when queued data runs out */
 	uint64_t dropped;	/* input packets dropped on overflow */
 };
@@ -140,6 +144,7 @@ struct fe_session {
 	int have_ep_info;
 	int configured;			/* a SET_CONFIGURATION(n != 0) succeeded */
 	struct fe_ep ep[32];
+	uint32_t queued_bytes;		/* input data held by all endpoints */
 
 	struct urb urbs[FE_MAX_URBS];
 	int hash[FE_HASH_SIZE];
@@ -185,6 +190,8 @@ void fe_ret_unlink(struct fe_session *s, uint32_t seqnum, int32_t status);
 /* Per-endpoint wait queues. */
 void fe_ep_enqueue(struct fe_session *s, struct fe_ep *e, struct urb *u);
 struct urb *fe_ep_peek(struct fe_session *s, struct fe_ep *e);
+/* Take the oldest buffered input packet (pkt_len > 0); the caller owns it. */
+struct fe_pkt fe_ep_pop_input(struct fe_session *s, struct fe_ep *e);
 void fe_ep_dequeue_head(struct fe_session *s, struct fe_ep *e);
 int fe_ep_remove(struct fe_session *s, struct fe_ep *e, struct urb *u);
 void fe_ep_reset(struct fe_session *s, struct fe_ep *e, int32_t status);

@@ -142,7 +142,7 @@ static void
 submit_iso(struct fe_session *s, struct urb *u, struct fe_ep *e,
     const struct usbip_cmd *c, const uint8_t *data, const uint8_t *descs)
 {
-	uint32_t i;
+	uint32_t i, sum = 0;
 
 	u->npackets = c->number_of_packets;
 	u->iso = calloc(u->npackets ? u->npackets : 1, sizeof(*u->iso));
@@ -152,12 +152,18 @@ submit_iso(struct fe_session *s, struct urb *u, struct fe_ep *e,
 	}
 	for (i = 0; i < u->npackets; i++) {
 		usbip_decode_iso_desc(descs + i * USBIP_ISO_DESC_LEN, &u->iso[i]);
-		/* vhci built these from its URB; still, stay inside it. */
+		/*
+		 * vhci built these from its URB; still, stay inside it. IN
+		 * data goes back packed (fe_ep_pump), so the lengths together
+		 * must fit the URB too, not only each one.
+		 */
 		if (u->iso[i].offset > u->length ||
-		    u->iso[i].length > u->length - u->iso[i].offset) {
+		    u->iso[i].length > u->length - u->iso[i].offset ||
+		    u->iso[i].length > u->length - sum) {
 			fe_complete(s, u, -EINVAL, NULL, 0);
 			return;
 		}
+		sum += u->iso[i].length;
 		u->iso[i].actual_length = 0;
 		u->iso[i].status = 0;
 	}

@@ -167,3 +167,30 @@ vhci_detach(int port)
 		return rc;
 	return VHCI_E_SYS;
 }
+
+uint32_t
+vhci_import_devid(int pid)
+{
+	/*
+	 * Shown by vhci's status; "fe" marks a usbgate import. A pid fits in
+	 * 22 bits (PID_MAX_LIMIT), so no two live imports share a devid.
+	 */
+	return VHCI_DEVID_MARK | ((uint32_t)pid & 0xffffffu);
+}
+
+int
+vhci_detach_own(int port, uint32_t devid)
+{
+	struct vhci_port p;
+	int rc;
+
+	rc = vhci_port_info(port, &p);
+	if (rc == VHCI_E_NOPORT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (p.status == VHCI_ST_NULL || p.devid != devid)
+		return 0;
+	rc = vhci_detach(port);
+	return rc < 0 ? rc : 1;
+}

@@ -52,6 +52,18 @@ int vhci_attach(int sockfd, int speed, uint32_t devid);
 
 int vhci_detach(int port);
 
+/* The devid an import of process pid gives vhci (shown in its status). */
+#define VHCI_DEVID_MARK	0xfe000000u
+#define VHCI_DEVID_IS_USBGATE(d)	(((d) & 0xff000000u) == VHCI_DEVID_MARK)
+uint32_t vhci_import_devid(int pid);
+
+/*
+ * Detach port if it still carries devid: vhci frees a port by itself when
+ * its socket dies, and another import may have taken it since. Returns 1
+ * when detached, 0 when the port is free or not ours, or a vhci_error.
+ */
+int vhci_detach_own(int port, uint32_t devid);
+
 /* Look up one port; VHCI_E_NOPORT when absent. */
 int vhci_port_info(int port, struct vhci_port *out);
 

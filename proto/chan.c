@@ -251,7 +251,8 @@ listen_unix(const struct chan_uri *u, unsigned mode)
 {
 	struct sockaddr_un sun;
 	struct stat st;
-	int fd;
+	mode_t mask = 0;
+	int fd, rc;
 
 	if (unix_addr(u->path, &sun) < 0)
 		return CHAN_E_URI;
@@ -266,8 +267,19 @@ listen_unix(const struct chan_uri *u, unsigned mode)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
 	    SOCK_NONBLOCK, 0)) < 0)
 		return CHAN_E_SYS;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    (mode != 0 && chmod(u->path, mode) < 0) || listen(fd, 16) < 0)
+	/*
+	 * bind() creates the file with 0777 less the umask: with the umask
+	 * the complement of mode it is born with mode, never wider, not even
+	 * until the chmod(). The daemons that listen are single-threaded;
+	 * the caller's umask is put back.
+	 */
+	if (mode != 0)
+		mask = umask(~(mode_t)mode & 0777);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	if (mode != 0)
+		umask(mask);
+	if (rc < 0 || (mode != 0 && chmod(u->path, mode) < 0) ||
+	    listen(fd, 16) < 0)
 		return fail_close(fd);
 	return fd;
 }

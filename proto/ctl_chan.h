@@ -39,7 +39,8 @@ int ctl_chan_connect(const char *uri, int *wfd_out);
 
 /*
  * Create a listening socket (unix:, tcp:). A stale unix socket file is
- * replaced; mode (e.g. 0600) is applied to it. Returns the descriptor or a
+ * replaced; the new one is created with mode (e.g. 0600), never wider, even
+ * for a moment, whatever the umask. Returns the descriptor or a
  * negative enum ctl_error. dev: and fd: cannot listen (CTL_E_URI).
  */
 int ctl_chan_listen(const char *uri, unsigned mode);

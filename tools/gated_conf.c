@@ -38,7 +38,7 @@ gated_conf_defaults(struct gated_conf *conf)
 	conf->attach_timeout = 10;
 	conf->detach_timeout = 5;
 	conf->follow_window = 10;
-	conf->udev_auto_attach = 1;
+	conf->udev_auto_attach = 0;	/* only dom0 chooses the VM */
 }
 
 static int

@@ -422,6 +422,46 @@ result_now(struct gated *g, struct gcli *cli, int status, const char *rule,
 static void attach_try(struct gated *, struct gdev *, const char *,
     enum gorigin, int, struct gcli *, int);
 
+/* Does rule say which devices it is for (not every device, *:*)? */
+static int
+rule_names_device(const struct pol_rule *r)
+{
+	int k, i;
+
+	for (k = 0; k < POL_ATTR__COUNT; k++) {
+		if (!r->attr[k].present)
+			continue;
+		if (k != POL_ATTR_ID)
+			return 1;
+		for (i = 0; i < r->attr[k].n; i++)
+			if (r->attr[k].v.ids[i].vid >= 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * A request from the backend's udev (USBGATE_AUTO_ATTACH=vm) chooses the
+ * VM, which only dom0 may do: it is followed only where dom0 already
+ * named that pair, by an assignment of d to vm or by a deciding rule that
+ * names both the VM (to NAME or to @tag:TAG) and the device (an attribute
+ * other than id *:*). A rule for every VM or every device is not enough.
+ */
+static int
+udev_pair_named(struct gated *g, struct gdev *d, const char *vm,
+    const struct pol_verdict *v)
+{
+	size_t i;
+
+	for (i = 0; i < g->assign.n; i++)
+		if (strcmp(g->assign.a[i].vm, vm) == 0 &&
+		    pol_assign_rank(&g->assign.a[i], d->backend->conf.name,
+		    d->info.busid, d->device_id, &d->pdev) > 0)
+			return 1;
+	return v->rule != NULL && (v->rule->to_kind == POL_TO_VM ||
+	    v->rule->to_kind == POL_TO_TAG) && rule_names_device(v->rule);
+}
+
 void
 core_attach(struct gated *g, struct gdev *d, const char *vm,
     enum gorigin origin, int ask_mode, struct gcli *cli)
@@ -434,6 +474,7 @@ struct attach_req {
 	struct gdev *d;
 	const char *vm;
 	struct gpeer *fe;		/* the VM's channel, or NULL */
+	enum gorigin origin;
 	int ask_mode;
 	char devname[2 * CTL_NAME_MAX + 2];
 	int status;			/* refused: why; CTL_ST_OK: done */
@@ -515,6 +556,14 @@ attach_denied(struct gated *g, struct attach_req *r)
 		snprintf(r->msg, sizeof(r->msg), "denied by rule %s", r->rule);
 		return 1;
 	}
+	if (r->origin == ORIGIN_UDEV &&
+	    !udev_pair_named(g, r->d, r->vm, v)) {
+		r->status = CTL_ST_DENIED;
+		snprintf(r->msg, sizeof(r->msg), "not followed: no assignment "
+		    "and no rule naming %s and this device (the deciding rule "
+		    "is %s)", r->vm, r->rule);
+		return 1;
+	}
 	if (v->all_refused) {
 		snprintf(r->msg, sizeof(r->msg), "denied: rule %s refuses "
 		    "every interface of %s", r->rule, r->devname);
@@ -589,6 +638,7 @@ attach_try(struct gated *g, struct gdev *d, const char *vm,
 	r.d = d;
 	r.vm = vm;
 	r.fe = gated_peer(g, vm, CTL_ROLE_FRONTEND);
+	r.origin = origin;
 	r.ask_mode = ask_mode;
 	r.status = CTL_ST_OK;
 	snprintf(r.devname, sizeof(r.devname), "%s:%s", d->backend->conf.name,

@@ -46,6 +46,7 @@
 #endif
 
 static char dir[64];
+static const char *conf_extra = "";	/* more usbgated.conf lines */
 static pid_t daemon_pid;
 static struct ctl_conn *be, *fe_work;
 
@@ -131,9 +132,10 @@ start_daemon(void)
 	    "vm work unix:%s/work.ctl listen tag=office\n"
 	    "vm personal unix:%s/personal.ctl listen\n"
 	    "data sys-usb * unix:%s/data1 unix:%s/data1\n"
-	    "data sys-usb * unix:%s/data2 unix:%s/data2 frontend-listens\n",
+	    "data sys-usb * unix:%s/data2 unix:%s/data2 frontend-listens\n"
+	    "%s",
 	    dir, dir, dir, TEST_DATA_DIR, dir, dir, dir, dir, dir, dir, dir,
-	    dir);
+	    dir, conf_extra);
 	write_file("usbgated.conf", text, 0644);
 	snprintf(conf, sizeof(conf), "%s/usbgated.conf", dir);
 	snprintf(log, sizeof(log), "%s/usbgated.log", dir);
@@ -184,6 +186,15 @@ setup(void)
 	start_daemon();
 	be = peer("sys-usb.ctl", CTL_ROLE_BACKEND, "sys-usb");
 	fe_work = peer("work.ctl", CTL_ROLE_FRONTEND, "work");
+}
+
+/* The same, with sys-usb's udev requests turned on. */
+static void
+setup_udev(void)
+{
+	conf_extra = "udev-auto-attach yes\n";
+	setup();
+	conf_extra = "";
 }
 
 static void
@@ -583,6 +594,70 @@ START_TEST(test_failed_auto_attach_is_retried)
 	    CTL_REASON_BUSY);
 	serve_and_import(fe_work, "4-5", NULL, NULL);
 	ck_assert_int_ge(now_ms() - t0, 900);	/* after the back-off */
+}
+END_TEST
+
+/* Does usbgated's log hold needle? */
+static int
+log_has(const char *needle)
+{
+	static char text[1 << 16];
+	char path[256];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/usbgated.log", dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return strstr(text, needle) != NULL;
+}
+
+/* sys-usb asks for "work" (udev's USBGATE_AUTO_ATTACH) while adding it. */
+static void
+publish_asking(const char *busid, uint16_t vid, uint16_t pid)
+{
+	struct ctl_msg m;
+
+	ctl_msg_init(&m, CTL_MSG_DEV_ADD);
+	snprintf(m.u.dev.busid, sizeof(m.u.dev.busid), "%s", busid);
+	m.u.dev.vid = vid;
+	m.u.dev.pid = pid;
+	m.u.dev.n_ifaces = 1;
+	m.u.dev.ifaces[0] = (struct ctl_iface){ 0, 8, 6, 0x50 };
+	m.u.dev.flags = CTL_DEV_F_EXPORT;
+	strcpy(m.u.dev.auto_attach, "work");
+	send_ok(be, &m);
+}
+
+/*
+ * By default only dom0 chooses the VM: a request from sys-usb attaches
+ * nothing, even where a rule names that VM and device.
+ */
+START_TEST(test_udev_request_ignored_by_default)
+{
+	char out[4096];
+
+	publish_asking("5-7", 0x0951, 0x1666);	/* allow id 0951:1666 to work */
+	expect_nothing(be, 300);
+	ck_assert_int_eq(CLI(out, "list"), 0);
+	ck_assert_msg(strstr(out, "attached") == NULL, "%s", out);
+}
+END_TEST
+
+/*
+ * With udev-auto-attach on, a rule that lets any VM have a device (to
+ * @anyvm) does not let sys-usb pick the VM: only a rule that names the VM
+ * and the device, or an assignment, does.
+ */
+START_TEST(test_udev_request_needs_a_rule_naming_vm_and_device)
+{
+	publish_asking("5-8", 0x20a0, 0x4108);	/* allow id 20a0:* to @anyvm */
+	expect_nothing(be, 300);
+	ck_assert_msg(log_has("sys-usb:5-8 -> work (udev request): not "
+	    "followed"), "the refusal is not logged");
 }
 END_TEST
 
@@ -1127,7 +1202,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_refused_alt_setting_reaches_backend);
 	tcase_add_test(tc, test_auto_attach_on_add_and_on_vm_connect);
 	tcase_add_test(tc, test_failed_auto_attach_is_retried);
-	tcase_add_test(tc, test_udev_request_is_only_a_request);
+	tcase_add_test(tc, test_udev_request_ignored_by_default);
 	tcase_add_test(tc, test_persistent_attach_detach_all_and_resume);
 	tcase_add_test(tc, test_reenumeration_follows_assignment);
 	tcase_add_test(tc, test_manual_attach_follows_same_device_back);
@@ -1145,6 +1220,13 @@ unit_suite(void)
 	tcase_add_test(tc, test_policy_check_reports_file_line);
 	tcase_add_test(tc, test_json_and_exit_codes);
 	tcase_add_test(tc, test_unreachable_daemon_exit_code);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("udev-auto-attach");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup_udev, teardown);
+	tcase_add_test(tc, test_udev_request_is_only_a_request);
+	tcase_add_test(tc, test_udev_request_needs_a_rule_naming_vm_and_device);
 	suite_add_tcase(s, tc);
 	return s;
 }

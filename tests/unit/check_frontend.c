@@ -50,6 +50,7 @@ static volatile sig_atomic_t stop_flag;
 static int session_rc;
 static int vhci_fd = -1;
 static volatile int attached;
+static int joined;
 
 static int
 p_read(void *priv, uint8_t *d, int c)
@@ -112,6 +113,20 @@ p_start_int(void *priv, uint64_t id,
     struct usb_redir_start_interrupt_receiving_header *h)
 {
 	rec(usb_redir_start_interrupt_receiving, id, h->endpoint, 0, 0, 0);
+}
+
+static void
+p_start_iso(void *priv, uint64_t id,
+    struct usb_redir_start_iso_stream_header *h)
+{
+	rec(usb_redir_start_iso_stream, id, h->endpoint, 0, 0, 0);
+}
+
+static void
+p_stop_iso(void *priv, uint64_t id,
+    struct usb_redir_stop_iso_stream_header *h)
+{
+	rec(usb_redir_stop_iso_stream, id, h->endpoint, 0, 0, 0);
 }
 
 static void
@@ -202,6 +217,7 @@ start_session(void)
 	stop_flag = 0;
 	attached = 0;
 	vhci_fd = -1;
+	joined = 0;
 	memset(&P, 0, sizeof(P));
 	P.fd = sv[1];
 	fcntl(P.fd, F_SETFL, O_NONBLOCK);
@@ -213,6 +229,8 @@ start_session(void)
 	P.p->bulk_packet_func = p_bulk;
 	P.p->set_configuration_func = p_set_config;
 	P.p->start_interrupt_receiving_func = p_start_int;
+	P.p->start_iso_stream_func = p_start_iso;
+	P.p->stop_iso_stream_func = p_stop_iso;
 	P.p->cancel_data_packet_func = p_cancel;
 	P.p->device_disconnect_ack_func = p_disconnect_ack;
 	P.p->reset_func = p_reset;
@@ -225,6 +243,8 @@ start_session(void)
 	    usbredirparser_fl_usb_host);
 	ck_assert_int_eq(pthread_create(&T, NULL, run, NULL), 0);
 }
+
+#define ISO_EPS	6	/* iso-IN endpoints 0x84..0x89 */
 
 static void
 offer_device(uint8_t speed)
@@ -252,6 +272,11 @@ offer_device(uint8_t speed)
 	ep.max_packet_size[17] = ep.max_packet_size[2] = 512;
 	ep.max_packet_size[19] = 64;
 	ep.interval[19] = 4;
+	for (i = 16 + 4; i < 16 + 4 + ISO_EPS; i++) {	/* 0x84.. */
+		ep.type[i] = usb_redir_type_iso;
+		ep.max_packet_size[i] = 1024;
+		ep.interval[i] = 1;
+	}
 	usbredirparser_send_interface_info(P.p, &ii);
 	usbredirparser_send_ep_info(P.p, &ep);
 	usbredirparser_send_device_connect(P.p, &dc);
@@ -273,8 +298,9 @@ on_usr1(int sig)
 {
 }
 
-static int
-finish(void)
+/* Stop the session thread; S stays for inspection until finish(). */
+static void
+stop_thread(void)
 {
 	struct sigaction sa;
 
@@ -284,6 +310,14 @@ finish(void)
 	stop_flag = 1;
 	pthread_kill(T, SIGUSR1);
 	pthread_join(T, NULL);
+	joined = 1;
+}
+
+static int
+finish(void)
+{
+	if (!joined)
+		stop_thread();
 	fe_session_free(S);
 	usbredirparser_destroy(P.p);
 	close(P.fd);
@@ -325,6 +359,29 @@ vhci_submit(uint32_t seq, int in, uint8_t ep, uint32_t len, uint32_t flags,
 	ck_assert_int_eq(write(vhci_fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
 	if (!in && len > 0 && data != NULL)
 		ck_assert_int_eq(write(vhci_fd, data, len), (ssize_t)len);
+}
+
+/* An iso-IN CMD_SUBMIT of len bytes with n descriptors {offset, length}. */
+static void
+vhci_submit_iso_in(uint32_t seq, uint8_t ep, uint32_t len, uint32_t n,
+    const uint32_t (*desc)[2])
+{
+	struct usbip_cmd c = {
+		.command = USBIP_CMD_SUBMIT, .seqnum = seq,
+		.direction = USBIP_DIR_IN, .ep = ep, .length = len,
+		.number_of_packets = n, .interval = 1,
+	};
+	uint8_t hdr[USBIP_HDR_LEN], d[USBIP_ISO_DESC_LEN];
+	uint32_t i;
+
+	usbip_encode_cmd(hdr, &c);
+	ck_assert_int_eq(write(vhci_fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	for (i = 0; i < n; i++) {
+		struct usbip_iso_desc id = { desc[i][0], desc[i][1], 0, 0 };
+
+		usbip_encode_iso_desc(d, &id);
+		ck_assert_int_eq(write(vhci_fd, d, sizeof(d)), (ssize_t)sizeof(d));
+	}
 }
 
 static void
@@ -747,6 +804,105 @@ START_TEST(port_reset_of_a_configured_device_becomes_a_real_reset)
 END_TEST
 
 /*
+ * Each iso-IN descriptor lies inside the URB, but together they ask for
+ * twice its length: the packed input gathered for them would not fit the
+ * URB's buffer. The session refuses the URB; the backend's full packets
+ * never make an answer longer than the URB.
+ */
+START_TEST(iso_in_descriptors_longer_than_the_urb_are_refused)
+{
+	static const uint32_t desc[2][2] = { { 0, 64 }, { 0, 64 } };
+	struct usb_redir_iso_packet_header h = { .endpoint = 0x84,
+	    .length = 64 };
+	uint8_t pkt[64];
+	struct ret ret;
+	int i;
+
+	memset(pkt, 0xcd, sizeof(pkt));
+	start_session();
+	connect_device();
+	vhci_submit_iso_in(60, 4, 64, 2, desc);
+	for (i = 0; i < 20; i++)
+		peer_pump(5);
+	for (i = 0; i < 2; i++)
+		usbredirparser_send_iso_packet(P.p, 0, &h, pkt, 64);
+	peer_pump(0);
+	ret = vhci_ret(NULL, 0);
+	ck_assert_uint_eq(ret.seqnum, 60);
+	ck_assert_uint_le(ret.actual, 64);
+	ck_assert_int_eq(ret.status, -EINVAL);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+/* Bytes buffered as input on endpoint index i, counted from the ring. */
+static uint64_t
+queued_bytes(int i)
+{
+	const struct fe_ep *e = &S->ep[i];
+	uint64_t sum = 0;
+	uint32_t k;
+
+	for (k = 0; k < e->pkt_len; k++)
+		sum += e->pkts[(e->pkt_head + k) % e->pkt_cap].len;
+	return sum;
+}
+
+/*
+ * A hostile backend floods every started iso-IN endpoint with packets of
+ * the largest size no URB asks for. What the session holds stays under its
+ * byte bounds, per endpoint and in all; the excess is dropped and counted.
+ */
+START_TEST(iso_flood_is_bounded_by_bytes)
+{
+	static const uint32_t desc[1][2] = { { 0, 1024 } };
+	struct usb_redir_iso_packet_header h = { .length = FE_MAX_PKT };
+	static uint8_t pkt[FE_MAX_PKT];
+	uint64_t total = 0, held;
+	int i, k;
+
+	start_session();
+	connect_device();
+	for (i = 0; i < ISO_EPS; i++) {
+		vhci_submit_iso_in(70 + (uint32_t)i, (uint8_t)(4 + i), 1024, 1,
+		    desc);
+		peer_expect(usb_redir_start_iso_stream);
+	}
+	/* 120 packets of 48 KiB on each endpoint: 5.6 MiB each, 34 MiB in all */
+	for (k = 0; k < 120; k++)
+		for (i = 0; i < ISO_EPS; i++) {
+			h.endpoint = (uint8_t)(0x84 + i);
+			usbredirparser_send_iso_packet(P.p, 0, &h, pkt,
+			    FE_MAX_PKT);
+		}
+	usbredirparser_send_device_disconnect(P.p);
+	while (usbredirparser_has_data_to_write(P.p)) {
+		struct pollfd pfd = { P.fd, POLLOUT, 0 };
+
+		poll(&pfd, 1, 10);
+		usbredirparser_do_write(P.p);
+	}
+	/* The ack comes after every packet of the flood was taken in. */
+	peer_expect(usb_redir_device_disconnect_ack);
+	for (i = 0; i < 300 && S->error == FE_OK; i++)
+		peer_pump(10);
+	stop_thread();
+	ck_assert_int_eq(S->error, FE_E_DISCONNECT);
+	for (i = 0; i < ISO_EPS; i++) {
+		held = queued_bytes(16 + 4 + i);
+		ck_assert_msg(held <= FE_EP_QUEUE_BYTES,
+		    "ep %02x holds %llu bytes", 0x84 + i,
+		    (unsigned long long)held);
+		total += held;
+	}
+	ck_assert_msg(total <= FE_SESSION_QUEUE_BYTES,
+	    "the session holds %llu bytes", (unsigned long long)total);
+	ck_assert_uint_gt(S->stats.iso_dropped, 0);
+	ck_assert_int_eq(finish(), FE_E_DISCONNECT);
+}
+END_TEST
+
+/*
  * A hostile backend: thousands of packets with random (but encodable)
  * headers, ids drawn from URBs in flight and from nowhere, random lengths
  * and statuses, and now and then raw garbage. Whatever happens to the
@@ -929,6 +1085,8 @@ unit_suite(void)
 	tcase_add_test(tc, no_device_within_timeout);
 	tcase_add_test(tc, latency_percentiles_come_from_the_histogram);
 	tcase_add_test(tc, port_reset_of_a_configured_device_becomes_a_real_reset);
+	tcase_add_test(tc, iso_in_descriptors_longer_than_the_urb_are_refused);
+	tcase_add_test(tc, iso_flood_is_bounded_by_bytes);
 	tcase_add_loop_test(tc, hostile_backend_never_gets_a_malformed_answer_to_vhci,
 	    0, 8);
 	suite_add_tcase(s, tc);

@@ -33,8 +33,9 @@ ctl_boot() {
 	vm_ok A 'udc_init 4' "loading dummy_hcd in A"
 }
 
-# ctl_dom0 RULES: write usbgated.conf and the rules (one string, lines
-# separated by newlines) and start usbgated on the host.
+# ctl_dom0 RULES [CONF-LINES]: write usbgated.conf (plus CONF-LINES, e.g.
+# "udev-auto-attach yes") and the rules (one string, lines separated by
+# newlines) and start usbgated on the host.
 ctl_dom0() {
 	local k
 	mkdir -p "$CTL_DOM0/rules.d" "$CTL_DOM0/state"
@@ -57,6 +58,7 @@ ctl_dom0() {
 		echo "attach-timeout 30"
 		echo "detach-timeout 10"
 		echo "follow-window 20"
+		[[ -n ${2:-} ]] && printf '%s\n' "$2"
 		echo "backend sys-usb unix:$VM_RUNDIR/A/ctl.sock"
 		echo "vm B unix:$VM_RUNDIR/B/ctl.sock tag=office"
 		echo "vm C unix:$VM_RUNDIR/C/ctl.sock"

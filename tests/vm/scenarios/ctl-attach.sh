@@ -10,9 +10,10 @@ __udev_props() {
 scenario() {
 	source "$VM_DIR/usbgate-ctl.sh"
 	ctl_boot
+	# sys-usb's udev requests are off by default: this scenario tests them.
 	ctl_dom0 'allow id 1209:0001 to @tag:office
 deny id 1209:0003
-deny'
+deny' 'udev-auto-attach yes'
 	ctl_backend
 	ctl_frontend B
 	ctl_wait 30 "sys-usb connected to dom0" ctl_connected sys-usb
@@ -64,7 +65,8 @@ deny'
 	ctl_listed "^sys-usb:$busid " || fail "the storage gadget went away too: $(ctl_ug list)"
 
 	# USBGATE_AUTO_ATTACH=B is a request: dom0's deny rule still wins for
-	# the HID gadget; the storage gadget, allowed, is attached by it.
+	# the HID gadget; the storage gadget, allowed by a rule that names it
+	# and B (by B's tag), is attached by it.
 	__udev_props A "$hid" 'E:USBGATE_AUTO_ATTACH=B'
 	ctl_wait 5 "the HID gadget published again" ctl_listed "^sys-usb:$hid "
 	__udev_props A "$busid" 'E:USBGATE_EXPORT=0'
