@@ -232,8 +232,11 @@ iff_new(const uint8_t *untrusted_desc, size_t len, const uint8_t *refused,
 	if (n > IFF_MAX_CONFIGS)
 		n = IFF_MAX_CONFIGS;
 	f->active = -1;
-	/* The kernel hands out each configuration at its claimed length. */
-	for (off = untrusted_desc[0], i = 0; i < n; i++) {
+	/*
+	 * usbfs hands out 18 bytes of device descriptor whatever bLength
+	 * claims, then each configuration at its claimed length.
+	 */
+	for (off = 18, i = 0; i < n; i++) {
 		struct iff_conf *c = &f->conf[f->nconf];
 		size_t total;
 
