@@ -84,12 +84,9 @@ install_seccomp(unsigned int allow)
 	scmp_filter_ctx ctx;
 	size_t i;
 	int rc = 0;
-	const char *off = getenv("USBGATE_NO_SECCOMP");
 	const char *dbg = getenv("USBGATE_SECCOMP_DEBUG");
 	uint32_t deflt = SCMP_ACT_KILL_PROCESS;
 
-	if (off != NULL && strcmp(off, "1") == 0)
-		return 0;
 	if (dbg != NULL && strcmp(dbg, "1") == 0) {
 		struct sigaction sa;
 

@@ -29,7 +29,8 @@ const char *sandbox_strerror(int err);
 /*
  * Become user (default "nobody") inside an empty chroot, set no_new_privs
  * and install the allow-list. When not root, only no_new_privs and seccomp
- * apply. USBGATE_NO_SECCOMP=1 in the environment skips seccomp (debugging).
+ * apply. Nothing in the environment removes the filter
+ * (USBGATE_SECCOMP_DEBUG=1 only names the forbidden call before dying).
  */
 int sandbox_enter(const char *user, unsigned int allow);
 
