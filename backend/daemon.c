@@ -3,6 +3,7 @@
  *
  *   usbgate-backend daemon --control URI [--listen] [--name NAME]
  *                          [--data-pool GLOB]... [--user USER]
+ *                          [--uid-range FIRST-LAST]
  *                          [--accept-timeout SEC] [-v]
  *
  * One thread around poll(): the control link to dom0, a udev monitor
@@ -88,6 +89,7 @@ struct bd {
 	int quit;
 	/* options */
 	const char *user;
+	struct uid_range uids;		/* per-session uids (serve.h) */
 	int verbose;
 	int accept_timeout;		/* seconds */
 	int n_pool;
@@ -278,7 +280,8 @@ static void __attribute__((noreturn))
 sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
     int ready_fd)
 {
-	struct serve_options o = { .user = b->user, .verbose = b->verbose };
+	struct serve_options o = { .user = b->user, .uids = b->uids,
+	    .verbose = b->verbose };
 	char title[64], chan[32];
 	const char *uri;
 	int listen_mode;
@@ -891,8 +894,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: usbgate-backend daemon --control URI [--listen] "
-	    "[--name NAME] [--data-pool GLOB]... [--user USER] "
-	    "[--accept-timeout SEC] [-v]\n");
+	    "[--name NAME] [--data-pool GLOB]... "
+	    "[--user USER | --uid-range FIRST-LAST] [--accept-timeout SEC] "
+	    "[-v]\n");
 	exit(BD_EXIT_USAGE);
 }
 
@@ -905,6 +909,7 @@ be_daemon_main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "data-pool", required_argument, NULL, 'p' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "uid-range", required_argument, NULL, 'U' },
 		{ "accept-timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
@@ -915,7 +920,7 @@ be_daemon_main(int argc, char **argv)
 	char *end;
 
 	b.accept_timeout = 30;
-	while ((ch = getopt_long(argc, argv, "c:ln:p:u:t:v", opts,
+	while ((ch = getopt_long(argc, argv, "c:ln:p:u:U:t:v", opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c': control = optarg; break;
@@ -927,6 +932,10 @@ be_daemon_main(int argc, char **argv)
 			b.pool[b.n_pool++] = optarg;
 			break;
 		case 'u': b.user = optarg; break;
+		case 'U':
+			if (uid_range_parse(optarg, &b.uids) < 0)
+				usage();
+			break;
 		case 't':
 			b.accept_timeout = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || b.accept_timeout < 1 ||

@@ -239,7 +239,10 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 	if (opt->n_refused > 0 && (rc = filter_new(&s, devfd, h, opt)) < 0)
 		goto out;
 	/* Drop, then read untrusted bytes. */
-	rc = sandbox_enter(opt->user, SANDBOX_ALLOW_IOCTL | SANDBOX_ALLOW_SOCKETS);
+	rc = opt->uid != 0 ?
+	    sandbox_enter_ids(opt->uid, (gid_t)opt->uid, SANDBOX_ALLOW_IOCTL |
+	    SANDBOX_ALLOW_SOCKETS) :
+	    sandbox_enter(opt->user, SANDBOX_ALLOW_IOCTL | SANDBOX_ALLOW_SOCKETS);
 	if (rc < 0) {
 		be_fail(&s, BE_E_SANDBOX, "sandbox: %s", sandbox_strerror(rc));
 		goto out;

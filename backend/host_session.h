@@ -36,6 +36,7 @@ const char *be_strerror(int err);
 
 struct be_options {
 	const char *user;	/* unprivileged user, NULL: nobody */
+	uid_t uid;		/* else this uid and gid (0: user) */
 	int verbose;
 	pid_t parent;		/* SIGTERM us when it dies (0: no) */
 	const uint8_t *refused;	/* interface numbers the frontend must not */

@@ -136,6 +136,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	struct be_options bo = { .user = o->user, .verbose = o->verbose,
 	    .refused = o->refused, .n_refused = o->n_refused };
 	struct end_msg em = { .error = BE_E_LIBUSB };
+	struct uid_slot slot = { .fd = -1 };
 	char summary[256];
 	struct stream *chan;
 	struct sigaction sa;
@@ -166,12 +167,27 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 			}
 		}
 	}
+	/* The session's own uid, held until it is reaped. */
+	if (o->user == NULL && geteuid() == 0) {
+		struct uid_range r = o->uids;
+
+		if (r.count == 0)
+			r = (struct uid_range){ UID_SLOT_FIRST, UID_SLOT_COUNT };
+		if ((rc = uid_slot_take(NULL, &r, &slot)) < 0) {
+			log_warnx("session uid: %s", uid_slot_strerror(rc));
+			close(fd);
+			return SERVE_EXIT_ERROR;
+		}
+		bo.uid = slot.uid;
+		log_info("session uid %u", (unsigned int)slot.uid);
+	}
 	rc = stream_open(o->channel, o->listen ? STREAM_F_LISTEN : 0, &chan);
 	if (rc < 0) {
 		log_warnx("channel %s: %s%s%s", o->channel, stream_strerror(rc),
 		    rc == STREAM_E_SYS ? ": " : "",
 		    rc == STREAM_E_SYS ? strerror(errno) : "");
 		close(fd);
+		uid_slot_close(&slot);
 		return SERVE_EXIT_ERROR;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -185,6 +201,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		struct end_msg m;
 
 		close(sp[0]);
+		uid_slot_close(&slot);	/* the parent holds it */
 		log_setproc("usbgate-backend[session]");
 		/*
 		 * If the parent dies, end like on SIGTERM: tell the frontend,
@@ -231,6 +248,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	close(sp[0]);
 	give_back(fd, d, summary, sizeof(summary));
 	close(fd);
+	uid_slot_close(&slot);
 
 	if (em.error == BE_E__COUNT) {
 		snprintf(em.reason, sizeof(em.reason), "session process %s %d",

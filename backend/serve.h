@@ -6,6 +6,7 @@
 #define USBGATE_SERVE_H
 
 #include "stream.h"
+#include "uid_slot.h"
 #include "usbdev.h"
 
 enum serve_exit {
@@ -20,7 +21,8 @@ struct serve_options {
 	const char *channel;
 	int listen;
 	int reset;		/* reset the device before serving it */
-	const char *user;
+	const char *user;	/* every session as this user, or NULL: */
+	struct uid_range uids;	/* one uid of this range per session */
 	int verbose;
 	const uint8_t *refused;	/* interfaces hidden from the frontend */
 	int n_refused;

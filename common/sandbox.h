@@ -35,6 +35,12 @@ const char *sandbox_strerror(int err);
 int sandbox_enter(const char *user, unsigned int allow);
 
 /*
+ * The same with numeric ids (root: neither may be 0), e.g. a session's own
+ * uid from uid_slot.h, so that sessions cannot signal or ptrace each other.
+ */
+int sandbox_enter_ids(uid_t uid, gid_t gid, unsigned int allow);
+
+/*
  * Ask for sig when the parent dies. Call it after sandbox_enter() too: the
  * kernel forgets the setting when the user or group ids change. If the
  * parent is already gone (orig_ppid no longer our parent) sig is raised now.
