@@ -5,8 +5,9 @@
  *
  * Owns the libusb context (device discovery off, the usbfs descriptor
  * wrapped), the usbredirhost instance and the poll loop that joins them to
- * the channel. It enters the sandbox before the first byte from the AppVM
- * is read.
+ * the channel. It enters the sandbox before the device's descriptors are
+ * parsed (libusb_wrap_sys_device, the interface filter) and before the first
+ * byte from the AppVM is read; only raw descriptor bytes are read earlier.
  */
 #ifndef USBGATE_HOST_SESSION_H
 #define USBGATE_HOST_SESSION_H
