@@ -276,6 +276,24 @@ child_channel(const struct ctl_serve *sv, int ready_fd, int accept_timeout,
 	return buf;
 }
 
+/*
+ * 0 if the device now at the port has the descriptor hash dom0 decided
+ * about (or dom0 sent none), 1 if not, -1 if it cannot be read (yet).
+ */
+static int
+same_hash(const struct usbdev *now, const void *arg)
+{
+	static const uint8_t zero[CTL_HASH_LEN];
+	const struct ctl_serve *sv = arg;
+	struct ctl_dev d;
+
+	if (memcmp(sv->hash, zero, CTL_HASH_LEN) == 0)
+		return 0;
+	if (bd_describe(now, &d) != BD_OK)
+		return -1;
+	return memcmp(d.hash, sv->hash, CTL_HASH_LEN) != 0;
+}
+
 static void __attribute__((noreturn))
 sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
     int ready_fd)
@@ -308,6 +326,8 @@ sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
 	o.reset = (sv->options & CTL_OPT_RESET) != 0;
 	o.refused = sv->refused;
 	o.n_refused = sv->n_refused;
+	o.verify = same_hash;	/* after a reset, as before it */
+	o.verify_arg = sv;
 	_exit(be_serve(ud, &o));
 }
 
@@ -333,11 +353,9 @@ dev_find(struct bd *b, const char *busid)
 static void
 handle_serve(struct bd *b, const struct ctl_serve *sv)
 {
-	static const uint8_t zero[CTL_HASH_LEN];
 	struct bd_sess *s;
 	struct bd_dev *d;
 	struct usbdev ud;
-	struct ctl_dev now;
 	int pfd[2];
 	pid_t pid;
 
@@ -368,9 +386,7 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 		serve_failed(b, sv, CTL_REASON_MISMATCH, "device changed");
 		return;
 	}
-	if (memcmp(sv->hash, zero, CTL_HASH_LEN) != 0 &&
-	    (bd_describe(&ud, &now) != BD_OK ||
-	    memcmp(now.hash, sv->hash, CTL_HASH_LEN) != 0)) {
+	if (same_hash(&ud, sv) != 0) {
 		serve_failed(b, sv, CTL_REASON_MISMATCH, "descriptor hash "
 		    "differs");
 		return;
@@ -454,6 +470,8 @@ exit_text(int code)
 	case SERVE_EXIT_USAGE: return "internal error";
 	case SERVE_EXIT_PROTO: return "the frontend broke the usbredir protocol";
 	case SERVE_EXIT_UNPLUG: return "the device left sys-usb";
+	case SERVE_EXIT_CHANGED: return "another device answered after the "
+	    "reset";
 	case BD_SERVE_EXIT_CHANNEL: return "the data channel could not be set up";
 	case BD_SERVE_EXIT_NOPEER: return "the frontend never connected";
 	default: return "unexpected exit status";
@@ -479,6 +497,8 @@ sess_ended(struct bd *b, struct bd_sess *s, int status)
 		reason = CTL_REASON_ORDERED;
 	else if (code == SERVE_EXIT_UNPLUG)
 		reason = CTL_REASON_DEVICE_GONE;
+	else if (code == SERVE_EXIT_CHANGED)
+		reason = CTL_REASON_MISMATCH;
 	else if (code == SERVE_EXIT_CLEAN || code == BD_SERVE_EXIT_NOPEER)
 		reason = CTL_REASON_PEER_GONE;
 	else if (code == SERVE_EXIT_USAGE || code < 0)

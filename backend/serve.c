@@ -53,24 +53,57 @@ open_device(const struct usbdev *d)
 	return fd;
 }
 
-/* After a reset the device may come back under a new device number. */
+/*
+ * Whatever answers at the port after a reset must be the device that was
+ * reset: same identity (usbdev_recheck) and, when the caller knows one,
+ * same descriptor hash. 0, -1 while it is not back, or USBDEV_E_CHANGED.
+ */
 static int
-reopen_after_reset(struct usbdev *d)
+recheck(const struct usbdev *d, const struct serve_options *o,
+    struct usbdev *now)
+{
+	int r = usbdev_recheck(d, now);
+
+	if (r == USBDEV_E_CHANGED)
+		return r;
+	if (r != USBDEV_OK)
+		return -1;
+	if (o->verify != NULL && (r = o->verify(now, o->verify_arg)) != 0)
+		return r > 0 ? USBDEV_E_CHANGED : -1;
+	return 0;
+}
+
+/*
+ * Reset the device on fd. When the kernel re-enumerates it (a different
+ * device, or one that changed its descriptors) the device comes back under
+ * a new device number: reopen it, but only if it is the same device.
+ * Returns the descriptor to serve or a negative usbdev_error.
+ */
+static int
+reset_device(int fd, struct usbdev *d, const struct serve_options *o)
 {
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
-	int i, fd;
+	struct usbdev n;
+	int i, r, kept = ioctl(fd, USBDEVFS_RESET, 0) == 0;
 
+	if (!kept) {
+		log_info("reset %s: %s; reopening", d->busid, strerror(errno));
+		close(fd);
+	}
 	for (i = 0; i < 50; i++) {
-		struct usbdev n;
-
-		if (usbdev_from_syspath(d->syspath, &n) == USBDEV_OK &&
-		    (fd = open(n.devnode, O_RDWR | O_CLOEXEC)) >= 0) {
+		if ((r = recheck(d, o, &n)) == USBDEV_E_CHANGED)
+			break;
+		if (r == 0 && kept)
+			return fd;
+		if (r == 0 && (fd = open(n.devnode, O_RDWR | O_CLOEXEC)) >= 0) {
 			*d = n;
 			return fd;
 		}
 		nanosleep(&ts, NULL);
 	}
-	return -1;
+	if (kept)
+		close(fd);
+	return r == USBDEV_E_CHANGED ? r : USBDEV_E_NOTFOUND;
 }
 
 static const char *
@@ -154,18 +187,14 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	fd = open_device(d);
 	if (fd < 0)
 		return SERVE_EXIT_ERROR;
-	if (o->reset) {
-		if (ioctl(fd, USBDEVFS_RESET, 0) < 0) {
-			log_info("reset %s: %s; reopening", d->busid,
-			    strerror(errno));
-			close(fd);
-			fd = reopen_after_reset(d);
-			if (fd < 0) {
-				log_warnx("%s did not come back after reset",
-				    d->busid);
-				return SERVE_EXIT_ERROR;
-			}
+	if (o->reset && (fd = reset_device(fd, d, o)) < 0) {
+		if (fd == USBDEV_E_CHANGED) {
+			log_warnx("%s after reset: %s; refused", d->busid,
+			    usbdev_strerror(fd));
+			return SERVE_EXIT_CHANGED;
 		}
+		log_warnx("%s did not come back after reset", d->busid);
+		return SERVE_EXIT_ERROR;
 	}
 	/* The session's own uid, held until it is reaped. */
 	if (o->user == NULL && geteuid() == 0) {

@@ -15,6 +15,7 @@ enum serve_exit {
 	SERVE_EXIT_USAGE = 2,
 	SERVE_EXIT_PROTO = 4,	/* the frontend broke the protocol */
 	SERVE_EXIT_UNPLUG = 5,	/* the device left sys-usb */
+	SERVE_EXIT_CHANGED = 6,	/* another device answered after the reset */
 };
 
 struct serve_options {
@@ -26,6 +27,13 @@ struct serve_options {
 	int verbose;
 	const uint8_t *refused;	/* interfaces hidden from the frontend */
 	int n_refused;
+	/*
+	 * After a reset, besides usbdev_recheck(): 0 if now is still the
+	 * device decided about, 1 if not, -1 if it cannot tell yet. NULL:
+	 * the identity check alone.
+	 */
+	int (*verify)(const struct usbdev *now, const void *arg);
+	const void *verify_arg;
 };
 
 /* Serve d until the session ends; returns an enum serve_exit. */

@@ -1,7 +1,10 @@
 /*
  * check_usbdev.c: the backend reads a device's identity from its sysfs
  * directory (built here in a temporary directory, in the kernel's format),
- * cleans device-provided strings, and forms Qubes' device_id.
+ * cleans device-provided strings, and forms Qubes' device_id. After a
+ * reset, the device at the port is accepted only with the same VID, PID,
+ * bcdDevice, class and strings (another device number is fine), and is
+ * "not back yet" while its directory is incomplete.
  */
 #include "config.h"
 
@@ -27,6 +30,15 @@ put(const char *rel, const char *val)
 	ck_assert_ptr_nonnull(f);
 	fputs(val, f);
 	fclose(f);
+}
+
+static const char *
+path_of(const char *rel)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	return path;
 }
 
 static void
@@ -129,6 +141,51 @@ START_TEST(malformed_selector_is_refused)
 }
 END_TEST
 
+/* What answers at the port after a reset must be the device that was reset. */
+START_TEST(recheck_after_reset)
+{
+	static const struct { const char *file, *value; } changes[] = {
+		{ "serial", "OTHER\n" },
+		{ "idProduct", "0002\n" },
+		{ "idVendor", "1234\n" },
+		{ "bcdDevice", "0602\n" },
+		{ "bDeviceClass", "ff\n" },
+		{ "product", "Bootloader\n" },
+		{ "manufacturer", "Evil\n" },
+	};
+	struct usbdev before, now;
+	size_t i;
+
+	make_device("SER1\n");
+	ck_assert_int_eq(usbdev_from_syspath(root, &before), USBDEV_OK);
+	/* Re-enumerated under another device number: the same device. */
+	put("devnum", "9\n");
+	ck_assert_int_eq(usbdev_recheck(&before, &now), USBDEV_OK);
+	ck_assert_int_eq(now.devnum, 9);
+	ck_assert_str_eq(now.devnode, "/dev/bus/usb/002/009");
+	for (i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		char old[64];
+		char path[256];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", root, changes[i].file);
+		ck_assert_ptr_nonnull(f = fopen(path, "r"));
+		ck_assert_ptr_nonnull(fgets(old, sizeof(old), f));
+		fclose(f);
+		put(changes[i].file, changes[i].value);
+		ck_assert_msg(usbdev_recheck(&before, &now) == USBDEV_E_CHANGED,
+		    "%s changed unnoticed", changes[i].file);
+		put(changes[i].file, old);
+		ck_assert_int_eq(usbdev_recheck(&before, &now), USBDEV_OK);
+	}
+	ck_assert_str_eq(usbdev_strerror(USBDEV_E_CHANGED),
+	    "another device answers at the port");
+	/* Not back yet. */
+	unlink(path_of("idVendor"));
+	ck_assert_int_eq(usbdev_recheck(&before, &now), USBDEV_E_NOTFOUND);
+}
+END_TEST
+
 START_TEST(speed_names)
 {
 	ck_assert_str_eq(usbdev_speed_name(1), "low");
@@ -152,6 +209,7 @@ main(void)
 	tcase_add_loop_test(tc, malformed_selector_is_refused, 0,
 	    sizeof(bad_selectors) / sizeof(bad_selectors[0]));
 	tcase_add_test(tc, speed_names);
+	tcase_add_test(tc, recheck_after_reset);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
