@@ -119,7 +119,7 @@ int
 uid_slot_take(const char *dir, const struct uid_range *r, struct uid_slot *out)
 {
 	char name[16];
-	unsigned int i;
+	unsigned int i, k, start;
 	int dfd, fd;
 
 	out->fd = -1;
@@ -128,7 +128,13 @@ uid_slot_take(const char *dir, const struct uid_range *r, struct uid_slot *out)
 		return UID_SLOT_E_RANGE;
 	if ((dfd = open_dir(dir)) < 0)
 		return UID_SLOT_E_DIR;
-	for (i = 0; i < r->count; i++) {
+	/*
+	 * Start somewhere else each time: a slot freed by a killed parent is
+	 * then rarely taken at once, while its session still cleans up.
+	 */
+	start = (unsigned int)getpid() % r->count;
+	for (k = 0; k < r->count; k++) {
+		i = (start + k) % r->count;
 		snprintf(name, sizeof(name), "%u", i);
 		fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
