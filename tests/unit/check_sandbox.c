@@ -54,9 +54,12 @@ sandboxed(void (*fn)(pid_t), pid_t arg)
 	return st;
 }
 
-/* Another session: sandboxed, says so on a pipe, then waits forever. */
+/*
+ * Another session: sandboxed (as uid, or 0: as sandbox_enter's default
+ * user), says so on a pipe, then waits forever.
+ */
 static pid_t
-victim_start(void)
+victim_start(uid_t uid)
 {
 	int p[2];
 	char c;
@@ -67,7 +70,8 @@ victim_start(void)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		close(p[0]);
-		if (sandbox_enter(NULL, 0) != SANDBOX_OK)
+		if ((uid != 0 ? sandbox_enter_ids(uid, uid, 0) :
+		    sandbox_enter(NULL, 0)) != SANDBOX_OK)
 			_exit(EXIT_NO_SANDBOX);
 		if (write(p[1], "R", 1) != 1)
 			_exit(EXIT_NO_SANDBOX);
@@ -136,7 +140,7 @@ static void (*const attacks[])(pid_t) = {
 
 START_TEST(test_session_cannot_touch_another)
 {
-	pid_t victim = victim_start();
+	pid_t victim = victim_start(0);
 	int st = sandboxed(attacks[_i], victim);
 
 	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,
@@ -273,36 +277,11 @@ START_TEST(test_uid_slots_distinct_while_held)
 }
 END_TEST
 
-/* A session left behind under uid (its parent was killed). */
-static pid_t
-leftover_start(uid_t uid)
-{
-	int p[2];
-	char c;
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(p), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		if (sandbox_enter_ids(uid, uid, 0) != SANDBOX_OK)
-			_exit(EXIT_NO_SANDBOX);
-		if (write(p[1], "R", 1) != 1)
-			_exit(EXIT_NO_SANDBOX);
-		for (;;)
-			poll(NULL, 0, -1);
-	}
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], &c, 1), 1);
-	close(p[0]);
-	return pid;
-}
-
 START_TEST(test_uid_slot_sweeps_its_uid_only)
 {
 	struct uid_range r = { T_FIRST, 1 };
-	pid_t mine = leftover_start(T_FIRST), next = leftover_start(T_FIRST + 1);
+	/* Sessions left behind (their parents were killed). */
+	pid_t mine = victim_start(T_FIRST), next = victim_start(T_FIRST + 1);
 	struct uid_slot s;
 	struct stat st;
 	char proc[32];
