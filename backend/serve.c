@@ -93,9 +93,13 @@ reset_device(int fd, struct usbdev *d, const struct serve_options *o)
 	for (i = 0; i < 50; i++) {
 		if ((r = recheck(d, o, &n)) == USBDEV_E_CHANGED)
 			break;
-		if (r == 0 && kept)
+		if (r == 0 && kept) {
+			log_info("reset %s: the same device answers", d->busid);
 			return fd;
+		}
 		if (r == 0 && (fd = open(n.devnode, O_RDWR | O_CLOEXEC)) >= 0) {
+			log_info("reset %s: the same device answers as %s",
+			    d->busid, n.devnode);
 			*d = n;
 			return fd;
 		}
