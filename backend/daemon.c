@@ -3,6 +3,7 @@
  *
  *   usbgate-backend daemon --control URI [--listen] [--name NAME]
  *                          [--data-pool GLOB]... [--user USER]
+ *                          [--uid-range FIRST-LAST]
  *                          [--accept-timeout SEC] [-v]
  *
  * One thread around poll(): the control link to dom0, a udev monitor
@@ -85,6 +86,7 @@ struct bd {
 	int quit;
 	/* options */
 	const char *user;
+	struct uid_range uids;		/* per-session uids (serve.h) */
 	int verbose;
 	int accept_timeout;		/* seconds */
 	struct data_pool pool;
@@ -239,11 +241,30 @@ child_channel(const struct ctl_serve *sv, int ready_fd, int accept_timeout,
 	return buf;
 }
 
+/*
+ * 0 if the device now at the port has the descriptor hash dom0 decided
+ * about (or dom0 sent none), 1 if not, -1 if it cannot be read (yet).
+ */
+static int
+same_hash(const struct usbdev *now, const void *arg)
+{
+	static const uint8_t zero[CTL_HASH_LEN];
+	const struct ctl_serve *sv = arg;
+	struct ctl_dev d;
+
+	if (memcmp(sv->hash, zero, CTL_HASH_LEN) == 0)
+		return 0;
+	if (bd_describe(now, &d) != BD_OK)
+		return -1;
+	return memcmp(d.hash, sv->hash, CTL_HASH_LEN) != 0;
+}
+
 static void __attribute__((noreturn))
 sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
     int ready_fd)
 {
-	struct serve_options o = { .user = b->user, .verbose = b->verbose };
+	struct serve_options o = { .user = b->user, .uids = b->uids,
+	    .verbose = b->verbose };
 	char title[64], chan[32];
 	const char *uri;
 	int listen_mode;
@@ -273,6 +294,8 @@ sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
 	o.refused_alts = (const uint8_t (*)[2])sv->refused_alts;
 	o.n_refused_alts = sv->n_refused_alts;
 	o.pin_config = (sv->options & CTL_OPT_PIN_CONFIG) != 0;
+	o.verify = same_hash;	/* after a reset, as before it */
+	o.verify_arg = sv;
 	_exit(be_serve(ud, &o));
 }
 
@@ -298,11 +321,9 @@ dev_find(struct bd *b, const char *busid)
 static void
 handle_serve(struct bd *b, const struct ctl_serve *sv)
 {
-	static const uint8_t zero[CTL_HASH_LEN];
 	struct bd_sess *s;
 	struct bd_dev *d;
 	struct usbdev ud;
-	struct ctl_dev now;
 	int pfd[2];
 	pid_t pid;
 
@@ -333,9 +354,7 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 		serve_failed(b, sv, CTL_REASON_MISMATCH, "device changed");
 		return;
 	}
-	if (memcmp(sv->hash, zero, CTL_HASH_LEN) != 0 &&
-	    (bd_describe(&ud, &now) != BD_OK ||
-	    memcmp(now.hash, sv->hash, CTL_HASH_LEN) != 0)) {
+	if (same_hash(&ud, sv) != 0) {
 		serve_failed(b, sv, CTL_REASON_MISMATCH, "descriptor hash "
 		    "differs");
 		return;
@@ -420,6 +439,8 @@ exit_text(int code)
 	case SERVE_EXIT_USAGE: return "internal error";
 	case SERVE_EXIT_PROTO: return "the frontend broke the usbredir protocol";
 	case SERVE_EXIT_UNPLUG: return "the device left sys-usb";
+	case SERVE_EXIT_CHANGED: return "another device answered after the "
+	    "reset";
 	case BD_SERVE_EXIT_CHANNEL: return "the data channel could not be set up";
 	case BD_SERVE_EXIT_NOPEER: return "the frontend never connected";
 	default: return "unexpected exit status";
@@ -449,6 +470,8 @@ sess_ended(void *ctx, struct sv_child *c, pid_t pid, int status)
 		reason = CTL_REASON_ORDERED;
 	else if (code == SERVE_EXIT_UNPLUG)
 		reason = CTL_REASON_DEVICE_GONE;
+	else if (code == SERVE_EXIT_CHANGED)
+		reason = CTL_REASON_MISMATCH;
 	else if (code == SERVE_EXIT_CLEAN || code == BD_SERVE_EXIT_NOPEER)
 		reason = CTL_REASON_PEER_GONE;
 	else if (code == SERVE_EXIT_USAGE || code < 0)
@@ -783,8 +806,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: usbgate-backend daemon --control URI [--listen] "
-	    "[--name NAME] [--data-pool GLOB]... [--user USER] "
-	    "[--accept-timeout SEC] [-v]\n");
+	    "[--name NAME] [--data-pool GLOB]... "
+	    "[--user USER | --uid-range FIRST-LAST] [--accept-timeout SEC] "
+	    "[-v]\n");
 	exit(BD_EXIT_USAGE);
 }
 
@@ -797,6 +821,7 @@ be_daemon_main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "data-pool", required_argument, NULL, 'p' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "uid-range", required_argument, NULL, 'U' },
 		{ "accept-timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
@@ -807,7 +832,7 @@ be_daemon_main(int argc, char **argv)
 	char *end;
 
 	b.accept_timeout = 30;
-	while ((ch = getopt_long(argc, argv, "c:ln:p:u:t:v", opts,
+	while ((ch = getopt_long(argc, argv, "c:ln:p:u:U:t:v", opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c': control = optarg; break;
@@ -818,6 +843,10 @@ be_daemon_main(int argc, char **argv)
 				usage();
 			break;
 		case 'u': b.user = optarg; break;
+		case 'U':
+			if (uid_range_parse(optarg, &b.uids) < 0)
+				usage();
+			break;
 		case 't':
 			b.accept_timeout = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || b.accept_timeout < 1 ||

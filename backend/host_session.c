@@ -174,37 +174,44 @@ flush_all(struct be_session *s)
 }
 
 /*
- * The refused interfaces' filter, from the descriptors the kernel read at
- * enumeration (read() on the usbfs node) and the active configuration.
+ * The descriptors the kernel read at enumeration (read() on the usbfs
+ * node), as raw bytes: read while privileged, parsed only in the sandbox.
  */
 #define BE_DESC_MAX	(18 + IFF_MAX_CONFIGS * IFF_CONFIG_MAX)
 
-static int
-filter_new(struct be_session *s, int devfd, libusb_device_handle *h,
-    const struct be_options *opt)
+static uint8_t *
+raw_descriptors(struct be_session *s, int devfd, size_t *len)
 {
-	uint8_t *desc;
-	size_t len = 0;
+	uint8_t *untrusted_desc;
 	ssize_t n;
+
+	*len = 0;
+	if ((untrusted_desc = calloc(1, BE_DESC_MAX)) == NULL) {
+		be_fail(s, BE_E_FILTER, "out of memory");
+		return NULL;
+	}
+	while (*len < BE_DESC_MAX && (n = pread(devfd, untrusted_desc + *len,
+	    BE_DESC_MAX - *len, (off_t)*len)) > 0)
+		*len += (size_t)n;
+	return untrusted_desc;
+}
+
+/* The refused interfaces' filter, from the raw descriptors and the active
+ * configuration. */
+static int
+filter_new(struct be_session *s, const uint8_t *untrusted_desc, size_t len,
+    libusb_device_handle *h, const struct be_options *opt)
+{
 	int cfg = 0, rc;
 
-	if ((desc = calloc(1, BE_DESC_MAX)) == NULL) {
-		be_fail(s, BE_E_FILTER, "out of memory");
-		return -1;
-	}
-	while (len < BE_DESC_MAX &&
-	    (n = pread(devfd, desc + len, BE_DESC_MAX - len, (off_t)len)) > 0)
-		len += (size_t)n;
 	rc = libusb_get_configuration(h, &cfg);
 	if (rc < 0) {
-		free(desc);
 		be_fail(s, BE_E_FILTER, "active configuration: %s",
 		    libusb_error_name(rc));
 		return -1;
 	}
-	rc = iff_new_alts(desc, len, opt->refused, opt->n_refused,
+	rc = iff_new_alts(untrusted_desc, len, opt->refused, opt->n_refused,
 	    opt->refused_alts, opt->n_refused_alts, cfg, &s->iff);
-	free(desc);
 	if (rc < 0) {
 		be_fail(s, BE_E_FILTER, "descriptors: %s", iff_strerror(rc));
 		return -1;
@@ -315,32 +322,44 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 	libusb_context *ctx = NULL;
 	libusb_device_handle *h = NULL;
 	struct pollfd pfd[BE_MAX_POLLFDS], usb_pfd[BE_MAX_POLLFDS];
+	uint8_t *untrusted_desc = NULL;
+	size_t desc_len = 0;
 	int rc, chan_eof = 0, n_usb = 0;
 
 	reason[0] = '\0';
-	/* Acquire: libusb on the descriptor the parent opened. */
+	/*
+	 * Acquire: libusb (no device yet) and, for the filter, the raw
+	 * descriptor bytes. Nothing the device wrote is parsed here.
+	 */
 	rc = libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
 	if (rc < 0 || libusb_init(&ctx) < 0) {
 		be_fail(&s, BE_E_LIBUSB, "libusb_init failed");
 		goto out;
 	}
-	rc = libusb_wrap_sys_device(ctx, (intptr_t)devfd, &h);
-	if (rc < 0) {
-		be_fail(&s, BE_E_LIBUSB, "libusb_wrap_sys_device: %s",
-		    libusb_error_name(rc));
-		goto out;
-	}
 	if ((opt->n_refused > 0 || opt->n_refused_alts > 0 ||
-	    opt->pin_config) && (rc = filter_new(&s, devfd, h, opt)) < 0)
+	    opt->pin_config) &&
+	    (untrusted_desc = raw_descriptors(&s, devfd, &desc_len)) == NULL)
 		goto out;
-	/* Drop, then read untrusted bytes. */
-	rc = sandbox_enter(opt->user, SANDBOX_ALLOW_IOCTL | SANDBOX_ALLOW_SOCKETS);
+	/* Drop, then parse untrusted bytes (the device's, then the AppVM's). */
+	rc = opt->uid != 0 ?
+	    sandbox_enter_ids(opt->uid, (gid_t)opt->uid, SANDBOX_ALLOW_IOCTL |
+	    SANDBOX_ALLOW_SOCKETS) :
+	    sandbox_enter(opt->user, SANDBOX_ALLOW_IOCTL | SANDBOX_ALLOW_SOCKETS);
 	if (rc < 0) {
 		be_fail(&s, BE_E_SANDBOX, "sandbox: %s", sandbox_strerror(rc));
 		goto out;
 	}
 	if (opt->parent != 0)
 		sandbox_parent_death_signal(SIGTERM, opt->parent);
+	rc = libusb_wrap_sys_device(ctx, (intptr_t)devfd, &h);
+	if (rc < 0) {
+		be_fail(&s, BE_E_LIBUSB, "libusb_wrap_sys_device: %s",
+		    libusb_error_name(rc));
+		goto out;
+	}
+	if (untrusted_desc != NULL &&
+	    filter_new(&s, untrusted_desc, desc_len, h, opt) < 0)
+		goto out;
 	s.host = usbredirhost_open_full(ctx, NULL, host_log, host_read,
 	    host_write, host_flush, NULL, NULL, NULL, NULL, &s,
 	    "usbgate-backend " PACKAGE_VERSION,
@@ -430,6 +449,7 @@ out:
 	 * Close releases the interfaces, re-attaches the kernel drivers
 	 * usbredirhost detached and resets the device; the parent checks.
 	 */
+	free(untrusted_desc);
 	flush_all(&s);
 	stream_close(chan);	/* its queued buffers go back to usbredirhost */
 	s.chan = NULL;

@@ -5,8 +5,9 @@
  *
  * Owns the libusb context (device discovery off, the usbfs descriptor
  * wrapped), the usbredirhost instance and the poll loop that joins them to
- * the channel. It enters the sandbox before the first byte from the AppVM
- * is read.
+ * the channel. It enters the sandbox before the device's descriptors are
+ * parsed (libusb_wrap_sys_device, the interface filter) and before the first
+ * byte from the AppVM is read; only raw descriptor bytes are read earlier.
  */
 #ifndef USBGATE_HOST_SESSION_H
 #define USBGATE_HOST_SESSION_H
@@ -36,6 +37,7 @@ const char *be_strerror(int err);
 
 struct be_options {
 	const char *user;	/* unprivileged user, NULL: nobody */
+	uid_t uid;		/* else this uid and gid (0: user) */
 	int verbose;
 	pid_t parent;		/* SIGTERM us when it dies (0: no) */
 	const uint8_t *refused;	/* interface numbers the frontend must not */

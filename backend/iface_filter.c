@@ -314,7 +314,10 @@ iff_new_alts(const uint8_t *untrusted_desc, size_t len,
 	if (n > IFF_MAX_CONFIGS)
 		n = IFF_MAX_CONFIGS;
 	f->active = -1;
-	/* The kernel hands out each configuration at its claimed length. */
+	/*
+	 * usbfs hands out 18 bytes of device descriptor whatever bLength
+	 * claims, then each configuration at its claimed length.
+	 */
 	for (off = 18, i = 0; i < n; i++) {
 		struct iff_conf *c = &f->conf[f->nconf];
 		size_t total;

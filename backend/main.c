@@ -4,7 +4,7 @@
  *   usbgate-backend list [--all]
  *   usbgate-backend serve --device SEL [--channel URI] [--listen]
  *                         [--reset-on-attach] [--refuse IF[,IF]...]
- *                         [--user USER] [-v]
+ *                         [--user USER | --uid-range FIRST-LAST] [-v]
  *   usbgate-backend daemon --control URI [...]    (daemon.c)
  *
  * Owns the command line: selector errors list the candidates, "list" prints
@@ -30,10 +30,11 @@ usage(void)
 	    "usage: usbgate-backend list [--all]\n"
 	    "       usbgate-backend serve --device SEL [--channel URI] "
 	    "[--listen] [--reset-on-attach] [--refuse IF[,IF]...] "
-	    "[--user USER] [-v]\n"
+	    "[--user USER | --uid-range FIRST-LAST] [-v]\n"
 	    "       usbgate-backend daemon --control URI [--listen] "
-	    "[--name NAME] [--data-pool GLOB]... [--user USER] "
-	    "[--accept-timeout SEC] [-v]\n"
+	    "[--name NAME] [--data-pool GLOB]... "
+	    "[--user USER | --uid-range FIRST-LAST] [--accept-timeout SEC] "
+	    "[-v]\n"
 	    "SEL is a bus id (1-1, 2-1.4), VID:PID or VID:PID:SERIAL; "
 	    "URI is stdio, fd:N, unix:PATH, tcp:HOST:PORT, dev:PATH or "
 	    "vchan:DOMID:PORT\n");
@@ -100,6 +101,7 @@ cmd_serve(int argc, char **argv)
 		{ "reset-on-attach", no_argument, NULL, 'r' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "refuse", required_argument, NULL, 'R' },
+		{ "uid-range", required_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -110,13 +112,18 @@ cmd_serve(int argc, char **argv)
 	size_t ncands, i;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "d:c:lru:R:v", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:c:lru:R:U:v", opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'd': sel = optarg; break;
 		case 'c': o.channel = optarg; break;
 		case 'l': o.listen = 1; break;
 		case 'r': o.reset = 1; break;
 		case 'u': o.user = optarg; break;
+		case 'U':
+			if (uid_range_parse(optarg, &o.uids) < 0)
+				usage();
+			break;
 		case 'R':
 			if (parse_refused(optarg, refused, &o.n_refused) < 0)
 				usage();

@@ -54,24 +54,61 @@ open_device(const struct usbdev *d)
 	return fd;
 }
 
-/* After a reset the device may come back under a new device number. */
+/*
+ * Whatever answers at the port after a reset must be the device that was
+ * reset: same identity (usbdev_recheck) and, when the caller knows one,
+ * same descriptor hash. 0, -1 while it is not back, or USBDEV_E_CHANGED.
+ */
 static int
-reopen_after_reset(struct usbdev *d)
+recheck(const struct usbdev *d, const struct serve_options *o,
+    struct usbdev *now)
+{
+	int r = usbdev_recheck(d, now);
+
+	if (r == USBDEV_E_CHANGED)
+		return r;
+	if (r != USBDEV_OK)
+		return -1;
+	if (o->verify != NULL && (r = o->verify(now, o->verify_arg)) != 0)
+		return r > 0 ? USBDEV_E_CHANGED : -1;
+	return 0;
+}
+
+/*
+ * Reset the device on fd. When the kernel re-enumerates it (a different
+ * device, or one that changed its descriptors) the device comes back under
+ * a new device number: reopen it, but only if it is the same device.
+ * Returns the descriptor to serve or a negative usbdev_error.
+ */
+static int
+reset_device(int fd, struct usbdev *d, const struct serve_options *o)
 {
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
-	int i, fd;
+	struct usbdev n;
+	int i, r, kept = ioctl(fd, USBDEVFS_RESET, 0) == 0;
 
+	if (!kept) {
+		log_info("reset %s: %s; reopening", d->busid, strerror(errno));
+		close(fd);
+	}
 	for (i = 0; i < 50; i++) {
-		struct usbdev n;
-
-		if (usbdev_from_syspath(d->syspath, &n) == USBDEV_OK &&
-		    (fd = open(n.devnode, O_RDWR | O_CLOEXEC)) >= 0) {
+		if ((r = recheck(d, o, &n)) == USBDEV_E_CHANGED)
+			break;
+		if (r == 0 && kept) {
+			log_info("reset %s: the same device answers", d->busid);
+			return fd;
+		}
+		if (r == 0 && (fd = open(n.devnode, O_RDWR | O_CLOEXEC)) >= 0) {
+			log_info("reset %s: the same device answers as %s",
+			    d->busid, n.devnode);
 			*d = n;
 			return fd;
 		}
 		nanosleep(&ts, NULL);
 	}
-	return -1;
+	if (kept)
+		close(fd);
+	return r == USBDEV_E_CHANGED ? r : USBDEV_E_NOTFOUND;
 }
 
 static const char *
@@ -140,6 +177,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	    .n_refused_alts = o->n_refused_alts,
 	    .pin_config = o->pin_config };
 	struct end_msg em = { .error = BE_E_LIBUSB };
+	struct uid_slot slot = { .fd = -1 };
 	char summary[256];
 	struct stream *chan;
 	struct sigaction sa;
@@ -157,18 +195,28 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	fd = open_device(d);
 	if (fd < 0)
 		return SERVE_EXIT_ERROR;
-	if (o->reset) {
-		if (ioctl(fd, USBDEVFS_RESET, 0) < 0) {
-			log_info("reset %s: %s; reopening", d->busid,
-			    strerror(errno));
-			close(fd);
-			fd = reopen_after_reset(d);
-			if (fd < 0) {
-				log_warnx("%s did not come back after reset",
-				    d->busid);
-				return SERVE_EXIT_ERROR;
-			}
+	if (o->reset && (fd = reset_device(fd, d, o)) < 0) {
+		if (fd == USBDEV_E_CHANGED) {
+			log_warnx("%s after reset: %s; refused", d->busid,
+			    usbdev_strerror(fd));
+			return SERVE_EXIT_CHANGED;
 		}
+		log_warnx("%s did not come back after reset", d->busid);
+		return SERVE_EXIT_ERROR;
+	}
+	/* The session's own uid, held until it is reaped. */
+	if (o->user == NULL && geteuid() == 0) {
+		struct uid_range r = o->uids;
+
+		if (r.count == 0)
+			r = (struct uid_range){ UID_SLOT_FIRST, UID_SLOT_COUNT };
+		if ((rc = uid_slot_take(NULL, &r, &slot)) < 0) {
+			log_warnx("session uid: %s", uid_slot_strerror(rc));
+			close(fd);
+			return SERVE_EXIT_ERROR;
+		}
+		bo.uid = slot.uid;
+		log_info("session uid %u", (unsigned int)slot.uid);
 	}
 	rc = stream_open(o->channel, o->listen ? STREAM_F_LISTEN : 0, &chan);
 	if (rc < 0) {
@@ -176,6 +224,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		    rc == STREAM_E_SYS ? ": " : "",
 		    rc == STREAM_E_SYS ? strerror(errno) : "");
 		close(fd);
+		uid_slot_close(&slot);
 		return SERVE_EXIT_ERROR;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -189,6 +238,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		struct end_msg m;
 
 		close(sp[0]);
+		uid_slot_close(&slot);	/* the parent holds it */
 		log_setproc("usbgate-backend[session]");
 		/*
 		 * If the parent dies, end like on SIGTERM: tell the frontend,
@@ -235,6 +285,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	close(sp[0]);
 	give_back(fd, d, summary, sizeof(summary));
 	close(fd);
+	uid_slot_close(&slot);
 
 	if (em.error == BE_E__COUNT) {
 		snprintf(em.reason, sizeof(em.reason), "session process %s %d",

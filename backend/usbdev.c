@@ -23,6 +23,7 @@ static const char *const usbdev_errstr[USBDEV_E__COUNT] = {
 	"several devices match",
 	"malformed device selector",
 	"out of memory",
+	"another device answers at the port",
 };
 _Static_assert(sizeof(usbdev_errstr) / sizeof(usbdev_errstr[0]) ==
     USBDEV_E__COUNT, "usbdev_errstr matches enum usbdev_error");
@@ -146,6 +147,23 @@ usbdev_from_syspath(const char *syspath, struct usbdev *d)
 		closedir(dir);
 	}
 	qsort(d->iface, (size_t)d->niface, sizeof(d->iface[0]), iface_cmp);
+	return USBDEV_OK;
+}
+
+int
+usbdev_recheck(const struct usbdev *before, struct usbdev *now)
+{
+	int r = usbdev_from_syspath(before->syspath, now);
+
+	if (r != USBDEV_OK)
+		return r;
+	if (now->vid != before->vid || now->pid != before->pid ||
+	    now->bcd != before->bcd || now->cls != before->cls ||
+	    now->subcls != before->subcls || now->proto != before->proto ||
+	    strcmp(now->manufacturer, before->manufacturer) != 0 ||
+	    strcmp(now->product, before->product) != 0 ||
+	    strcmp(now->serial, before->serial) != 0)
+		return USBDEV_E_CHANGED;
 	return USBDEV_OK;
 }
 

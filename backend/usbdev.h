@@ -23,7 +23,8 @@ enum usbdev_error {
 	USBDEV_E_AMBIGUOUS = -3,	/* several devices match */
 	USBDEV_E_SELECTOR = -4,		/* malformed selector */
 	USBDEV_E_NOMEM = -5,
-	USBDEV_E__COUNT = 6
+	USBDEV_E_CHANGED = -6,		/* another device at the port now */
+	USBDEV_E__COUNT = 7
 };
 
 const char *usbdev_strerror(int err);
@@ -63,6 +64,14 @@ int usbdev_list(struct usbdev **out, size_t *count, int include_hidden);
  * USBDEV_E_NOTFOUND unless the directory is named by a bus id (ident.h).
  */
 int usbdev_from_syspath(const char *syspath, struct usbdev *out);
+
+/*
+ * After a reset: read what is now at before's port into now and check that
+ * it is the same device (VID, PID, bcdDevice, device class, manufacturer,
+ * product and serial; the device number may change). USBDEV_E_NOTFOUND
+ * while it is not back, USBDEV_E_CHANGED if another device answers.
+ */
+int usbdev_recheck(const struct usbdev *before, struct usbdev *now);
 
 /*
  * Resolve a selector: a bus id ("1-1", ident.h's rule), "VID:PID" or

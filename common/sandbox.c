@@ -3,9 +3,10 @@
  *
  * The allow-list is what a poll loop over already-open descriptors needs:
  * reading and writing, poll, memory management for malloc, clocks and
- * timers for libusb, futex for its mutexes, and exit. open(), socket(),
- * execve() and everything that names a path are absent, so a compromised
- * parser can neither reach the file system nor the network.
+ * timers for libusb, futex for its mutexes, signals to itself only, and
+ * exit. open(), socket(), execve(), ptrace() and everything that names a
+ * path are absent, so a compromised parser can neither reach the file
+ * system nor the network nor another session.
  */
 #include "config.h"
 
@@ -60,8 +61,8 @@ static const int base_syscalls[] = {
 	SCMP_SYS(recvfrom), SCMP_SYS(shutdown), SCMP_SYS(lseek),
 	SCMP_SYS(getsockopt),
 	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(getuid),
-	SCMP_SYS(geteuid), SCMP_SYS(tgkill), SCMP_SYS(kill),
-	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(prctl),
+	SCMP_SYS(geteuid),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 	SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(dup), SCMP_SYS(dup3),
 };
 
@@ -84,12 +85,10 @@ install_seccomp(unsigned int allow)
 	scmp_filter_ctx ctx;
 	size_t i;
 	int rc = 0;
-	const char *off = getenv("USBGATE_NO_SECCOMP");
 	const char *dbg = getenv("USBGATE_SECCOMP_DEBUG");
 	uint32_t deflt = SCMP_ACT_KILL_PROCESS;
+	pid_t self = getpid();
 
-	if (off != NULL && strcmp(off, "1") == 0)
-		return 0;
 	if (dbg != NULL && strcmp(dbg, "1") == 0) {
 		struct sigaction sa;
 
@@ -104,6 +103,20 @@ install_seccomp(unsigned int allow)
 		return -1;
 	for (i = 0; i < sizeof(base_syscalls) / sizeof(base_syscalls[0]); i++)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, base_syscalls[i], 0);
+	/*
+	 * Signals only to ourselves (raise() and abort() use tgkill on their
+	 * own pid): another session is out of reach even under the same uid.
+	 */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)self));
+	/* tgkill reaches only threads of the group its first argument names. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)self));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tkill), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (uint32_t)self));
+	/* prctl: only sandbox_parent_death_signal()'s option. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_PDEATHSIG));
 	if (allow & SANDBOX_ALLOW_IOCTL)
 		/* usbfs requests only (type byte 'U'); any other is fatal. */
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
@@ -122,6 +135,12 @@ install_seccomp(unsigned int allow)
 	/* Paths are refused with an error, so libraries fail politely. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+	/* libusb_wrap_sys_device asks /proc for the node's name, then falls
+	 * back to an ioctl. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(readlink),
+	    0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+	    SCMP_SYS(readlinkat), 0);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -131,23 +150,30 @@ install_seccomp(unsigned int allow)
 int
 sandbox_enter(const char *user, unsigned int allow)
 {
-	static const char *const empty_dirs[] = { "/var/empty", "/run/usbgate/empty" };
 	struct passwd *pw;
-	uid_t uid;
-	gid_t gid;
-	size_t i;
+	uid_t uid = 65534;	/* a minimal system without /etc/passwd: */
+	gid_t gid = 65534;	/* nobody's ids */
 
 	if (geteuid() == 0) {
 		pw = getpwnam(user != NULL ? user : "nobody");
 		if (pw != NULL) {
 			uid = pw->pw_uid;
 			gid = pw->pw_gid;
-		} else if (user == NULL) {
-			/* A minimal system without /etc/passwd: nobody's ids. */
-			uid = 65534;
-			gid = 65534;
-		} else
+		} else if (user != NULL)
 			return SANDBOX_E_USER;
+	}
+	return sandbox_enter_ids(uid, gid, allow);
+}
+
+int
+sandbox_enter_ids(uid_t uid, gid_t gid, unsigned int allow)
+{
+	static const char *const empty_dirs[] = { "/var/empty", "/run/usbgate/empty" };
+	size_t i;
+
+	if (geteuid() == 0) {
+		if (uid == 0 || gid == 0)
+			return SANDBOX_E_SETID;
 		for (i = 0; i < sizeof(empty_dirs) / sizeof(empty_dirs[0]); i++) {
 			struct stat st;
 

@@ -29,9 +29,16 @@ const char *sandbox_strerror(int err);
 /*
  * Become user (default "nobody") inside an empty chroot, set no_new_privs
  * and install the allow-list. When not root, only no_new_privs and seccomp
- * apply. USBGATE_NO_SECCOMP=1 in the environment skips seccomp (debugging).
+ * apply. Nothing in the environment removes the filter
+ * (USBGATE_SECCOMP_DEBUG=1 only names the forbidden call before dying).
  */
 int sandbox_enter(const char *user, unsigned int allow);
+
+/*
+ * The same with numeric ids (root: neither may be 0), e.g. a session's own
+ * uid from uid_slot.h, so that sessions cannot signal or ptrace each other.
+ */
+int sandbox_enter_ids(uid_t uid, gid_t gid, unsigned int allow);
 
 /*
  * Ask for sig when the parent dies. Call it after sandbox_enter() too: the

@@ -63,6 +63,14 @@ entry_cmp(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
+/* An empty section leaves its array NULL: qsort must not see it. */
+static void
+sort_entries(struct ids_entry *arr, size_t n)
+{
+	if (n > 0)
+		qsort(arr, n, sizeof(*arr), entry_cmp);
+}
+
 static int
 push(struct ids_entry **arr, size_t *n, size_t *cap, uint32_t key,
     const char *name)
@@ -139,10 +147,9 @@ index_text(struct pol_usbids *ids)
 	}
 	if (r != POL_OK)
 		return r;
-	qsort(ids->vendors, ids->n_vendors, sizeof(*ids->vendors), entry_cmp);
-	qsort(ids->products, ids->n_products, sizeof(*ids->products),
-	    entry_cmp);
-	qsort(ids->classes, ids->n_classes, sizeof(*ids->classes), entry_cmp);
+	sort_entries(ids->vendors, ids->n_vendors);
+	sort_entries(ids->products, ids->n_products);
+	sort_entries(ids->classes, ids->n_classes);
 	return POL_OK;
 }
 

@@ -17,6 +17,9 @@
  * control request, and its own endpoints are refused; the configurations
  * that are not active are served without interfaces; a filter with
  * nothing refused still pins the configuration.
+ * The first configuration is read at offset 18, where usbfs puts it,
+ * whatever the device's bLength claims (an exactly-sized heap buffer, so
+ * ASan sees any read past it).
  */
 #include "config.h"
 
@@ -713,6 +716,28 @@ START_TEST(test_pin_configuration)
 }
 END_TEST
 
+/* usbfs returns 18 bytes of device descriptor whatever bLength says. */
+START_TEST(test_filter_new_blength_lies)
+{
+	static const uint8_t lies[] = { 0xff, 0x40, 0x13 };
+	const uint8_t refused[] = { 1 };
+	size_t len = 18 + sizeof(composite), i;
+	struct iff *f;
+	uint8_t *desc;
+
+	for (i = 0; i < sizeof(lies); i++) {
+		ck_assert_ptr_nonnull(desc = malloc(len));
+		memcpy(desc, device_desc, 18);
+		memcpy(desc + 18, composite, sizeof(composite));
+		desc[0] = lies[i];
+		ck_assert_int_eq(iff_new(desc, len, refused, 1, 1, &f), IFF_OK);
+		ck_assert_ptr_nonnull(f);
+		iff_free(f);
+		free(desc);
+	}
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -725,6 +750,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_rewrite_truncations);
 	tcase_add_test(tc, test_rewrite_corruptions);
 	tcase_add_test(tc, test_filter_new_errors);
+	tcase_add_test(tc, test_filter_new_blength_lies);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("channel");
 	tcase_add_checked_fixture(tc, filter_setup, filter_teardown);

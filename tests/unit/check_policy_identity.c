@@ -6,7 +6,9 @@
  * USBGuard's hash recipe against an independently computed digest, the
  * Qubes device_id format (empty serial, unknown device, interface
  * de-duplication, serial sanitising) and its parser, usb.ids parsing and
- * lookups, and the "Category: vendor product" description rules.
+ * lookups (also of files with an empty section, which must not hand qsort
+ * a NULL array: UBSan's nonnull check aborts the sanitizer build), and the
+ * "Category: vendor product" description rules.
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "identity.h"
 #include "pol_error.h"
@@ -324,6 +327,55 @@ START_TEST(test_usbids_default_caches_until_file_changes)
 }
 END_TEST
 
+/* Write text to a fresh temporary usb.ids; the caller unlinks path. */
+static void
+write_ids(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+START_TEST(test_usbids_empty_sections)
+{
+	static const char *const texts[] = {
+		/* vendors and products, no class section */
+		"# comment\n1234  Vendor\n\t5678  Thing\n",
+		/* a vendor without products, no classes */
+		"1234  Vendor\n",
+		/* classes only */
+		"C 08  Mass Storage\n\t06  SCSI\n",
+		/* nothing at all */
+		"# only a comment\n",
+	};
+	struct pol_usbids *ids;
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		char path[] = "/tmp/check_usbids.XXXXXX";
+
+		write_ids(path, texts[i]);
+		ck_assert_int_eq(pol_usbids_load(path, &ids), POL_OK);
+		unlink(path);
+		ck_assert_ptr_null(pol_usbids_vendor(ids, 0x9999));
+		ck_assert_ptr_null(pol_usbids_product(ids, 0x1234, 0x0001));
+		ck_assert_ptr_null(pol_usbids_class(ids, 0x03, -1, -1));
+		if (i < 2)
+			ck_assert_str_eq(pol_usbids_vendor(ids, 0x1234),
+			    "Vendor");
+		if (i == 0)
+			ck_assert_str_eq(pol_usbids_product(ids, 0x1234,
+			    0x5678), "Thing");
+		if (i == 2)
+			ck_assert_str_eq(pol_usbids_class(ids, 0x08, 0x06, -1),
+			    "SCSI");
+		pol_usbids_free(ids);
+	}
+}
+END_TEST
+
 START_TEST(test_usbids_installed_file_parses)
 {
 	const struct pol_usbids *ids;
@@ -449,6 +501,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_device_id_parse_rejects_garbage);
 	tcase_add_test(tc, test_usbids_sample_lookups);
 	tcase_add_test(tc, test_usbids_missing_file_is_an_error);
+	tcase_add_test(tc, test_usbids_empty_sections);
 	tcase_add_test(tc, test_usbids_default_caches_until_file_changes);
 	tcase_add_test(tc, test_usbids_installed_file_parses);
 	tcase_add_loop_test(tc, test_description_table, 0,

@@ -2,7 +2,10 @@
  * check_usbdev.c: the backend reads a device's identity from its sysfs
  * directory (built here in a temporary directory, in the kernel's format),
  * cleans device-provided strings, and forms Qubes' device_id; it takes for
- * a bus id exactly what the control codec takes for one.
+ * a bus id exactly what the control codec takes for one. After a reset,
+ * the device at the port is accepted only with the same VID, PID,
+ * bcdDevice, class and strings (another device number is fine), and is
+ * "not back yet" while its directory is incomplete.
  */
 #include "config.h"
 
@@ -30,6 +33,15 @@ put(const char *rel, const char *val)
 	ck_assert_ptr_nonnull(f);
 	fputs(val, f);
 	fclose(f);
+}
+
+static const char *
+path_of(const char *rel)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	return path;
 }
 
 static void
@@ -186,6 +198,51 @@ START_TEST(backend_and_codec_agree_on_bus_ids)
 }
 END_TEST
 
+/* What answers at the port after a reset must be the device that was reset. */
+START_TEST(recheck_after_reset)
+{
+	static const struct { const char *file, *value; } changes[] = {
+		{ "serial", "OTHER\n" },
+		{ "idProduct", "0002\n" },
+		{ "idVendor", "1234\n" },
+		{ "bcdDevice", "0602\n" },
+		{ "bDeviceClass", "ff\n" },
+		{ "product", "Bootloader\n" },
+		{ "manufacturer", "Evil\n" },
+	};
+	struct usbdev before, now;
+	size_t i;
+
+	make_device("SER1\n");
+	ck_assert_int_eq(usbdev_from_syspath(root, &before), USBDEV_OK);
+	/* Re-enumerated under another device number: the same device. */
+	put("devnum", "9\n");
+	ck_assert_int_eq(usbdev_recheck(&before, &now), USBDEV_OK);
+	ck_assert_int_eq(now.devnum, 9);
+	ck_assert_str_eq(now.devnode, "/dev/bus/usb/002/009");
+	for (i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		char old[64];
+		char path[256];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", root, changes[i].file);
+		ck_assert_ptr_nonnull(f = fopen(path, "r"));
+		ck_assert_ptr_nonnull(fgets(old, sizeof(old), f));
+		fclose(f);
+		put(changes[i].file, changes[i].value);
+		ck_assert_msg(usbdev_recheck(&before, &now) == USBDEV_E_CHANGED,
+		    "%s changed unnoticed", changes[i].file);
+		put(changes[i].file, old);
+		ck_assert_int_eq(usbdev_recheck(&before, &now), USBDEV_OK);
+	}
+	ck_assert_str_eq(usbdev_strerror(USBDEV_E_CHANGED),
+	    "another device answers at the port");
+	/* Not back yet. */
+	unlink(path_of("idVendor"));
+	ck_assert_int_eq(usbdev_recheck(&before, &now), USBDEV_E_NOTFOUND);
+}
+END_TEST
+
 START_TEST(speed_names)
 {
 	ck_assert_str_eq(usbdev_speed_name(1), "low");
@@ -209,6 +266,7 @@ unit_suite(void)
 	tcase_add_loop_test(tc, backend_and_codec_agree_on_bus_ids, 0,
 	    sizeof(shared_busids) / sizeof(shared_busids[0]));
 	tcase_add_test(tc, speed_names);
+	tcase_add_test(tc, recheck_after_reset);
 	suite_add_tcase(s, tc);
 	return s;
 }
