@@ -15,30 +15,17 @@
 #include "pol_error.h"
 #include "usbids.h"
 
-/*
- * KNOWN: an index with an empty table calls qsort(NULL, 0, ...) (fixed on
- * another branch). Until that fix is merged every input gets one vendor,
- * product and class first; then drop this prefix.
- */
-static const char prefix[] = "0001  V\n\t0001  P\nC 00  C\n";
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pol_usbids *ids;
 	struct pol_device dev;
 	char path[64], desc[POL_DESC_MAX + 1], cat[64], ascii[128];
-	uint8_t *buf = malloc(sizeof(prefix) - 1 + size + 1);
 	const char *s;
 	size_t i;
 	int fd;
 
-	if (buf == NULL)
-		abort();
-	memcpy(buf, prefix, sizeof(prefix) - 1);
-	memcpy(buf + sizeof(prefix) - 1, data, size);
-	fd = fuzz_memfile(buf, sizeof(prefix) - 1 + size, path, sizeof(path));
-	free(buf);
+	fd = fuzz_memfile(data, size, path, sizeof(path));
 	if (pol_usbids_load(path, &ids) != POL_OK)
 		goto out;
 	(void)pol_usbids_count(ids);
