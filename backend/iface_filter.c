@@ -11,6 +11,7 @@
 #include <usbredirproto.h>
 
 #include "iface_filter.h"
+#include "usb_limits.h"
 
 #define DT_CONFIG		0x02
 #define DT_INTERFACE		0x04
@@ -673,8 +674,8 @@ rewrite_interface_info(struct iff *f, uint8_t *th)
 	uint32_t n = le32(th), i, k = 0;
 	uint8_t *num = th + 4, *cls = th + 36, *sub = th + 68, *proto = th + 100;
 
-	if (n > 32)
-		n = 32;
+	if (n > USBREDIR_IFACES_MAX)
+		n = USBREDIR_IFACES_MAX;
 	for (i = 0; i < n; i++) {
 		if (iff_set_has(&f->refused, num[i]))
 			continue;
@@ -684,7 +685,7 @@ rewrite_interface_info(struct iff *f, uint8_t *th)
 		proto[k] = proto[i];
 		k++;
 	}
-	for (i = k; i < 32; i++)
+	for (i = k; i < USBREDIR_IFACES_MAX; i++)
 		num[i] = cls[i] = sub[i] = proto[i] = 0;
 	put32(th, k);
 }
@@ -695,7 +696,7 @@ rewrite_ep_info(struct iff *f, uint8_t *th)
 	uint8_t *type = th, *iface = th + 64;
 	int i;
 
-	for (i = 0; i < 32; i++) {
+	for (i = 0; i < USB_EP_SLOTS; i++) {
 		if (type[i] == usb_redir_type_invalid)
 			continue;
 		if (((f->conf[f->active].ep_mask >> i) & 1) ||

@@ -62,7 +62,7 @@ const char *iff_strerror(int err);
 
 /* A set of interface numbers (0..255). */
 struct iff_set {
-	uint8_t bit[32];
+	uint8_t bit[256 / 8];
 };
 
 static inline void

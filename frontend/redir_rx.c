@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "session.h"
+#include "usb_limits.h"
 
 #define SESSION(priv) ((struct fe_session *)(priv))
 
@@ -115,10 +116,17 @@ cb_interface_info(void *priv, struct usb_redir_interface_info_header *untrusted)
 {
 	struct fe_session *s = SESSION(priv);
 
-	if (untrusted->interface_count > 32)
+	if (untrusted->interface_count > USBREDIR_IFACES_MAX)
 		fe_fail(s, FE_E_PROTO, "interface_info with %u interfaces",
 		    untrusted->interface_count);
 }
+
+/* The wire's tables are the sizes usb_limits.h names. */
+_Static_assert(sizeof(((struct usb_redir_ep_info_header *)0)->type) ==
+    USB_EP_SLOTS, "usbredir ep_info has USB_EP_SLOTS entries");
+_Static_assert(sizeof(((struct usb_redir_interface_info_header *)0)->
+    interface) == USBREDIR_IFACES_MAX,
+    "usbredir interface_info has USBREDIR_IFACES_MAX entries");
 
 static void
 cb_ep_info(void *priv, struct usb_redir_ep_info_header *untrusted)
@@ -126,7 +134,7 @@ cb_ep_info(void *priv, struct usb_redir_ep_info_header *untrusted)
 	struct fe_session *s = SESSION(priv);
 	int i;
 
-	for (i = 0; i < 32; i++) {
+	for (i = 0; i < USB_EP_SLOTS; i++) {
 		uint8_t t = untrusted->type[i];
 
 		if (t > usb_redir_type_interrupt && t != usb_redir_type_invalid) {
@@ -144,7 +152,7 @@ cb_ep_info(void *priv, struct usb_redir_ep_info_header *untrusted)
 		}
 	}
 	/* sanitized: apply. A changed endpoint loses its streams. */
-	for (i = 0; i < 32; i++) {
+	for (i = 0; i < USB_EP_SLOTS; i++) {
 		struct fe_ep *e = &s->ep[i];
 
 		if (e->type != untrusted->type[i] ||
@@ -184,7 +192,7 @@ cb_configuration_status(void *priv, uint64_t id,
 		int i;
 
 		/* The backend dropped every stream with the old configuration. */
-		for (i = 1; i < 32; i++)
+		for (i = 1; i < USB_EP_SLOTS; i++)
 			if ((i & 0x0f) != 0)
 				fe_ep_reset(s, &s->ep[i], 0);
 		s->configured = untrusted->status == usb_redir_success &&

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "session.h"
+#include "usb_limits.h"
 
 static const char *const fe_errstr[FE_E__COUNT] = {
 	"success",
@@ -460,7 +461,7 @@ fe_session_new(struct stream *chan, const struct fe_hooks *hooks,
 	for (i = 0; i < FE_MAX_URBS; i++)
 		s->freelist[i] = FE_MAX_URBS - 1 - i;
 	s->nfree = FE_MAX_URBS;
-	for (i = 0; i < 32; i++) {
+	for (i = 0; i < USB_EP_SLOTS; i++) {
 		s->ep[i].type = (i & 0x0f) == 0 ? usb_redir_type_control :
 		    usb_redir_type_invalid;
 		s->ep[i].qhead = s->ep[i].qtail = -1;
@@ -495,7 +496,7 @@ fe_session_free(struct fe_session *s)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < 32; i++) {
+	for (i = 0; i < USB_EP_SLOTS; i++) {
 		fe_ep_reset(s, &s->ep[i], 0);
 		free(s->ep[i].pkts);
 	}

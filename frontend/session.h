@@ -21,6 +21,7 @@
 #include <usbredirparser.h>
 
 #include "stream.h"
+#include "usb_limits.h"
 #include "usbip_wire.h"
 
 enum fe_error {
@@ -143,7 +144,7 @@ struct fe_session {
 	uint16_t vid, pid;
 	int have_ep_info;
 	int configured;			/* a SET_CONFIGURATION(n != 0) succeeded */
-	struct fe_ep ep[32];
+	struct fe_ep ep[USB_EP_SLOTS];
 	uint32_t queued_bytes;		/* input data held by all endpoints */
 
 	struct urb urbs[FE_MAX_URBS];

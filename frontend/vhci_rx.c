@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "log.h"
 #include "session.h"
+#include "usb_limits.h"
 
 #define USB_REQ_GET_DESCRIPTOR		0x06
 #define USB_DT_DEVICE			0x01
@@ -42,7 +43,7 @@ stop_streams(struct fe_session *s, int interface)
 {
 	int i;
 
-	for (i = 1; i < 32; i++) {
+	for (i = 1; i < USB_EP_SLOTS; i++) {
 		struct fe_ep *e = &s->ep[i];
 		uint8_t ep = (uint8_t)FE_I2EP(i);
 
