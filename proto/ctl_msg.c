@@ -650,15 +650,138 @@ dec_dev(struct ctl_cur *c, struct ctl_dev *m)
 	ctl_get_str(c, m->auto_attach, sizeof(m->auto_attach), CTL_NAME_MAX);
 }
 
+static void
+dec_hello(struct ctl_cur *c, struct ctl_msg *m)
+{
+	ctl_get_u32(c, &m->u.hello.version);
+	ctl_get_u32(c, &m->u.hello.caps);
+	ctl_get_u8(c, &m->u.hello.role);
+	ctl_get_str(c, m->u.hello.name, sizeof(m->u.hello.name),
+	    CTL_NAME_MAX);
+}
+
+static void
+dec_session_status(struct ctl_cur *c, struct ctl_msg *m)
+{
+	ctl_get_u64(c, &m->u.session_status.session);
+	ctl_get_str(c, m->u.session_status.busid,
+	    sizeof(m->u.session_status.busid), CTL_BUSID_MAX);
+	ctl_get_u8(c, &m->u.session_status.state);
+	ctl_get_u8(c, &m->u.session_status.reason);
+	ctl_get_str(c, m->u.session_status.text,
+	    sizeof(m->u.session_status.text), CTL_TEXT_MAX);
+}
+
+static void
+dec_serve(struct ctl_cur *c, struct ctl_msg *m)
+{
+	ctl_get_u64(c, &m->u.serve.session);
+	ctl_get_str(c, m->u.serve.busid, sizeof(m->u.serve.busid),
+	    CTL_BUSID_MAX);
+	ctl_get_str(c, m->u.serve.uri, sizeof(m->u.serve.uri),
+	    CTL_URI_MAX);
+	ctl_get_u32(c, &m->u.serve.options);
+	ctl_get_bytes(c, m->u.serve.hash, CTL_HASH_LEN);
+	ctl_get_u16(c, &m->u.serve.vid);
+	ctl_get_u16(c, &m->u.serve.pid);
+	ctl_get_u8(c, &m->u.serve.n_refused);
+	if (m->u.serve.n_refused > CTL_IFACE_MAX) {
+		if (c->err == CTL_OK)
+			c->err = CTL_E_RANGE;
+		return;
+	}
+	ctl_get_bytes(c, m->u.serve.refused, m->u.serve.n_refused);
+	ctl_get_u8(c, &m->u.serve.n_refused_alts);
+	ctl_get_bytes(c, m->u.serve.refused_alts,
+	    2 * (size_t)m->u.serve.n_refused_alts);
+}
+
+static void
+dec_import(struct ctl_cur *c, struct ctl_msg *m)
+{
+	ctl_get_u64(c, &m->u.import.session);
+	ctl_get_str(c, m->u.import.backend,
+	    sizeof(m->u.import.backend), CTL_NAME_MAX);
+	ctl_get_str(c, m->u.import.busid, sizeof(m->u.import.busid),
+	    CTL_BUSID_MAX);
+	ctl_get_str(c, m->u.import.uri, sizeof(m->u.import.uri),
+	    CTL_URI_MAX);
+	ctl_get_u32(c, &m->u.import.options);
+	ctl_get_u16(c, &m->u.import.vid);
+	ctl_get_u16(c, &m->u.import.pid);
+	ctl_get_u8(c, &m->u.import.speed);
+	ctl_get_str(c, m->u.import.device_id,
+	    sizeof(m->u.import.device_id), CTL_DEVID_MAX);
+}
+
+static void
+dec_import_result(struct ctl_cur *c, struct ctl_msg *m)
+{
+	ctl_get_u64(c, &m->u.import_result.session);
+	ctl_get_u8(c, &m->u.import_result.state);
+	ctl_get_u8(c, &m->u.import_result.reason);
+	ctl_get_u16(c, &m->u.import_result.vhci_port);
+	ctl_get_str(c, m->u.import_result.local_busid,
+	    sizeof(m->u.import_result.local_busid), CTL_BUSID_MAX);
+	ctl_get_str(c, m->u.import_result.text,
+	    sizeof(m->u.import_result.text), CTL_TEXT_MAX);
+}
+
+static void
+dec_cli_request(struct ctl_cur *c, struct ctl_msg *m)
+{
+	struct ctl_cli_request *rq = &m->u.cli_request;
+	int i;
+
+	ctl_get_u16(c, &rq->cmd);
+	ctl_get_u32(c, &rq->flags);
+	ctl_get_u8(c, &rq->nargs);
+	if (rq->nargs > CTL_CLI_ARGS_MAX) {
+		if (c->err == CTL_OK)
+			c->err = CTL_E_RANGE;
+		return;
+	}
+	for (i = 0; i < rq->nargs; i++)
+		ctl_get_str(c, rq->args[i], sizeof(rq->args[i]),
+		    CTL_CLI_ARG_MAX);
+}
+
+static void
+dec_cli_row(struct ctl_cur *c, struct ctl_msg *m)
+{
+	struct ctl_cli_row *row = &m->u.cli_row;
+	int i;
+
+	ctl_get_u8(c, &row->nfields);
+	if (row->nfields > CTL_CLI_FIELDS_MAX) {
+		if (c->err == CTL_OK)
+			c->err = CTL_E_RANGE;
+		return;
+	}
+	for (i = 0; i < row->nfields; i++) {
+		ctl_get_str(c, row->f[i].key, sizeof(row->f[i].key),
+		    CTL_CLI_KEY_MAX);
+		ctl_get_str(c, row->f[i].value,
+		    sizeof(row->f[i].value), CTL_CLI_VALUE_MAX);
+	}
+}
+
+static void
+dec_cli_done(struct ctl_cur *c, struct ctl_msg *m)
+{
+	ctl_get_i32(c, &m->u.cli_done.status);
+	ctl_get_str(c, m->u.cli_done.message,
+	    sizeof(m->u.cli_done.message), CTL_CLI_MESSAGE_MAX);
+	ctl_get_str(c, m->u.cli_done.rule,
+	    sizeof(m->u.cli_done.rule), CTL_CLI_VALUE_MAX);
+}
+
 int
 ctl_msg_decode(uint32_t type, const void *body, size_t len,
     struct ctl_msg *untrusted_out)
 {
 	struct ctl_msg *m = untrusted_out;
-	struct ctl_cli_request *rq;
-	struct ctl_cli_row *row;
 	struct ctl_cur c;
-	int i;
 
 	memset(m, 0, sizeof(*m));
 	m->type = type;
@@ -667,11 +790,7 @@ ctl_msg_decode(uint32_t type, const void *body, size_t len,
 	ctl_cur_init(&c, body, len);
 	switch (type) {
 	case CTL_MSG_HELLO:
-		ctl_get_u32(&c, &m->u.hello.version);
-		ctl_get_u32(&c, &m->u.hello.caps);
-		ctl_get_u8(&c, &m->u.hello.role);
-		ctl_get_str(&c, m->u.hello.name, sizeof(m->u.hello.name),
-		    CTL_NAME_MAX);
+		dec_hello(&c, m);
 		break;
 	case CTL_MSG_ERROR:
 		ctl_get_i32(&c, &m->u.error.code);
@@ -687,34 +806,10 @@ ctl_msg_decode(uint32_t type, const void *body, size_t len,
 		    sizeof(m->u.dev_remove.busid), CTL_BUSID_MAX);
 		break;
 	case CTL_MSG_SESSION_STATUS:
-		ctl_get_u64(&c, &m->u.session_status.session);
-		ctl_get_str(&c, m->u.session_status.busid,
-		    sizeof(m->u.session_status.busid), CTL_BUSID_MAX);
-		ctl_get_u8(&c, &m->u.session_status.state);
-		ctl_get_u8(&c, &m->u.session_status.reason);
-		ctl_get_str(&c, m->u.session_status.text,
-		    sizeof(m->u.session_status.text), CTL_TEXT_MAX);
+		dec_session_status(&c, m);
 		break;
 	case CTL_MSG_SERVE:
-		ctl_get_u64(&c, &m->u.serve.session);
-		ctl_get_str(&c, m->u.serve.busid, sizeof(m->u.serve.busid),
-		    CTL_BUSID_MAX);
-		ctl_get_str(&c, m->u.serve.uri, sizeof(m->u.serve.uri),
-		    CTL_URI_MAX);
-		ctl_get_u32(&c, &m->u.serve.options);
-		ctl_get_bytes(&c, m->u.serve.hash, CTL_HASH_LEN);
-		ctl_get_u16(&c, &m->u.serve.vid);
-		ctl_get_u16(&c, &m->u.serve.pid);
-		ctl_get_u8(&c, &m->u.serve.n_refused);
-		if (m->u.serve.n_refused > CTL_IFACE_MAX) {
-			if (c.err == CTL_OK)
-				c.err = CTL_E_RANGE;
-			break;
-		}
-		ctl_get_bytes(&c, m->u.serve.refused, m->u.serve.n_refused);
-		ctl_get_u8(&c, &m->u.serve.n_refused_alts);
-		ctl_get_bytes(&c, m->u.serve.refused_alts,
-		    2 * (size_t)m->u.serve.n_refused_alts);
+		dec_serve(&c, m);
 		break;
 	case CTL_MSG_STOP:
 		ctl_get_u64(&c, &m->u.stop.session);
@@ -723,69 +818,23 @@ ctl_msg_decode(uint32_t type, const void *body, size_t len,
 		ctl_get_u8(&c, &m->u.stop.reason);
 		break;
 	case CTL_MSG_IMPORT:
-		ctl_get_u64(&c, &m->u.import.session);
-		ctl_get_str(&c, m->u.import.backend,
-		    sizeof(m->u.import.backend), CTL_NAME_MAX);
-		ctl_get_str(&c, m->u.import.busid, sizeof(m->u.import.busid),
-		    CTL_BUSID_MAX);
-		ctl_get_str(&c, m->u.import.uri, sizeof(m->u.import.uri),
-		    CTL_URI_MAX);
-		ctl_get_u32(&c, &m->u.import.options);
-		ctl_get_u16(&c, &m->u.import.vid);
-		ctl_get_u16(&c, &m->u.import.pid);
-		ctl_get_u8(&c, &m->u.import.speed);
-		ctl_get_str(&c, m->u.import.device_id,
-		    sizeof(m->u.import.device_id), CTL_DEVID_MAX);
+		dec_import(&c, m);
 		break;
 	case CTL_MSG_UNIMPORT:
 		ctl_get_u64(&c, &m->u.unimport.session);
 		ctl_get_u8(&c, &m->u.unimport.reason);
 		break;
 	case CTL_MSG_IMPORT_RESULT:
-		ctl_get_u64(&c, &m->u.import_result.session);
-		ctl_get_u8(&c, &m->u.import_result.state);
-		ctl_get_u8(&c, &m->u.import_result.reason);
-		ctl_get_u16(&c, &m->u.import_result.vhci_port);
-		ctl_get_str(&c, m->u.import_result.local_busid,
-		    sizeof(m->u.import_result.local_busid), CTL_BUSID_MAX);
-		ctl_get_str(&c, m->u.import_result.text,
-		    sizeof(m->u.import_result.text), CTL_TEXT_MAX);
+		dec_import_result(&c, m);
 		break;
 	case CTL_MSG_CLI_REQUEST:
-		rq = &m->u.cli_request;
-		ctl_get_u16(&c, &rq->cmd);
-		ctl_get_u32(&c, &rq->flags);
-		ctl_get_u8(&c, &rq->nargs);
-		if (rq->nargs > CTL_CLI_ARGS_MAX) {
-			if (c.err == CTL_OK)
-				c.err = CTL_E_RANGE;
-			break;
-		}
-		for (i = 0; i < rq->nargs; i++)
-			ctl_get_str(&c, rq->args[i], sizeof(rq->args[i]),
-			    CTL_CLI_ARG_MAX);
+		dec_cli_request(&c, m);
 		break;
 	case CTL_MSG_CLI_ROW:
-		row = &m->u.cli_row;
-		ctl_get_u8(&c, &row->nfields);
-		if (row->nfields > CTL_CLI_FIELDS_MAX) {
-			if (c.err == CTL_OK)
-				c.err = CTL_E_RANGE;
-			break;
-		}
-		for (i = 0; i < row->nfields; i++) {
-			ctl_get_str(&c, row->f[i].key, sizeof(row->f[i].key),
-			    CTL_CLI_KEY_MAX);
-			ctl_get_str(&c, row->f[i].value,
-			    sizeof(row->f[i].value), CTL_CLI_VALUE_MAX);
-		}
+		dec_cli_row(&c, m);
 		break;
 	case CTL_MSG_CLI_DONE:
-		ctl_get_i32(&c, &m->u.cli_done.status);
-		ctl_get_str(&c, m->u.cli_done.message,
-		    sizeof(m->u.cli_done.message), CTL_CLI_MESSAGE_MAX);
-		ctl_get_str(&c, m->u.cli_done.rule,
-		    sizeof(m->u.cli_done.rule), CTL_CLI_VALUE_MAX);
+		dec_cli_done(&c, m);
 		break;
 	default:
 		return CTL_E_TYPE;
