@@ -37,11 +37,11 @@
 #include "ctl_chan.h"
 #include "ctl_link.h"
 #include "daemon.h"
-#include "data_pool.h"
 #include "log.h"
 #include "serve.h"
 #include "stream.h"
 #include "supervise.h"
+#include "vmd_opts.h"
 
 #define BD_RESCAN_DELAY_MS	150	/* events come in bursts */
 #define BD_RESCAN_PERIOD_MS	5000	/* safety net for missed events */
@@ -85,11 +85,9 @@ struct bd {
 	long rescan_at;
 	int quit;
 	/* options */
-	const char *user;
+	struct vmd_opts opt;		/* the ones both VM daemons share */
 	struct uid_range uids;		/* per-session uids (serve.h) */
-	int verbose;
 	int accept_timeout;		/* seconds */
-	struct data_pool pool;
 };
 
 /* ---- messages to dom0 ------------------------------------------------------ */
@@ -263,8 +261,8 @@ static void __attribute__((noreturn))
 sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
     int ready_fd)
 {
-	struct serve_options o = { .user = b->user, .uids = b->uids,
-	    .verbose = b->verbose };
+	struct serve_options o = { .user = b->opt.user, .uids = b->uids,
+	    .verbose = b->opt.verbose };
 	char title[64], chan[32];
 	const char *uri;
 	int listen_mode;
@@ -340,7 +338,7 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 		serve_failed(b, sv, CTL_REASON_BUSY, "already served");
 		return;
 	}
-	if (!data_pool_allows(&b->pool, sv->uri)) {
+	if (!data_pool_allows(&b->opt.pool, sv->uri)) {
 		serve_failed(b, sv, CTL_REASON_UNSUPPORTED, "data channel not "
 		    "in this backend's --data-pool");
 		return;
@@ -812,59 +810,46 @@ usage(void)
 	exit(BD_EXIT_USAGE);
 }
 
+/* The backend's own options (vmd_opts.h has the shared ones). */
+static int
+own_opt(void *ctx, int ch, const char *arg)
+{
+	struct bd *b = ctx;
+	char *end;
+
+	switch (ch) {
+	case 'U':
+		return uid_range_parse(arg, &b->uids);
+	case 't':
+		b->accept_timeout = (int)strtol(arg, &end, 10);
+		return *end != '\0' || b->accept_timeout < 1 ||
+		    b->accept_timeout > 3600 ? -1 : 0;
+	}
+	return -1;
+}
+
 int
 be_daemon_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "control", required_argument, NULL, 'c' },
-		{ "listen", no_argument, NULL, 'l' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "data-pool", required_argument, NULL, 'p' },
-		{ "user", required_argument, NULL, 'u' },
+	static const struct option own[] = {
 		{ "uid-range", required_argument, NULL, 'U' },
 		{ "accept-timeout", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct bd b;
-	const char *control = NULL, *name = "sys-usb";
-	int ch, listen_mode = 0, r;
-	char *end;
+	int r;
 
 	b.accept_timeout = 30;
-	while ((ch = getopt_long(argc, argv, "c:ln:p:u:U:t:v", opts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c': control = optarg; break;
-		case 'l': listen_mode = 1; break;
-		case 'n': name = optarg; break;
-		case 'p':
-			if (data_pool_add(&b.pool, optarg) < 0)
-				usage();
-			break;
-		case 'u': b.user = optarg; break;
-		case 'U':
-			if (uid_range_parse(optarg, &b.uids) < 0)
-				usage();
-			break;
-		case 't':
-			b.accept_timeout = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || b.accept_timeout < 1 ||
-			    b.accept_timeout > 3600)
-				usage();
-			break;
-		case 'v': b.verbose++; break;
-		default: usage();
-		}
-	}
-	if (control == NULL || optind != argc ||
-	    !ctl_str_valid(name, CTL_CS_NAME))
+	if (vmd_opts_parse(argc, argv, own, "U:t:", own_opt, &b, "sys-usb", 0,
+	    &b.opt) < 0)
 		usage();
-	log_setverbose(b.verbose);
-	r = ctl_link_new(control, listen_mode, CTL_ROLE_BACKEND, name,
+	log_setverbose(b.opt.verbose);
+	r = ctl_link_new(b.opt.control, b.opt.listen, CTL_ROLE_BACKEND,
+	    b.opt.name,
 	    CTL_CAP_REFUSE_IFACES | CTL_CAP_RESET | CTL_CAP_DESC_HASH, &b.link);
 	if (r != CTL_OK) {
-		log_warnx("control channel %s: %s", control, ctl_strerror(r));
+		log_warnx("control channel %s: %s", b.opt.control,
+		    ctl_strerror(r));
 		return BD_EXIT_USAGE;
 	}
 	b.sessions.grace_ms = BD_KILL_GRACE_MS;
@@ -875,7 +860,7 @@ be_daemon_main(int argc, char **argv)
 		return BD_EXIT_ERROR;
 	}
 	rescan(&b);
-	log_info("started: control %s, %s", control, b.pool.n ?
+	log_info("started: control %s, %s", b.opt.control, b.opt.pool.n ?
 	    "data channels restricted by --data-pool" : "any data channel");
 	loop(&b);
 	log_info("shutting down");

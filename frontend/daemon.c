@@ -26,10 +26,10 @@
 #include "attach.h"
 #include "ctl_link.h"
 #include "daemon.h"
-#include "data_pool.h"
 #include "log.h"
 #include "stream.h"
 #include "supervise.h"
+#include "vmd_opts.h"
 
 #define FD_KILL_GRACE_MS	5000
 #define FD_CONNECT_TIMEOUT_MS	30000
@@ -49,8 +49,7 @@ struct fd {
 	struct sv_children sessions;
 	int quit;
 	int shutting;			/* the daemon exits */
-	const char *user;
-	struct data_pool pool;
+	struct vmd_opts opt;		/* the options both VM daemons share */
 };
 
 static void
@@ -101,7 +100,7 @@ handle_import(struct fd *f, const struct ctl_import *im)
 		    (unsigned long long)im->session);
 		return;
 	}
-	if (!data_pool_allows(&f->pool, im->uri)) {
+	if (!data_pool_allows(&f->opt.pool, im->uri)) {
 		send_result(f, im->session, CTL_IMPORT_FAILED,
 		    CTL_REASON_UNSUPPORTED, 0, NULL, "data channel not in "
 		    "this VM's --data-pool");
@@ -135,7 +134,7 @@ handle_import(struct fd *f, const struct ctl_import *im)
 		o.uri = im->uri;
 		o.flags = (im->options & CTL_OPT_LISTEN) ? STREAM_F_LISTEN : 0;
 		o.timeout_ms = FD_CONNECT_TIMEOUT_MS;
-		o.user = f->user;
+		o.user = f->opt.user;
 		o.check_id = 1;
 		o.vid = im->vid;
 		o.pid = im->pid;
@@ -353,46 +352,23 @@ usage(void)
 int
 fe_daemon_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "control", required_argument, NULL, 'c' },
-		{ "listen", no_argument, NULL, 'l' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "data-pool", required_argument, NULL, 'p' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static struct fd f;
-	const char *control = NULL, *name = "";
-	int ch, listen_mode = 0, verbose = 0, r;
+	int r;
 
-	while ((ch = getopt_long(argc, argv, "c:ln:p:u:v", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': control = optarg; break;
-		case 'l': listen_mode = 1; break;
-		case 'n': name = optarg; break;
-		case 'p':
-			if (data_pool_add(&f.pool, optarg) < 0)
-				usage();
-			break;
-		case 'u': f.user = optarg; break;
-		case 'v': verbose++; break;
-		default: usage();
-		}
-	}
-	if (control == NULL || optind != argc ||
-	    !ctl_str_valid_or_empty(name, CTL_CS_NAME))
+	if (vmd_opts_parse(argc, argv, NULL, NULL, NULL, NULL, "", 1,
+	    &f.opt) < 0)
 		usage();
-	log_setverbose(verbose);
-	r = ctl_link_new(control, listen_mode, CTL_ROLE_FRONTEND, name, 0,
-	    &f.link);
+	log_setverbose(f.opt.verbose);
+	r = ctl_link_new(f.opt.control, f.opt.listen, CTL_ROLE_FRONTEND,
+	    f.opt.name, 0, &f.link);
 	if (r != CTL_OK) {
-		log_warnx("control channel %s: %s", control, ctl_strerror(r));
+		log_warnx("control channel %s: %s", f.opt.control,
+		    ctl_strerror(r));
 		return FE_EXIT_USAGE;
 	}
 	f.sessions.grace_ms = FD_KILL_GRACE_MS;
 	sv_signals_init((const int[]){ SIGCHLD, SIGTERM, SIGINT, 0 });
-	log_info("started: control %s", control);
+	log_info("started: control %s", f.opt.control);
 	loop(&f);
 	log_info("shutting down");
 	shutdown_all(&f);
