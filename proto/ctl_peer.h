@@ -21,7 +21,10 @@
  *
  * Hello: each side sends HELLO first. Until the peer's HELLO arrived only
  * HELLO and ERROR are accepted; the peer's version must be at least
- * CTL_PROTO_VERSION_MIN and its role the expected one (if set).
+ * CTL_PROTO_VERSION_MIN and its role the expected one (if set). A second
+ * HELLO is a protocol error: a peer that restarts behind a channel without
+ * end-of-stream is seen by the session framing (a new nonce: CTL_E_EOF),
+ * and the caller starts over on a new connection.
  */
 #ifndef USBGATE_CTL_PEER_H
 #define USBGATE_CTL_PEER_H
@@ -54,6 +57,16 @@ struct stream;
 int ctl_conn_from_stream(struct stream *s, enum ctl_role self,
     enum ctl_role peer_role, struct ctl_conn **out);
 
+/*
+ * Open uri's channel (connect, open or adopt; never listen), or take over
+ * an end accepted on its listening socket (accepted != NULL; closed on
+ * failure), with the session framing the URI asks for (dev:, framed:...).
+ * Nothing is sent yet.
+ */
+struct chan_end;
+int ctl_conn_open(const char *uri, struct chan_end *accepted,
+    enum ctl_role self, enum ctl_role peer_role, struct ctl_conn **out);
+
 /* Framed streams: ms until ctl_conn_tick() is due (-1: never). */
 int ctl_conn_timeout(const struct ctl_conn *c);
 /* Framed streams: keepalives, handshake retries; CTL_E_EOF if silent. */
@@ -65,13 +78,6 @@ int ctl_conn_wfd(const struct ctl_conn *c);	/* POLLOUT when pending */
 
 /* Queue HELLO (version, caps, self role, name). */
 int ctl_conn_send_hello(struct ctl_conn *c, const char *name, uint32_t caps);
-
-/*
- * Accept a HELLO after the first one (the peer restarted on a channel
- * without connection semantics, e.g. a character device). It is checked
- * like the first and returned to the caller, which must start over.
- */
-void ctl_conn_allow_rehello(struct ctl_conn *c);
 
 /* 1 once the peer's HELLO arrived. */
 int ctl_conn_ready(const struct ctl_conn *c);

@@ -2,7 +2,8 @@
  * check_stream.c: channel URIs parse as documented (one grammar, one ops
  * row per kind that says what the kind can do); a listening unix channel
  * replaces a stale socket but never another file; dev: streams are framed
- * and rawdev: ones are not, as the kind's row says; an end knows whether
+ * and rawdev: ones are not, as the kind's row says, and "framed:" frames
+ * any other kind (once; never a device kind); an end knows whether
  * it is a socket and TCP (accepted TCP gets TCP_NODELAY); streams survive
  * partial reads and writes, report EOF, signal back-pressure above the
  * high-water mark, and give owned buffers back exactly once.
@@ -66,6 +67,17 @@ static const struct {
 	{ "tcpx:h:1", 0, 0 },
 	{ "Unix:/x", 0, 0 },
 	{ "dev:/dev/virtio-ports/a:b", 1, STREAM_KIND_DEV },
+	{ "framed:unix:/run/x.sock", 1, STREAM_KIND_UNIX },
+	{ "framed:tcp::4000", 1, STREAM_KIND_TCP },
+	{ "framed:fd:3", 1, STREAM_KIND_FD },
+	{ "framed:stdio", 1, STREAM_KIND_STDIO },
+	{ "framed:vchan:3:7", 1, STREAM_KIND_VCHAN },
+	{ "framed:dev:/dev/vport0p1", 0, 0 },
+	{ "framed:rawdev:/dev/vport0p1", 0, 0 },
+	{ "framed:framed:unix:/x", 0, 0 },
+	{ "framed:", 0, 0 },
+	{ "framed", 0, 0 },
+	{ "unix:framed:/x", 1, STREAM_KIND_UNIX },
 };
 
 START_TEST(uri_parses_as_documented)
@@ -194,6 +206,27 @@ START_TEST(dev_is_framed_rawdev_is_not)
 	stream_close(dev);
 	unlink(path);
 	rmdir(dir);
+}
+END_TEST
+
+START_TEST(framed_prefix_frames_any_kind)
+{
+	struct stream *framed, *plain;
+	char uri[32];
+	int sv[2];
+
+	/* dom0's end of a virtio-serial port is a socket: framed:fd:N. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	snprintf(uri, sizeof(uri), "framed:fd:%d", sv[0]);
+	ck_assert_int_eq(stream_open(uri, 0, &framed), STREAM_OK);
+	snprintf(uri, sizeof(uri), "fd:%d", sv[1]);
+	ck_assert_int_eq(stream_open(uri, 0, &plain), STREAM_OK);
+	ck_assert(!stream_ready(framed));	/* HELLO/READY first */
+	ck_assert_int_ge(stream_timeout(framed), 0);
+	ck_assert(stream_ready(plain));
+	ck_assert_int_eq(stream_timeout(plain), -1);
+	stream_close(framed);
+	stream_close(plain);
 }
 END_TEST
 
@@ -738,6 +771,7 @@ unit_suite(void)
 	    sizeof(kind_flags) / sizeof(kind_flags[0]));
 	tcase_add_test(tc, unix_listen_replaces_a_stale_socket_never_a_file);
 	tcase_add_test(tc, dev_is_framed_rawdev_is_not);
+	tcase_add_test(tc, framed_prefix_frames_any_kind);
 	tcase_add_test(tc, ends_know_sockets_and_tcp);
 	tcase_add_test(tc, partial_reads_accumulate);
 	tcase_add_test(tc, eof_is_reported_after_data);
