@@ -139,6 +139,16 @@ link_down(struct ctl_link *l, const char *why)
 	}
 }
 
+/* The channel failed or ended (r from ctl_conn_read/flush/tick). */
+static void
+link_end(struct ctl_link *l, int r)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "dom0: %s", ctl_conn_end_why(r));
+	link_down(l, why);
+}
+
 /*
  * A channel is open (accepted: an end accepted on our listening socket,
  * else open it now): start the hello exchange.
@@ -247,25 +257,19 @@ ctl_link_io(struct ctl_link *l, const struct pollfd *pfd, int n)
 		}
 		if (l->conn == NULL)
 			continue;
-		if ((pfd[i].revents & POLLOUT) && ctl_conn_flush(l->conn) < 0) {
-			link_down(l, "write to dom0 failed");
+		if ((pfd[i].revents & POLLOUT) &&
+		    (r = ctl_conn_flush(l->conn)) < 0) {
+			link_end(l, r);
 			continue;
 		}
 		if (pfd[i].fd != ctl_conn_fd(l->conn) ||
 		    !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		r = ctl_conn_read(l->conn);
-		if (r == CTL_E_EOF)
-			link_down(l, "dom0 closed the channel (or restarted)");
-		else if (r < 0) {
-			char why[120];
-
-			snprintf(why, sizeof(why), "read: %s", strerror(errno));
-			link_down(l, why);
-		}
+		if ((r = ctl_conn_read(l->conn)) < 0)
+			link_end(l, r);
 	}
-	if (l->conn != NULL && ctl_conn_tick(l->conn) != CTL_OK)
-		link_down(l, "dom0 stopped answering keepalives");
+	if (l->conn != NULL && (r = ctl_conn_tick(l->conn)) != CTL_OK)
+		link_end(l, r);
 	link_timers(l);
 }
 

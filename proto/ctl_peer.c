@@ -36,8 +36,9 @@ ctl_stream_error(int err)
 {
 	switch (err) {
 	case STREAM_E_CLOSED:
-	case STREAM_E_SILENT:
 		return CTL_E_EOF;
+	case STREAM_E_SILENT:
+		return CTL_E_TIMEOUT;
 	case STREAM_E_FRAMING:
 		errno = EPROTO;
 		return CTL_E_SYS;
@@ -214,6 +215,20 @@ ctl_conn_tick(struct ctl_conn *c)
 	int r = stream_tick(c->s);
 
 	return r < 0 ? ctl_stream_error(r) : CTL_OK;
+}
+
+const char *
+ctl_conn_end_why(int r)
+{
+	if (r == CTL_E_EOF)
+		return "closed the channel (or restarted)";
+	if (r == CTL_E_TIMEOUT)
+		return "stopped answering keepalives";
+	if (r == CTL_E_SYS && errno == EPROTO)
+		return "broke the session framing";
+	if (r == CTL_E_SYS)
+		return strerror(errno);
+	return ctl_strerror(r);
 }
 
 static int

@@ -49,8 +49,9 @@ int ctl_conn_new(int rfd, int wfd, enum ctl_role self, enum ctl_role peer_role,
 /*
  * Wrap a stream (it becomes the connection's once this succeeds). On a
  * framed stream (STREAM_F_FRAMED) the stream's session framing sees a
- * peer that restarted (new nonce), closed or went silent, which the
- * connection reports as CTL_E_EOF; event loops then also poll no longer
+ * peer that restarted (new nonce) or closed, which the connection reports
+ * as CTL_E_EOF, and one that went silent (CTL_E_TIMEOUT from
+ * ctl_conn_tick()); event loops then also poll no longer
  * than ctl_conn_timeout() and call ctl_conn_tick() each turn.
  */
 struct stream;
@@ -69,7 +70,10 @@ int ctl_conn_open(const char *uri, struct chan_end *accepted,
 
 /* Framed streams: ms until ctl_conn_tick() is due (-1: never). */
 int ctl_conn_timeout(const struct ctl_conn *c);
-/* Framed streams: keepalives, handshake retries; CTL_E_EOF if silent. */
+/*
+ * Framed streams: keepalives, handshake retries; CTL_E_TIMEOUT if the peer
+ * went silent, CTL_E_EOF once it closed or restarted.
+ */
 int ctl_conn_tick(struct ctl_conn *c);
 void ctl_conn_free(struct ctl_conn *c);
 
@@ -103,6 +107,12 @@ int ctl_conn_read(struct ctl_conn *c);
  * unusable). HELLO is handled here and also returned to the caller.
  */
 int ctl_conn_next(struct ctl_conn *c, struct ctl_msg *out);
+
+/*
+ * Why the channel ended, for the log: r is what ctl_conn_read(),
+ * ctl_conn_flush() or ctl_conn_tick() returned (errno as they left it).
+ */
+const char *ctl_conn_end_why(int r);
 
 /* Human detail of the last protocol error ("DEV_ADD: ..."). */
 const char *ctl_conn_error_detail(const struct ctl_conn *c);

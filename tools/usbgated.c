@@ -100,9 +100,7 @@ peer_input(struct gated *g, struct gpeer *p)
 
 	r = ctl_conn_read(p->conn);
 	if (r < 0) {
-		gated_peer_drop(g, p, r == CTL_E_EOF ?
-		    "closed by peer (or it restarted)" : errno == EPROTO ?
-		    "it broke the session framing" : strerror(errno));
+		gated_peer_drop(g, p, ctl_conn_end_why(r));
 		return;
 	}
 	/* One read (at most CTL_MSG_MAX bytes) per wakeup bounds the work a
@@ -390,9 +388,8 @@ loop(struct gated *g)
 			    p->retry_at <= now)
 				peer_start(g, p, NULL);
 			else if (p->conn != NULL &&
-			    ctl_conn_tick(p->conn) != CTL_OK)
-				gated_peer_drop(g, p,
-				    "stopped answering keepalives");
+			    (r = ctl_conn_tick(p->conn)) != CTL_OK)
+				gated_peer_drop(g, p, ctl_conn_end_why(r));
 		}
 		core_timers(g);
 		/* Peers whose sends failed while we walked our tables. */

@@ -14,7 +14,7 @@
  * ctl_peer_open() works over a real unix socket. On a framed channel (the
  * session framing of dev:, over a socketpair): hellos and messages cross,
  * a peer that restarts behind the channel (a new nonce) is end-of-stream,
- * and so is a peer that goes silent.
+ * and a peer that goes silent times out.
  */
 #include "config.h"
 
@@ -513,14 +513,14 @@ START_TEST(test_framed_restarted_peer_is_eof)
 }
 END_TEST
 
-START_TEST(test_framed_silent_peer_is_eof)
+START_TEST(test_framed_silent_peer_times_out)
 {
 	struct ctl_msg m;
 
 	framed_hellos(fa, fb);
 	stream_set_keepalive(fsa, 20, 150);
 	/* The backend stops running its loop but keeps the channel open. */
-	ck_assert_int_eq(run_until(fa, NULL, &m), CTL_E_EOF);
+	ck_assert_int_eq(run_until(fa, NULL, &m), CTL_E_TIMEOUT);
 }
 END_TEST
 
@@ -552,7 +552,7 @@ unit_suite(void)
 	tcase_add_checked_fixture(tc, framed_setup, framed_teardown);
 	tcase_add_test(tc, test_framed_hello_and_messages);
 	tcase_add_test(tc, test_framed_restarted_peer_is_eof);
-	tcase_add_test(tc, test_framed_silent_peer_is_eof);
+	tcase_add_test(tc, test_framed_silent_peer_times_out);
 	suite_add_tcase(s, tc);
 	return s;
 }

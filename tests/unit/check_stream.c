@@ -736,6 +736,35 @@ START_TEST(framed_restarted_peer_ends_the_session)
 }
 END_TEST
 
+START_TEST(framed_restart_behind_data_is_seen_by_tick)
+{
+	/* DATA and the restarted peer's HELLO in one read, nothing after:
+	 * the data comes out, then the timer (not a read) ends the session. */
+	static const uint8_t in[] = {
+		'U', 'G', 'F', '1', 3, 0, 0, 0, 2, 0, 0, 0, 'h', 'i',
+		'U', 'G', 'F', '1', 1, 0, 0, 0, 8, 0, 0, 0, 7, 7, 7, 7, 7, 7, 7, 7,
+	};
+	struct stream *a, *b;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_from_fds(sv[0], sv[0], &a), STREAM_OK);
+	ck_assert_int_eq(stream_from_fds(dup(sv[1]), dup(sv[1]), &b), STREAM_OK);
+	stream_set_framed(a);
+	stream_set_framed(b);
+	spin(a, b, 5);
+	ck_assert(stream_ready(a));
+	ck_assert_int_eq(stream_tick(a), STREAM_OK);
+	ck_assert_int_eq(write(sv[1], in, sizeof(in)), (ssize_t)sizeof(in));
+	ck_assert_int_eq(stream_fill(a), 2);
+	ck_assert_int_eq(stream_timeout(a), 0);
+	ck_assert_int_eq(stream_tick(a), STREAM_E_EOF);
+	stream_close(a);
+	stream_close(b);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(framed_garbage_after_handshake_is_a_framing_error)
 {
 	struct stream *a, *b;
@@ -789,6 +818,7 @@ unit_suite(void)
 	tcase_add_test(tc, framed_silent_peer_is_detected);
 	tcase_add_test(tc, framed_keepalives_keep_an_idle_session);
 	tcase_add_test(tc, framed_restarted_peer_ends_the_session);
+	tcase_add_test(tc, framed_restart_behind_data_is_seen_by_tick);
 	tcase_add_test(tc, framed_garbage_after_handshake_is_a_framing_error);
 	suite_add_tcase(s, tc);
 	return s;
