@@ -18,7 +18,7 @@ __body() { # name: start a body file
 }
 __hello() { # ROLE
 	local F=$B
-	__u32 1; __u32 0; __b "$1"; __str sys-usb
+	__u32 2; __u32 0; __b "$1"; __str sys-usb
 }
 # __dev BUSID CLASS FLAGS PRODUCT
 __dev() {
@@ -27,7 +27,10 @@ __dev() {
 	__b 3; __b "$2"; __b 0; __b 0
 	__str ""; __str "lying sys-usb"; printf '\000\000' >/dev/null
 	__u16 ${#4}; printf '%b' "$4" >>"$F"
+	# One interface (storage); configuration 1 and its one alternate
+	# setting (control protocol 2).
 	__b 1; __b 0; __b 8; __b 6; __b 0x50
+	__b 1; __b 1; __b 1; __b 0; __b 0; __b 8; __b 6; __b 0x50
 	for i in $(seq 32); do __b 0; done
 	__u32 "$3"; __str ""
 }
