@@ -14,7 +14,7 @@
  *   unix:PATH        AF_UNIX stream socket (connect, or bind+accept)
  *   tcp:HOST:PORT    TCP with TCP_NODELAY (connect, or bind+accept)
  *   dev:PATH         a character device such as a virtio-serial port, with
- *                    session framing on data streams
+ *                    session framing (data and control)
  *   rawdev:PATH      the same without framing (a foreign peer)
  *   vchan:DOMID:PORT Xen vchan (proto/chan_vchan.c; only when built with Xen)
  *   framed:URI       URI (stdio, fd:, unix:, tcp:, vchan:) with session
@@ -66,7 +66,7 @@ struct chan_uri {
 #define CHAN_K_LISTEN	0x01	/* can be the server (listen, or vchan serve) */
 #define CHAN_K_INHERIT	0x02	/* inherited descriptors: cannot be reopened */
 #define CHAN_K_NOEOS	0x04	/* no end-of-stream (a character device) */
-#define CHAN_K_FRAMED	0x08	/* data streams use session framing */
+#define CHAN_K_FRAMED	0x08	/* streams use session framing */
 #define CHAN_K_CONTROL	0x10	/* a control channel (control wire) */
 #define CHAN_K_SOCKET	0x20	/* listen/accept with descriptors */
 
