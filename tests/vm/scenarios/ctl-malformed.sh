@@ -27,9 +27,9 @@ __dev() {
 	__b 3; __b "$2"; __b 0; __b 0
 	__str ""; __str "lying sys-usb"; printf '\000\000' >/dev/null
 	__u16 ${#4}; printf '%b' "$4" >>"$F"
-	# One interface (storage); configuration 1 and its one alternate
-	# setting (control protocol 2).
 	__b 1; __b 0; __b 8; __b 6; __b 0x50
+	# active configuration 1; one interface descriptor: config 1,
+	# interface 0, setting 0, 08:06:50
 	__b 1; __b 1; __b 1; __b 0; __b 0; __b 8; __b 6; __b 0x50
 	for i in $(seq 32); do __b 0; done
 	__u32 "$3"; __str ""
