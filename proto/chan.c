@@ -375,6 +375,8 @@ static const struct chan_kind_ops chan_kinds[CHAN_KIND__COUNT] = {
 	    parse_path, open_dev, NULL },
 };
 
+#define CHAN_FRAMED_PREFIX	"framed:"
+
 int
 chan_uri_parse(const char *uri, struct chan_uri *out)
 {
@@ -387,6 +389,15 @@ chan_uri_parse(const char *uri, struct chan_uri *out)
 	out->rfd = out->wfd = -1;
 	if (uri == NULL)
 		return CHAN_E_URI;
+	if (strncmp(uri, CHAN_FRAMED_PREFIX, strlen(CHAN_FRAMED_PREFIX)) == 0) {
+		/* Once, and not on a device kind (dev: is rawdev: framed). */
+		if (chan_uri_parse(uri + strlen(CHAN_FRAMED_PREFIX), out) !=
+		    CHAN_OK || out->framed ||
+		    (chan_kinds[out->kind].flags & CHAN_K_NOEOS))
+			return CHAN_E_URI;
+		out->framed = 1;
+		return CHAN_OK;
+	}
 	colon = strchr(uri, ':');
 	slen = colon != NULL ? (size_t)(colon - uri) : strlen(uri);
 	for (i = 0; i < CHAN_KIND__COUNT; i++) {
@@ -410,6 +421,12 @@ chan_kind_flags(enum chan_kind kind)
 	if ((unsigned)kind >= CHAN_KIND__COUNT)
 		return 0;
 	return chan_kinds[kind].flags;
+}
+
+int
+chan_uri_framed(const struct chan_uri *u)
+{
+	return u->framed || (chan_kind_flags(u->kind) & CHAN_K_FRAMED) != 0;
 }
 
 const char *
@@ -464,16 +481,6 @@ chan_open(const struct chan_uri *u, int listen, struct chan_end *out)
 	if (u->kind == CHAN_UNIX)
 		unlink(u->path);
 	return r;
-}
-
-int
-chan_dev_peer_present(int fd)
-{
-	struct pollfd p = { fd, POLLIN, 0 };
-
-	if (poll(&p, 1, 0) < 0)
-		return 0;
-	return !(p.revents & (POLLHUP | POLLERR | POLLNVAL));
 }
 
 void

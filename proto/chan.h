@@ -14,9 +14,12 @@
  *   unix:PATH        AF_UNIX stream socket (connect, or bind+accept)
  *   tcp:HOST:PORT    TCP with TCP_NODELAY (connect, or bind+accept)
  *   dev:PATH         a character device such as a virtio-serial port, with
- *                    session framing on data streams
+ *                    session framing (data and control)
  *   rawdev:PATH      the same without framing (a foreign peer)
  *   vchan:DOMID:PORT Xen vchan (proto/chan_vchan.c; only when built with Xen)
+ *   framed:URI       URI (stdio, fd:, unix:, tcp:, vchan:) with session
+ *                    framing: the far end is a character device (dom0's
+ *                    end of a VM's virtio-serial port is QEMU's socket)
  *
  * Descriptors are returned O_CLOEXEC and O_NONBLOCK (inherited ones: fd:,
  * stdio, are only made non-blocking).
@@ -56,14 +59,15 @@ struct chan_uri {
 	char host[256];		/* tcp: */
 	char port[16];		/* tcp:, vchan: (as text) */
 	int domid;		/* vchan: */
+	int framed;		/* "framed:" was written before the kind */
 };
 
 /* What a kind can do (chan_kind_flags). */
 #define CHAN_K_LISTEN	0x01	/* can be the server (listen, or vchan serve) */
 #define CHAN_K_INHERIT	0x02	/* inherited descriptors: cannot be reopened */
 #define CHAN_K_NOEOS	0x04	/* no end-of-stream (a character device) */
-#define CHAN_K_FRAMED	0x08	/* data streams use session framing */
-#define CHAN_K_CONTROL	0x10	/* a control channel (control wire v1) */
+#define CHAN_K_FRAMED	0x08	/* streams use session framing */
+#define CHAN_K_CONTROL	0x10	/* a control channel (control wire) */
 #define CHAN_K_SOCKET	0x20	/* listen/accept with descriptors */
 
 /*
@@ -104,6 +108,9 @@ struct chan_kind_ops {
 int chan_uri_parse(const char *uri, struct chan_uri *out);
 
 unsigned chan_kind_flags(enum chan_kind kind);
+
+/* 1 when streams on u use session framing (its kind, or "framed:"). */
+int chan_uri_framed(const struct chan_uri *u);
 const char *chan_kind_name(enum chan_kind kind);
 
 /*
@@ -125,13 +132,6 @@ int chan_accept(int lfd, struct chan_end *out);
 
 /* Close what chan_open or chan_accept gave. */
 void chan_end_close(struct chan_end *e);
-
-/*
- * A character device without end-of-stream (CHAN_K_NOEOS; a virtio-serial
- * port): 1 while its other end is connected. The port stays open and
- * reports POLLHUP while nobody is connected behind it.
- */
-int chan_dev_peer_present(int fd);
 
 /* Set O_NONBLOCK (and FD_CLOEXEC unless it is 0, 1 or 2). */
 int chan_nonblock(int fd);

@@ -2,10 +2,10 @@
  * ctl_chan.h: the control plane's view of the channel layer (proto/chan.h).
  *
  * Owns nothing: the URI grammar and the per-kind open, listen and accept
- * are chan.c's. This file narrows them to the kinds control wire version 1
- * defines (unix:, tcp:, dev:, fd:, stdio; chan_kind_flags() has
- * CHAN_K_CONTROL) and turns channel errors into enum ctl_error. The names
- * are the ones callers have always used.
+ * are chan.c's. This file narrows them to the kinds the control wire
+ * defines (unix:, tcp:, dev:, fd:, stdio, each also as framed:...;
+ * chan_kind_flags() has CHAN_K_CONTROL) and turns channel errors into enum
+ * ctl_error. The names are the ones callers have always used.
  *
  * All descriptors are returned O_CLOEXEC and O_NONBLOCK.
  */

@@ -4,17 +4,15 @@
  * whole life.
  *
  * Owns the channel's descriptors, the hello exchange, and starting over
- * whenever dom0 goes away or restarts: a socket is reconnected (or a new
- * connection accepted), a character device such as a virtio-serial port is
- * kept open and watched until its host end is connected again (the port
- * reports POLLHUP while nobody is connected behind it). The daemon sees
- * three events: UP (hellos exchanged, publish your state), DOWN (dom0 is
- * gone; orders it gave no longer hold) and MSG (one sanitized message from
- * dom0, ctl_peer has checked its direction).
- *
- * A HELLO from dom0 on a link that is already up means dom0 restarted
- * behind a channel that has no connection to lose; it is answered with our
- * HELLO (unless it is itself the answer to one of ours) and reported as UP.
+ * whenever dom0 goes away or restarts: the channel is reopened (a socket
+ * reconnected, a character device such as a virtio-serial port opened
+ * again) or a new connection accepted. On a channel without end-of-stream
+ * (dev:, framed:...) the stream's session framing sees dom0 close (CLOSE,
+ * or the port's host end gone), restart (a new nonce) or go silent (no
+ * keepalive): all three end the connection like a socket's end-of-stream.
+ * The daemon sees three events: UP (hellos exchanged, publish your state),
+ * DOWN (dom0 is gone; orders it gave no longer hold) and MSG (one
+ * sanitized message from dom0, ctl_peer has checked its direction).
  */
 #ifndef USBGATE_CTL_LINK_H
 #define USBGATE_CTL_LINK_H
@@ -34,8 +32,8 @@ enum ctl_link_event {
 struct ctl_link;
 
 /*
- * uri: unix:, tcp:, dev:, fd:, stdio (see ctl_chan.h). listen: wait for
- * dom0 to connect (unix:, tcp: only). Nothing is opened yet; the first
+ * uri: unix:, tcp:, dev:, fd:, stdio, framed:... (see chan.h). listen:
+ * wait for dom0 to connect (unix:, tcp: only). Nothing is opened yet; the first
  * ctl_link_io() does. Returns CTL_OK or a negative enum ctl_error.
  */
 int ctl_link_new(const char *uri, int listen, enum ctl_role self,
@@ -51,7 +49,7 @@ int ctl_link_pollfds(struct ctl_link *l, struct pollfd *pfd, int *timeout_ms);
 /*
  * After poll(): pass the pollfd entries ctl_link_pollfds() filled (with
  * their revents), then call ctl_link_next() until it returns CTL_LINK_NONE.
- * Timers (reconnect, host end watch) run here too: call it every loop turn.
+ * Timers (reconnect, keepalives) run here too: call it every loop turn.
  */
 void ctl_link_io(struct ctl_link *l, const struct pollfd *pfd, int n);
 

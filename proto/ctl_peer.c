@@ -23,7 +23,7 @@
 struct ctl_conn {
 	struct stream *s;
 	enum ctl_role self, expect_peer, peer_role;
-	int hello_sent, ready, dead, rehello;
+	int hello_sent, ready, dead;
 	uint32_t own_caps, peer_caps;
 	char peer_name[CTL_NAME_MAX + 1];
 	uint8_t *enc;			/* CTL_MSG_MAX: one message encoded */
@@ -36,8 +36,9 @@ ctl_stream_error(int err)
 {
 	switch (err) {
 	case STREAM_E_CLOSED:
-	case STREAM_E_SILENT:
 		return CTL_E_EOF;
+	case STREAM_E_SILENT:
+		return CTL_E_TIMEOUT;
 	case STREAM_E_FRAMING:
 		errno = EPROTO;
 		return CTL_E_SYS;
@@ -106,12 +107,6 @@ int
 ctl_conn_wfd(const struct ctl_conn *c)
 {
 	return stream_wfd(c->s);
-}
-
-void
-ctl_conn_allow_rehello(struct ctl_conn *c)
-{
-	c->rehello = 1;
 }
 
 int
@@ -222,6 +217,20 @@ ctl_conn_tick(struct ctl_conn *c)
 	return r < 0 ? ctl_stream_error(r) : CTL_OK;
 }
 
+const char *
+ctl_conn_end_why(int r)
+{
+	if (r == CTL_E_EOF)
+		return "closed the channel (or restarted)";
+	if (r == CTL_E_TIMEOUT)
+		return "stopped answering keepalives";
+	if (r == CTL_E_SYS && errno == EPROTO)
+		return "broke the session framing";
+	if (r == CTL_E_SYS)
+		return strerror(errno);
+	return ctl_strerror(r);
+}
+
 static int
 fail(struct ctl_conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -264,7 +273,7 @@ ctl_conn_next(struct ctl_conn *c, struct ctl_msg *out)
 	if (r != CTL_OK)
 		return fail(c, r, "%s: %s", ctl_msg_name(type),
 		    ctl_strerror(r));
-	if (!c->ready || (type == CTL_MSG_HELLO && c->rehello)) {
+	if (!c->ready) {
 		if (type == CTL_MSG_ERROR)
 			return 1;
 		if (type != CTL_MSG_HELLO)
@@ -372,6 +381,35 @@ ctl_conn_recv_wait(struct ctl_conn *c, struct ctl_msg *out, int timeout_ms)
 }
 
 int
+ctl_conn_open(const char *uri, struct chan_end *accepted, enum ctl_role self,
+    enum ctl_role peer_role, struct ctl_conn **out)
+{
+	struct chan_uri u;
+	struct chan_end e;
+	struct stream *s;
+	int r;
+
+	*out = NULL;
+	if (ctl_chan_parse(uri, &u) != CTL_OK) {
+		if (accepted != NULL)
+			chan_end_close(accepted);
+		return CTL_E_URI;
+	}
+	if (accepted != NULL)
+		e = *accepted;
+	else if ((r = chan_open(&u, 0, &e)) != CHAN_OK)
+		return ctl_chan_error(r);
+	if ((r = stream_from_end(&e, chan_uri_framed(&u) ? STREAM_F_FRAMED : 0,
+	    &s)) != STREAM_OK) {
+		chan_end_close(&e);
+		return ctl_stream_error(r);
+	}
+	if ((r = ctl_conn_from_stream(s, self, peer_role, out)) != CTL_OK)
+		stream_close(s);
+	return r;
+}
+
+int
 ctl_peer_open(const char *uri, int listen, enum ctl_role self,
     enum ctl_role peer_role, const char *name, uint32_t caps, int timeout_ms,
     struct ctl_conn **out)
@@ -380,7 +418,6 @@ ctl_peer_open(const char *uri, int listen, enum ctl_role self,
 	struct ctl_msg m;
 	struct chan_uri u;
 	struct chan_end e;
-	struct stream *s;
 	long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	long left;
 	int r;
@@ -402,19 +439,12 @@ ctl_peer_open(const char *uri, int listen, enum ctl_role self,
 		r = r < 0 ? CTL_E_SYS : r == 0 ? CTL_E_TIMEOUT :
 		    ctl_chan_error(chan_accept(lfd, &e));
 		close(lfd);
-	} else
-		r = ctl_chan_error(chan_open(&u, 0, &e));
-	if (r != CTL_OK)
-		return r;
-	/* Control wire version 1: no session framing, also on dev:. */
-	if ((r = stream_from_end(&e, 0, &s)) != STREAM_OK) {
-		chan_end_close(&e);
-		return ctl_stream_error(r);
+		if (r != CTL_OK)
+			return r;
 	}
-	if ((r = ctl_conn_from_stream(s, self, peer_role, &c)) != CTL_OK) {
-		stream_close(s);
+	if ((r = ctl_conn_open(uri, listen ? &e : NULL, self, peer_role,
+	    &c)) != CTL_OK)
 		return r;
-	}
 	if ((r = ctl_conn_send_hello(c, name, caps)) != CTL_OK ||
 	    (r = ctl_conn_drain(c, timeout_ms)) < 0)
 		goto fail;

@@ -21,7 +21,10 @@
  *
  * Hello: each side sends HELLO first. Until the peer's HELLO arrived only
  * HELLO and ERROR are accepted; the peer's version must be at least
- * CTL_PROTO_VERSION_MIN and its role the expected one (if set).
+ * CTL_PROTO_VERSION_MIN and its role the expected one (if set). A second
+ * HELLO is a protocol error: a peer that restarts behind a channel without
+ * end-of-stream is seen by the session framing (a new nonce: CTL_E_EOF),
+ * and the caller starts over on a new connection.
  */
 #ifndef USBGATE_CTL_PEER_H
 #define USBGATE_CTL_PEER_H
@@ -46,17 +49,31 @@ int ctl_conn_new(int rfd, int wfd, enum ctl_role self, enum ctl_role peer_role,
 /*
  * Wrap a stream (it becomes the connection's once this succeeds). On a
  * framed stream (STREAM_F_FRAMED) the stream's session framing sees a
- * peer that restarted (new nonce), closed or went silent, which the
- * connection reports as CTL_E_EOF; event loops then also poll no longer
+ * peer that restarted (new nonce) or closed, which the connection reports
+ * as CTL_E_EOF, and one that went silent (CTL_E_TIMEOUT from
+ * ctl_conn_tick()); event loops then also poll no longer
  * than ctl_conn_timeout() and call ctl_conn_tick() each turn.
  */
 struct stream;
 int ctl_conn_from_stream(struct stream *s, enum ctl_role self,
     enum ctl_role peer_role, struct ctl_conn **out);
 
+/*
+ * Open uri's channel (connect, open or adopt; never listen), or take over
+ * an end accepted on its listening socket (accepted != NULL; closed on
+ * failure), with the session framing the URI asks for (dev:, framed:...).
+ * Nothing is sent yet.
+ */
+struct chan_end;
+int ctl_conn_open(const char *uri, struct chan_end *accepted,
+    enum ctl_role self, enum ctl_role peer_role, struct ctl_conn **out);
+
 /* Framed streams: ms until ctl_conn_tick() is due (-1: never). */
 int ctl_conn_timeout(const struct ctl_conn *c);
-/* Framed streams: keepalives, handshake retries; CTL_E_EOF if silent. */
+/*
+ * Framed streams: keepalives, handshake retries; CTL_E_TIMEOUT if the peer
+ * went silent, CTL_E_EOF once it closed or restarted.
+ */
 int ctl_conn_tick(struct ctl_conn *c);
 void ctl_conn_free(struct ctl_conn *c);
 
@@ -65,13 +82,6 @@ int ctl_conn_wfd(const struct ctl_conn *c);	/* POLLOUT when pending */
 
 /* Queue HELLO (version, caps, self role, name). */
 int ctl_conn_send_hello(struct ctl_conn *c, const char *name, uint32_t caps);
-
-/*
- * Accept a HELLO after the first one (the peer restarted on a channel
- * without connection semantics, e.g. a character device). It is checked
- * like the first and returned to the caller, which must start over.
- */
-void ctl_conn_allow_rehello(struct ctl_conn *c);
 
 /* 1 once the peer's HELLO arrived. */
 int ctl_conn_ready(const struct ctl_conn *c);
@@ -97,6 +107,12 @@ int ctl_conn_read(struct ctl_conn *c);
  * unusable). HELLO is handled here and also returned to the caller.
  */
 int ctl_conn_next(struct ctl_conn *c, struct ctl_msg *out);
+
+/*
+ * Why the channel ended, for the log: r is what ctl_conn_read(),
+ * ctl_conn_flush() or ctl_conn_tick() returned (errno as they left it).
+ */
+const char *ctl_conn_end_why(int r);
 
 /* Human detail of the last protocol error ("DEV_ADD: ..."). */
 const char *ctl_conn_error_detail(const struct ctl_conn *c);

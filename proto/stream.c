@@ -131,7 +131,7 @@ stream_open(const char *uri, int flags, struct stream **out)
 		return rc;
 	if ((rc = chan_open(&u, (flags & STREAM_F_LISTEN) != 0, &e)) < 0)
 		return rc;
-	if (chan_kind_flags(u.kind) & CHAN_K_FRAMED)
+	if (chan_uri_framed(&u))
 		flags |= STREAM_F_FRAMED;
 	if ((rc = stream_from_end(&e, flags, out)) < 0)
 		chan_end_close(&e);

@@ -147,7 +147,8 @@ int stream_timeout(const struct stream *s);
 
 /*
  * Framed streams: queue keepalives and handshake retries, and detect a
- * silent peer (STREAM_E_SILENT). Returns STREAM_OK otherwise.
+ * silent peer (STREAM_E_SILENT) and one that closed or restarted
+ * (STREAM_E_EOF, also when no read follows). Returns STREAM_OK otherwise.
  */
 int stream_tick(struct stream *s);
 

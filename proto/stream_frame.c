@@ -450,6 +450,8 @@ stream_frame_tick(struct stream *s)
 
 	if (f->error)
 		return f->error;
+	if (f->peer_closed)
+		return STREAM_E_EOF;	/* seen in a read that also had data */
 	if (!f->ready_rx) {
 		/* The peer may have missed our HELLO (not there yet). */
 		if (now - f->last_hello_ms >= FR_HELLO_MS) {

@@ -135,7 +135,7 @@ conf_peer(struct gated_conf *conf, const struct conf_line *l)
 		ERR("'%s' is configured twice", w[1]);
 	if (!uri_ok(w[2]))
 		ERR("bad channel URI '%.60s' (unix:PATH, tcp:HOST:PORT, "
-		    "dev:PATH or fd:N)", w[2]);
+		    "dev:PATH, fd:N, or framed:URI)", w[2]);
 	if (conf->n_peers >= GATED_PEERS_MAX)
 		ERR("too many backends and VMs (at most %d)", GATED_PEERS_MAX);
 	pc = &conf->peers[conf->n_peers];

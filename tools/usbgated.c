@@ -57,19 +57,32 @@ gated_peer_drop(struct gated *g, struct gpeer *p, const char *why)
 		core_frontend_gone(g, p);
 }
 
+/*
+ * Open the peer's channel (accepted: a connection accepted on its
+ * listening socket, else connect now) and say hello. A framed channel
+ * (dev:, framed:...) reports the peer's restart, CLOSE or silence as
+ * end-of-stream, so every restart of a VM's daemon is a new connection.
+ */
 static void
-peer_adopt(struct gated *g, struct gpeer *p, int fd)
+peer_start(struct gated *g, struct gpeer *p, struct chan_end *accepted)
 {
 	int r;
 
 	if (p->conn != NULL)
 		gated_peer_drop(g, p, "replaced by a new connection");
-	r = ctl_conn_new(fd, fd, CTL_ROLE_DOM0, p->conf.role, &p->conn);
+	r = ctl_conn_open(p->conf.uri, accepted, CTL_ROLE_DOM0, p->conf.role,
+	    &p->conn);
 	if (r != CTL_OK) {
-		close(fd);
+		log_debug("%s %s: connect %s: %s", role_word(p->conf.role),
+		    p->conf.name, p->conf.uri, r == CTL_E_SYS ?
+		    strerror(errno) : ctl_strerror(r));
+		p->retry_delay = p->retry_delay ? p->retry_delay * 2 :
+		    RETRY_MIN_MS;
+		if (p->retry_delay > RETRY_MAX_MS)
+			p->retry_delay = RETRY_MAX_MS;
+		p->retry_at = mono_ms() + p->retry_delay;
 		return;
 	}
-	ctl_conn_allow_rehello(p->conn);
 	if (ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL) != CTL_OK) {
 		ctl_conn_free(p->conn);
 		p->conn = NULL;
@@ -80,34 +93,6 @@ peer_adopt(struct gated *g, struct gpeer *p, int fd)
 }
 
 static void
-peer_try_connect(struct gated *g, struct gpeer *p)
-{
-	int fd, wfd;
-
-	fd = ctl_chan_connect(p->conf.uri, &wfd);
-	if (fd < 0) {
-		log_debug("%s %s: connect %s: %s", role_word(p->conf.role),
-		    p->conf.name, p->conf.uri, strerror(errno));
-		p->retry_delay = p->retry_delay ? p->retry_delay * 2 :
-		    RETRY_MIN_MS;
-		if (p->retry_delay > RETRY_MAX_MS)
-			p->retry_delay = RETRY_MAX_MS;
-		p->retry_at = mono_ms() + p->retry_delay;
-		return;
-	}
-	if (wfd != fd) {
-		/* fd:R,W: keep both in one connection. */
-		if (ctl_conn_new(fd, wfd, CTL_ROLE_DOM0, p->conf.role,
-		    &p->conn) != CTL_OK)
-			return;
-		ctl_conn_allow_rehello(p->conn);
-		ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL);
-		return;
-	}
-	peer_adopt(g, p, fd);
-}
-
-static void
 peer_input(struct gated *g, struct gpeer *p)
 {
 	struct ctl_msg m;
@@ -115,16 +100,13 @@ peer_input(struct gated *g, struct gpeer *p)
 
 	r = ctl_conn_read(p->conn);
 	if (r < 0) {
-		gated_peer_drop(g, p, r == CTL_E_EOF ? "closed by peer" :
-		    strerror(errno));
+		gated_peer_drop(g, p, ctl_conn_end_why(r));
 		return;
 	}
 	/* One read (at most CTL_MSG_MAX bytes) per wakeup bounds the work a
 	 * chatty peer causes; every complete frame read is handled now, since
 	 * poll() will not wake us again for bytes already buffered. */
 	while (p->conn != NULL) {
-		int was_ready = ctl_conn_ready(p->conn);
-
 		r = ctl_conn_next(p->conn, &m);
 		if (r == 0)
 			break;
@@ -143,19 +125,7 @@ peer_input(struct gated *g, struct gpeer *p)
 			    p->conf.name, m.u.error.text, m.u.error.code);
 			continue;
 		}
-		if (m.type == CTL_MSG_HELLO && was_ready) {
-			/* The VM restarted behind a channel that has no
-			 * connection to lose: start over on it. */
-			log_warnx("%s %s: said hello again; forgetting its "
-			    "state", role_word(p->conf.role), p->conf.name);
-			if (p->conf.role == CTL_ROLE_BACKEND)
-				core_backend_gone(g, p);
-			else
-				core_frontend_gone(g, p);
-			ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL);
-			was_ready = 0;
-		}
-		if (m.type == CTL_MSG_HELLO && !was_ready) {
+		if (m.type == CTL_MSG_HELLO) {
 			if (m.u.hello.name[0] != '\0' &&
 			    strcmp(m.u.hello.name, p->conf.name) != 0)
 				log_warnx("%s %s: calls itself '%s'; ignored, "
@@ -333,7 +303,7 @@ loop(struct gated *g)
 	size_t cap = 2 + 3 * GATED_PEERS_MAX + GATED_CLIENTS_MAX, n;
 	struct gcli *c, *cn;
 	long now, next;
-	int i, r, timeout;
+	int i, r, t, timeout;
 
 	if ((pfd = calloc(cap, sizeof(*pfd))) == NULL)
 		fatal("calloc");
@@ -354,6 +324,10 @@ loop(struct gated *g)
 				if (ctl_conn_pending(p->conn) > 0)
 					pfd[n++] = (struct pollfd){
 					    ctl_conn_wfd(p->conn), POLLOUT, 0 };
+				/* Framed: keepalives and handshake retries. */
+				if ((t = ctl_conn_timeout(p->conn)) >= 0 &&
+				    (next == 0 || now + t < next))
+					next = now + t;
 			} else if (!p->conf.listen &&
 			    (next == 0 || p->retry_at < next))
 				next = p->retry_at;
@@ -383,10 +357,10 @@ loop(struct gated *g)
 				struct gpeer *p = &g->peers[i];
 
 				if (pfd[k].fd == p->lfd) {
-					int fd = ctl_chan_accept(p->lfd);
+					struct chan_end e;
 
-					if (fd >= 0)
-						peer_adopt(g, p, fd);
+					if (chan_accept(p->lfd, &e) == CHAN_OK)
+						peer_start(g, p, &e);
 				} else if (p->conn != NULL &&
 				    pfd[k].fd == ctl_conn_wfd(p->conn) &&
 				    (pfd[k].events & POLLOUT)) {
@@ -412,7 +386,10 @@ loop(struct gated *g)
 
 			if (p->conn == NULL && !p->conf.listen &&
 			    p->retry_at <= now)
-				peer_try_connect(g, p);
+				peer_start(g, p, NULL);
+			else if (p->conn != NULL &&
+			    (r = ctl_conn_tick(p->conn)) != CTL_OK)
+				gated_peer_drop(g, p, ctl_conn_end_why(r));
 		}
 		core_timers(g);
 		/* Peers whose sends failed while we walked our tables. */

@@ -31,8 +31,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_socketpair(fd);
 	if (ctl_conn_new(fd[0], fd[0], self, peer, &c) != CTL_OK)
 		abort();
-	if (data[0] & 0x80)
-		ctl_conn_allow_rehello(c);
 	(void)ctl_conn_send_hello(c, "fuzz", CTL_CAP__ALL);
 	fuzz_write(fd[1], data + 1, size - 1);
 	shutdown(fd[1], SHUT_WR);

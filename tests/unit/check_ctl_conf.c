@@ -67,6 +67,7 @@ START_TEST(test_directives_fill_fields)
 	    "udev-auto-attach no\n"
 	    "backend sys-usb tcp:0.0.0.0:7000 listen\n"
 	    "vm work dev:/dev/virtio-ports/work tag=a tag=b\n"
+	    "vm personal framed:unix:/run/qemu/personal-ctl.sock\n"
 	    "data sys-usb work unix:/a unix:/b frontend-listens\n";
 	struct gated_conf c;
 	struct pol_diags dg;
@@ -86,6 +87,8 @@ START_TEST(test_directives_fill_fields)
 	ck_assert_int_eq(c.udev_auto_attach, 0);
 	ck_assert_int_eq(c.peers[0].listen, 1);
 	ck_assert_int_eq(c.peers[1].n_tags, 2);
+	ck_assert_str_eq(c.peers[2].uri,
+	    "framed:unix:/run/qemu/personal-ctl.sock");
 	ck_assert_int_eq(c.data[0].frontend_listens, 1);
 }
 END_TEST
@@ -104,6 +107,7 @@ static const struct bad_case {
 	{ "vm work http://x", "bad channel URI" },
 	{ "vm work unix:/x colour=red", "unknown option" },
 	{ "vm work dev:/dev/x listen", "only unix: and tcp:" },
+	{ "vm work framed:dev:/dev/x", "bad channel URI" },
 	{ "backend sys-usb2 unix:/x tag=t", "unknown option" },
 	{ "data sys-usb work unix:/a", "unknown directive" },
 	{ "data sys-usb wo;rk unix:/a unix:/b", "VM (or *) names" },

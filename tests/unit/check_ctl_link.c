@@ -4,15 +4,14 @@
  *
  * Proves: the link connects and reports UP once both hellos crossed;
  * messages from dom0 come out sanitized; dom0 closing the channel is DOWN,
- * and the link reconnects by itself (UP again, with a fresh HELLO); a dom0
- * that says HELLO again on a live connection (it restarted behind a
- * channel without connection semantics) is answered with one HELLO and
- * reported DOWN then UP, while a dom0 HELLO that answers ours is not
- * answered again (no endless greeting); a protocol error from dom0 takes
- * the link down; nothing can be sent while it is down. On a character
- * device (dev:, a pty standing in for a virtio-serial port) the link says
- * hello once the other end is there, comes UP, and when that end goes
- * away reports DOWN and keeps watching the port (not dead, a timer set).
+ * and the link reconnects by itself (UP again, with a fresh HELLO); a
+ * protocol error from dom0 (a second HELLO among them) takes the link
+ * down; nothing can be sent while it is down. On a character device (dev:,
+ * a pty standing in for a virtio-serial port, dom0 on the other end with
+ * framed:fd:) the session framing ends the connection in each of the three
+ * ways a port hides: dom0 restarting (a new nonce), dom0 going silent (no
+ * keepalive for STREAM_SILENCE_MS) and dom0 closing (CLOSE); each is DOWN,
+ * and the link opens the port again and comes UP with the next dom0.
  */
 #include "config.h"
 
@@ -23,10 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl_chan.h"
 #include "ctl_link.h"
+#include "stream.h"
 #include "unit_main.h"
 
 static char path[108], uri[128];
@@ -78,9 +79,17 @@ dom0_accept(struct events *ev)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ctl_conn_new(fd, fd, CTL_ROLE_DOM0, CTL_ROLE_BACKEND,
 	    &c), CTL_OK);
-	ctl_conn_allow_rehello(c);
 	ck_assert_int_eq(ctl_conn_send_hello(c, "dom0", CTL_CAP__ALL), CTL_OK);
 	return c;
+}
+
+/* One turn of dom0's side: timers, output, input (framed or not). */
+static void
+dom0_turn(struct ctl_conn *c)
+{
+	ck_assert_int_eq(ctl_conn_tick(c), CTL_OK);
+	ck_assert_int_ge(ctl_conn_flush(c), 0);
+	ck_assert_int_ge(ctl_conn_read(c), 0);
 }
 
 /* Count HELLOs dom0 receives within ms (while the lk runs). */
@@ -92,7 +101,7 @@ dom0_hellos(struct ctl_conn *c, int ms, struct events *ev)
 
 	for (; ms > 0; ms -= 20) {
 		pump(20, ev);
-		ctl_conn_read(c);
+		dom0_turn(c);
 		while ((r = ctl_conn_next(c, &m)) == 1)
 			if (m.type == CTL_MSG_HELLO)
 				n++;
@@ -165,7 +174,7 @@ START_TEST(test_up_message_down_reconnect)
 }
 END_TEST
 
-START_TEST(test_rehello)
+START_TEST(test_second_hello_from_dom0)
 {
 	struct events ev = { 0 };
 	struct ctl_conn *c;
@@ -173,18 +182,17 @@ START_TEST(test_rehello)
 	c = dom0_accept(&ev);
 	ck_assert_int_eq(dom0_hellos(c, 200, &ev), 1);
 	ck_assert_int_eq(ev.up, 1);
-	/* Our HELLO is recent: a dom0 HELLO now answers it; not again. */
+	/* Restarts are the framing's to see: a second HELLO is an error. */
 	ck_assert_int_eq(ctl_conn_send_hello(c, "dom0", CTL_CAP__ALL), CTL_OK);
-	ck_assert_int_eq(dom0_hellos(c, 200, &ev), 0);
+	pump(100, &ev);
 	ck_assert_int_eq(ev.down, 1);
-	ck_assert_int_eq(ev.up, 2);
-	/* Later, dom0 restarted: one HELLO back, DOWN then UP. */
-	pump(2200, &ev);
-	ck_assert_int_eq(ctl_conn_send_hello(c, "dom0", CTL_CAP__ALL), CTL_OK);
+	ck_assert(!ctl_link_is_up(lk));
+	ck_assert_ptr_nonnull(strstr(ctl_link_detail(lk), "second HELLO"));
+	ctl_conn_free(c);
+	/* A new connection is a new start. */
+	c = dom0_accept(&ev);
 	ck_assert_int_eq(dom0_hellos(c, 300, &ev), 1);
-	ck_assert_int_eq(ev.down, 2);
-	ck_assert_int_eq(ev.up, 3);
-	ck_assert(ctl_link_is_up(lk));
+	ck_assert_int_eq(ev.up, 2);
 	ctl_conn_free(c);
 }
 END_TEST
@@ -209,14 +217,15 @@ START_TEST(test_protocol_error)
 }
 END_TEST
 
-START_TEST(test_dev_port)
+/* ---------------------------------------------------------------- dev: */
+
+static int master, hold;	/* the pty: dom0's end; a slave kept open */
+
+static void
+dev_setup(void)
 {
-	struct events ev = { 0 };
 	struct termios t;
-	struct ctl_conn *c;
-	struct pollfd pfd[2];
 	char dev[128];
-	int master, slave, n, tmo = -1;
 
 	/* A pty in raw mode carries bytes like a virtio-serial port. */
 	master = posix_openpt(O_RDWR | O_NOCTTY);
@@ -224,34 +233,106 @@ START_TEST(test_dev_port)
 	ck_assert_int_eq(grantpt(master), 0);
 	ck_assert_int_eq(unlockpt(master), 0);
 	snprintf(dev, sizeof(dev), "dev:%s", ptsname(master));
-	slave = open(dev + 4, O_RDWR | O_NOCTTY);
-	ck_assert_int_ge(slave, 0);
-	ck_assert_int_eq(tcgetattr(slave, &t), 0);
+	/* Held open so that the link reopening the port is never a hangup. */
+	hold = open(dev + 4, O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(hold, 0);
+	ck_assert_int_eq(tcgetattr(hold, &t), 0);
 	cfmakeraw(&t);
-	ck_assert_int_eq(tcsetattr(slave, TCSANOW, &t), 0);
+	ck_assert_int_eq(tcsetattr(hold, TCSANOW, &t), 0);
 	ck_assert_int_eq(ctl_link_new(dev, 0, CTL_ROLE_BACKEND, "sys-usb", 0,
 	    &lk), CTL_OK);
-	close(slave);
-	ck_assert_int_eq(ctl_conn_new(master, master, CTL_ROLE_DOM0,
-	    CTL_ROLE_BACKEND, &c), CTL_OK);
-	ctl_conn_allow_rehello(c);
-	/* The backend's HELLO comes first, then dom0 answers. */
-	ck_assert_int_eq(dom0_hellos(c, 300, &ev), 1);
-	ck_assert_int_eq(ctl_conn_send_hello(c, "dom0", CTL_CAP__ALL), CTL_OK);
-	pump(100, &ev);
-	ck_assert_int_eq(ev.up, 1);
-	dom0_stop(c, 7, &ev);
-	/* The other end goes away: DOWN, and the port is watched. */
-	ctl_conn_free(c);
-	pump(100, &ev);
-	ck_assert_int_eq(ev.down, 1);
-	ck_assert(!ctl_link_is_up(lk));
-	ck_assert(!ctl_link_is_dead(lk));
-	n = ctl_link_pollfds(lk, pfd, &tmo);
-	ck_assert_int_eq(n, 0);
-	ck_assert_int_gt(tmo, 0);
+}
+
+static void
+dev_teardown(void)
+{
 	ctl_link_free(lk);
 	lk = NULL;
+	close(hold);
+	close(master);
+}
+
+/* dom0 (re)starts on its end of the port, as usbgated does on QEMU's. */
+static struct ctl_conn *
+dom0_on_port(void)
+{
+	struct ctl_conn *c;
+	char end[32];
+
+	snprintf(end, sizeof(end), "framed:fd:%d", dup(master));
+	ck_assert_int_eq(ctl_conn_open(end, NULL, CTL_ROLE_DOM0,
+	    CTL_ROLE_BACKEND, &c), CTL_OK);
+	ck_assert_int_eq(ctl_conn_send_hello(c, "dom0", CTL_CAP__ALL), CTL_OK);
+	return c;
+}
+
+/* A session on the port: hellos both ways, UP, one order delivered. */
+static struct ctl_conn *
+dev_session(struct events *ev)
+{
+	struct ctl_conn *c = dom0_on_port();
+	int up = ev->up;
+
+	ck_assert_int_eq(dom0_hellos(c, 2000, ev), 1);
+	ck_assert_int_eq(ev->up, up + 1);
+	ck_assert(ctl_link_is_up(lk));
+	return c;
+}
+
+START_TEST(test_dev_dom0_restarts)
+{
+	struct events ev = { 0 };
+	struct ctl_conn *c1, *c2;
+
+	c1 = dev_session(&ev);
+	/* dom0 restarts behind the port: a new session, no CLOSE. */
+	c2 = dom0_on_port();
+	ck_assert_int_eq(dom0_hellos(c2, 3000, &ev), 1);
+	ck_assert_int_eq(ev.down, 1);
+	ck_assert_int_eq(ev.up, 2);
+	ck_assert(ctl_link_is_up(lk));
+	ctl_conn_free(c2);
+	ctl_conn_free(c1);
+}
+END_TEST
+
+START_TEST(test_dev_dom0_silent)
+{
+	struct events ev = { 0 };
+	struct ctl_conn *c;
+	time_t start, end;
+
+	c = dev_session(&ev);
+	/* dom0 stops running its loop; its end stays open. */
+	start = time(NULL);
+	end = start + STREAM_SILENCE_MS / 1000 + 5;
+	while (ev.down == 0 && time(NULL) < end)
+		pump(100, &ev);
+	ck_assert_int_eq(ev.down, 1);
+	ck_assert_int_ge(time(NULL) - start, STREAM_SILENCE_MS / 1000 - 1);
+	ck_assert_ptr_nonnull(strstr(ctl_link_detail(lk), "keepalive"));
+	ck_assert(!ctl_link_is_dead(lk));
+	ctl_conn_free(c);
+}
+END_TEST
+
+START_TEST(test_dev_dom0_closes)
+{
+	struct events ev = { 0 };
+	struct ctl_conn *c;
+
+	c = dev_session(&ev);
+	dom0_stop(c, 7, &ev);
+	/* dom0 closes: CLOSE on the port, which itself stays open. */
+	ctl_conn_free(c);
+	pump(200, &ev);
+	ck_assert_int_eq(ev.down, 1);
+	ck_assert(!ctl_link_is_up(lk));
+	ck_assert_ptr_nonnull(strstr(ctl_link_detail(lk), "closed"));
+	/* The next dom0 finds the link on the port again. */
+	c = dev_session(&ev);
+	dom0_stop(c, 8, &ev);
+	ctl_conn_free(c);
 }
 END_TEST
 
@@ -264,12 +345,15 @@ unit_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_up_message_down_reconnect);
-	tcase_add_test(tc, test_rehello);
+	tcase_add_test(tc, test_second_hello_from_dom0);
 	tcase_add_test(tc, test_protocol_error);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dev");
-	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, test_dev_port);
+	tcase_add_checked_fixture(tc, dev_setup, dev_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_dev_dom0_restarts);
+	tcase_add_test(tc, test_dev_dom0_silent);
+	tcase_add_test(tc, test_dev_dom0_closes);
 	suite_add_tcase(s, tc);
 	return s;
 }

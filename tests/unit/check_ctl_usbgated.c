@@ -14,7 +14,9 @@
  * re-enumeration (allow-pid); interfaces refused by a rule reach the
  * backend; malformed, oversized and lying messages from a backend or a VM
  * cost that peer its connection (or are ignored) while usbgated keeps
- * running and answering correctly.
+ * running and answering correctly; a VM on a framed channel (the host end
+ * of a virtio-serial port) that restarts behind it (a new framing nonce)
+ * is disconnected and can come back.
  */
 #include "config.h"
 
@@ -90,15 +92,19 @@ now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Connect as a peer; usbgated listens on its configured channel. */
+/*
+ * Connect as a peer; usbgated listens on its configured channel (framed:
+ * as the host end of a virtio-serial port is).
+ */
 static struct ctl_conn *
-peer(const char *chan, enum ctl_role role, const char *name)
+peer_on(const char *scheme, const char *chan, enum ctl_role role,
+    const char *name)
 {
 	struct ctl_conn *c = NULL;
 	char uri[200];
 	long end = now_ms() + 5000;
 
-	snprintf(uri, sizeof(uri), "unix:%s/%s", dir, chan);
+	snprintf(uri, sizeof(uri), "%s:%s/%s", scheme, dir, chan);
 	while (now_ms() < end) {
 		if (ctl_peer_open(uri, 0, role, CTL_ROLE_DOM0, name,
 		    CTL_CAP__ALL, 2000, &c) == CTL_OK)
@@ -108,6 +114,12 @@ peer(const char *chan, enum ctl_role role, const char *name)
 	show_log();
 	ck_abort_msg("cannot connect to %s", uri);
 	return NULL;
+}
+
+static struct ctl_conn *
+peer(const char *chan, enum ctl_role role, const char *name)
+{
+	return peer_on("unix", chan, role, name);
 }
 
 static void
@@ -131,11 +143,12 @@ start_daemon(void)
 	    "backend sys-usb unix:%s/sys-usb.ctl listen\n"
 	    "vm work unix:%s/work.ctl listen tag=office\n"
 	    "vm personal unix:%s/personal.ctl listen\n"
+	    "vm ported framed:unix:%s/ported.ctl listen\n"
 	    "data sys-usb * unix:%s/data1 unix:%s/data1\n"
 	    "data sys-usb * unix:%s/data2 unix:%s/data2 frontend-listens\n"
 	    "%s",
 	    dir, dir, dir, TEST_DATA_DIR, dir, dir, dir, dir, dir, dir, dir,
-	    dir, conf_extra);
+	    dir, dir, conf_extra);
 	write_file("usbgated.conf", text, 0644);
 	snprintf(conf, sizeof(conf), "%s/usbgated.conf", dir);
 	snprintf(log, sizeof(log), "%s/usbgated.log", dir);
@@ -1033,23 +1046,58 @@ START_TEST(test_hub_claim_from_backend_cuts_only_it)
 }
 END_TEST
 
-START_TEST(test_backend_restart_on_same_channel)
+START_TEST(test_second_hello_from_backend_cuts_it)
 {
-	struct ctl_msg m;
-	char out[2048];
-
 	publish("8-1", 0x0951, 0x1666, "L1", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
-	/* The daemon behind a virtio-serial port restarted: a new HELLO on
-	 * the same byte stream. usbgated answers and forgets its devices. */
+	/* A daemon that restarts behind a virtio-serial port is a new
+	 * session of the framing (a new connection for usbgated); a second
+	 * HELLO on one connection is a protocol error. */
 	ck_assert_int_eq(ctl_conn_send_hello(be, "sys-usb", CTL_CAP__ALL),
 	    CTL_OK);
-	ctl_conn_allow_rehello(be);
-	expect(be, CTL_MSG_HELLO, &m);
-	ck_assert_int_eq(CLI(out, "list"), 0);
-	ck_assert_ptr_null(strstr(out, "sys-usb:8-1"));
-	publish("8-1", 0x0951, 0x1666, "L1", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
-	ck_assert_int_eq(CLI(out, "list"), 0);
-	ck_assert_ptr_nonnull(strstr(out, "sys-usb:8-1"));
+	assert_backend_cut_and_recovers();
+}
+END_TEST
+
+/* The state column of peer name's row in `usbgate status`. */
+static int
+peer_state_is(const char *name, const char *state)
+{
+	char out[4096], *line;
+
+	ck_assert_int_eq(CLI(out, "status"), 0);
+	for (line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n"))
+		if (strstr(line, name) != NULL)
+			return strstr(line, state) != NULL;
+	return 0;
+}
+
+START_TEST(test_framed_vm_restart_behind_its_port)
+{
+	struct ctl_conn *c1, *c2;
+	struct ctl_msg m;
+	char end[32];
+	int i;
+
+	c1 = peer_on("framed:unix", "ported.ctl", CTL_ROLE_FRONTEND, "ported");
+	ck_assert(peer_state_is("ported", " connected"));
+	/* The VM's daemon restarts behind its port: a new framing session
+	 * (another nonce) on the same byte stream, no CLOSE. */
+	snprintf(end, sizeof(end), "framed:fd:%d", dup(ctl_conn_fd(c1)));
+	ck_assert_int_eq(ctl_conn_open(end, NULL, CTL_ROLE_FRONTEND,
+	    CTL_ROLE_DOM0, &c2), CTL_OK);
+	ck_assert_int_eq(ctl_conn_send_hello(c2, "ported", 0), CTL_OK);
+	/* usbgated ends that connection (and so forgets the VM)... */
+	ck_assert_int_eq(ctl_conn_recv_wait(c2, &m, 5000), CTL_E_EOF);
+	for (i = 0; i < 100 && !peer_state_is("ported", "disconnected"); i++)
+		usleep(20000);
+	ck_assert(peer_state_is("ported", "disconnected"));
+	ctl_conn_free(c2);
+	ctl_conn_free(c1);
+	/* ...and the next connection is a new start. */
+	c1 = peer_on("framed:unix", "ported.ctl", CTL_ROLE_FRONTEND, "ported");
+	ck_assert(peer_state_is("ported", " connected"));
+	ck_assert(daemon_alive());
+	ctl_conn_free(c1);
 }
 END_TEST
 
@@ -1213,7 +1261,8 @@ unit_suite(void)
 	tcase_add_test(tc, test_oversized_frame_from_backend_cuts_only_it);
 	tcase_add_test(tc, test_wrong_direction_from_backend_cuts_only_it);
 	tcase_add_test(tc, test_hub_claim_from_backend_cuts_only_it);
-	tcase_add_test(tc, test_backend_restart_on_same_channel);
+	tcase_add_test(tc, test_second_hello_from_backend_cuts_it);
+	tcase_add_test(tc, test_framed_vm_restart_behind_its_port);
 	tcase_add_test(tc, test_device_flood_is_capped);
 	tcase_add_test(tc, test_frontend_lies_about_other_vms_session);
 	tcase_add_test(tc, test_backend_failure_reported_to_cli);

@@ -2,7 +2,8 @@
  * check_stream.c: channel URIs parse as documented (one grammar, one ops
  * row per kind that says what the kind can do); a listening unix channel
  * replaces a stale socket but never another file; dev: streams are framed
- * and rawdev: ones are not, as the kind's row says; an end knows whether
+ * and rawdev: ones are not, as the kind's row says, and "framed:" frames
+ * any other kind (once; never a device kind); an end knows whether
  * it is a socket and TCP (accepted TCP gets TCP_NODELAY); streams survive
  * partial reads and writes, report EOF, signal back-pressure above the
  * high-water mark, and give owned buffers back exactly once.
@@ -66,6 +67,17 @@ static const struct {
 	{ "tcpx:h:1", 0, 0 },
 	{ "Unix:/x", 0, 0 },
 	{ "dev:/dev/virtio-ports/a:b", 1, STREAM_KIND_DEV },
+	{ "framed:unix:/run/x.sock", 1, STREAM_KIND_UNIX },
+	{ "framed:tcp::4000", 1, STREAM_KIND_TCP },
+	{ "framed:fd:3", 1, STREAM_KIND_FD },
+	{ "framed:stdio", 1, STREAM_KIND_STDIO },
+	{ "framed:vchan:3:7", 1, STREAM_KIND_VCHAN },
+	{ "framed:dev:/dev/vport0p1", 0, 0 },
+	{ "framed:rawdev:/dev/vport0p1", 0, 0 },
+	{ "framed:framed:unix:/x", 0, 0 },
+	{ "framed:", 0, 0 },
+	{ "framed", 0, 0 },
+	{ "unix:framed:/x", 1, STREAM_KIND_UNIX },
 };
 
 START_TEST(uri_parses_as_documented)
@@ -194,6 +206,27 @@ START_TEST(dev_is_framed_rawdev_is_not)
 	stream_close(dev);
 	unlink(path);
 	rmdir(dir);
+}
+END_TEST
+
+START_TEST(framed_prefix_frames_any_kind)
+{
+	struct stream *framed, *plain;
+	char uri[32];
+	int sv[2];
+
+	/* dom0's end of a virtio-serial port is a socket: framed:fd:N. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	snprintf(uri, sizeof(uri), "framed:fd:%d", sv[0]);
+	ck_assert_int_eq(stream_open(uri, 0, &framed), STREAM_OK);
+	snprintf(uri, sizeof(uri), "fd:%d", sv[1]);
+	ck_assert_int_eq(stream_open(uri, 0, &plain), STREAM_OK);
+	ck_assert(!stream_ready(framed));	/* HELLO/READY first */
+	ck_assert_int_ge(stream_timeout(framed), 0);
+	ck_assert(stream_ready(plain));
+	ck_assert_int_eq(stream_timeout(plain), -1);
+	stream_close(framed);
+	stream_close(plain);
 }
 END_TEST
 
@@ -703,6 +736,35 @@ START_TEST(framed_restarted_peer_ends_the_session)
 }
 END_TEST
 
+START_TEST(framed_restart_behind_data_is_seen_by_tick)
+{
+	/* DATA and the restarted peer's HELLO in one read, nothing after:
+	 * the data comes out, then the timer (not a read) ends the session. */
+	static const uint8_t in[] = {
+		'U', 'G', 'F', '1', 3, 0, 0, 0, 2, 0, 0, 0, 'h', 'i',
+		'U', 'G', 'F', '1', 1, 0, 0, 0, 8, 0, 0, 0, 7, 7, 7, 7, 7, 7, 7, 7,
+	};
+	struct stream *a, *b;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_from_fds(sv[0], sv[0], &a), STREAM_OK);
+	ck_assert_int_eq(stream_from_fds(dup(sv[1]), dup(sv[1]), &b), STREAM_OK);
+	stream_set_framed(a);
+	stream_set_framed(b);
+	spin(a, b, 5);
+	ck_assert(stream_ready(a));
+	ck_assert_int_eq(stream_tick(a), STREAM_OK);
+	ck_assert_int_eq(write(sv[1], in, sizeof(in)), (ssize_t)sizeof(in));
+	ck_assert_int_eq(stream_fill(a), 2);
+	ck_assert_int_eq(stream_timeout(a), 0);
+	ck_assert_int_eq(stream_tick(a), STREAM_E_EOF);
+	stream_close(a);
+	stream_close(b);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(framed_garbage_after_handshake_is_a_framing_error)
 {
 	struct stream *a, *b;
@@ -738,6 +800,7 @@ unit_suite(void)
 	    sizeof(kind_flags) / sizeof(kind_flags[0]));
 	tcase_add_test(tc, unix_listen_replaces_a_stale_socket_never_a_file);
 	tcase_add_test(tc, dev_is_framed_rawdev_is_not);
+	tcase_add_test(tc, framed_prefix_frames_any_kind);
 	tcase_add_test(tc, ends_know_sockets_and_tcp);
 	tcase_add_test(tc, partial_reads_accumulate);
 	tcase_add_test(tc, eof_is_reported_after_data);
@@ -755,6 +818,7 @@ unit_suite(void)
 	tcase_add_test(tc, framed_silent_peer_is_detected);
 	tcase_add_test(tc, framed_keepalives_keep_an_idle_session);
 	tcase_add_test(tc, framed_restarted_peer_ends_the_session);
+	tcase_add_test(tc, framed_restart_behind_data_is_seen_by_tick);
 	tcase_add_test(tc, framed_garbage_after_handshake_is_a_framing_error);
 	suite_add_tcase(s, tc);
 	return s;

@@ -59,9 +59,10 @@ ctl_dom0() {
 		echo "detach-timeout 10"
 		echo "follow-window 20"
 		[[ -n ${2:-} ]] && printf '%s\n' "$2"
-		echo "backend sys-usb unix:$VM_RUNDIR/A/ctl.sock"
-		echo "vm B unix:$VM_RUNDIR/B/ctl.sock tag=office"
-		echo "vm C unix:$VM_RUNDIR/C/ctl.sock"
+		# QEMU's end of each usbgate.ctl port: framed like the port.
+		echo "backend sys-usb framed:unix:$VM_RUNDIR/A/ctl.sock"
+		echo "vm B framed:unix:$VM_RUNDIR/B/ctl.sock tag=office"
+		echo "vm C framed:unix:$VM_RUNDIR/C/ctl.sock"
 		for k in 0 1 2 3; do
 			echo "data sys-usb B dev:/dev/virtio-ports/usbgate.$k dev:/dev/virtio-ports/usbgate.$k"
 			echo "data sys-usb C dev:/dev/virtio-ports/usbgate-c.$k dev:/dev/virtio-ports/usbgate.$k"

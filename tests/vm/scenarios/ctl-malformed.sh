@@ -1,4 +1,4 @@
-# tests/vm/scenarios/ctl-malformed.sh: a hostile sys-usb (a script in A writing on usbgate.ctl) sends garbage, an oversized header, messages before HELLO, bad strings, truncated and padded bodies, another role's messages, a hub, then well-formed lies (unknown sessions, unknown devices, a device flood): usbgated cuts each broken connection, ignores the lies, caps the flood, stays up and answers; the real backend then replaces the lies and an attach works
+# tests/vm/scenarios/ctl-malformed.sh: a hostile sys-usb (a script in A speaking the session framing on usbgate.ctl) sends, inside valid frames, garbage, an oversized header, messages before HELLO, bad strings, truncated and padded bodies, another role's messages, a hub; then broken frames (bad magic, an oversized frame) and a second session nonce; before each handshake, garbage and a DATA frame the framing must drop; then well-formed lies (unknown sessions, unknown devices, a device flood) on a session kept alive: usbgated cuts each broken connection, drops what came before the handshake, ignores the lies, caps the flood, stays up and answers; the real backend then replaces the lies and an attach works
 
 # Frame builders (little-endian), appending to the file $F.
 __b() { printf "\\$(printf %03o "$1")" >>"$F"; }
@@ -35,34 +35,44 @@ __dev() {
 	__u32 "$3"; __str ""
 }
 
-# ctl_make_frames DIR: one file per hostile connection.
+# Session framing (doc/data-plane.md): "UGF1", u8 type, 3 zero bytes, u32
+# LE length, payload. __fhdr TYPE LEN; __data FILE: FILE in one DATA frame.
+__fhdr() { printf UGF1 >>"$F"; __b "$1"; __b 0; __b 0; __b 0; __u32 "$2"; }
+__data() { __fhdr 3 "$(stat -c %s "$1")"; cat "$1" >>"$F"; }
+
+# ctl_make_frames DIR: one file per hostile connection (control messages
+# in DATA frames, or broken frames), and what speak.sh sends around them.
 ctl_make_frames() {
-	local d=$1 F i
-	mkdir -p "$d"
+	local d=$1 r=$1/raw F i
+	mkdir -p "$d" "$r"
 	__body hello; __hello 2
 	__body hello_fe; __hello 3
 	__body dev_ok; __dev 9-255 0 1 'evil twin'
 	__body dev_hidden; __dev 9-254 0 0 'not exported'
 	__body dev_hub; __dev 9-253 9 1 'a hub'
 	__body dev_ctrl; __dev 9-252 0 1 'bad\001string'
+	__body dev_early; __dev 9-250 0 1 'before the handshake'
 	__body status; F=$B; __u64 0x1234; __str 9-255; __b 1; __b 0; __str ""
 	__body remove; F=$B; __str 9-251
 	__body remove_pad; F=$B; __str 9-251; __b 0
 	__body import_result; F=$B; __u64 0x1234; __b 1; __b 0; __u16 0; __str ""; __str ""
 
-	F=$d/00-random; : >"$F"; head -c 64 /dev/urandom >>"$F"
-	F=$d/01-unknown-type; : >"$F"; __u32 0x0999; __u32 4; __u32 0
-	F=$d/02-oversized; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __u32 0x101; __u32 0x7fffffff
-	F=$d/03-before-hello; : >"$F"; __frame 0x101 "$VM_RUNDIR/body.dev_ok"
-	F=$d/04-bad-string; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x101 "$VM_RUNDIR/body.dev_ctrl"
-	F=$d/05-truncated; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"
+	# The control bytes of each connection, as before the framing.
+	F=$r/00-random; : >"$F"; head -c 64 /dev/urandom >>"$F"
+	F=$r/01-unknown-type; : >"$F"; __u32 0x0999; __u32 4; __u32 0
+	F=$r/02-oversized; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __u32 0x101; __u32 0x7fffffff
+	F=$r/03-before-hello; : >"$F"; __frame 0x101 "$VM_RUNDIR/body.dev_ok"
+	F=$r/04-bad-string; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x101 "$VM_RUNDIR/body.dev_ctrl"
+	F=$r/05-truncated; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"
 	__u32 0x101; __u32 20; head -c 20 "$VM_RUNDIR/body.dev_ok" >>"$F"
-	F=$d/06-trailing; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x102 "$VM_RUNDIR/body.remove_pad"
-	F=$d/07-wrong-direction; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x301 "$VM_RUNDIR/body.import_result"
-	F=$d/08-wrong-role; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello_fe"
-	F=$d/09-hub; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x101 "$VM_RUNDIR/body.dev_hub"
+	F=$r/06-trailing; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x102 "$VM_RUNDIR/body.remove_pad"
+	F=$r/07-wrong-direction; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x301 "$VM_RUNDIR/body.import_result"
+	F=$r/08-wrong-role; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello_fe"
+	F=$r/09-hub; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x101 "$VM_RUNDIR/body.dev_hub"
+	F=$r/hello; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"
+	F=$r/early; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x101 "$VM_RUNDIR/body.dev_early"
 	# Well-formed lies on a connection that stays up.
-	F=$d/10-lies; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"
+	F=$r/10-lies; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"
 	__frame 0x101 "$VM_RUNDIR/body.dev_ok"
 	__frame 0x101 "$VM_RUNDIR/body.dev_hidden"
 	__frame 0x104 "$VM_RUNDIR/body.status"
@@ -71,6 +81,40 @@ ctl_make_frames() {
 		__body flood; __dev "9-$i" 0 1 "flood $i"
 		__frame 0x101 "$VM_RUNDIR/body.flood"
 	done
+	for i in "$r"/[01]*; do F=$d/${i##*/}; : >"$F"; __data "$i"; done
+
+	# Broken frames after a valid HELLO: bad magic, an oversized DATA
+	# frame, a HELLO with another nonce (a restart: end of the session).
+	F=$d/11-bad-magic; : >"$F"; __data "$r/hello"; printf UGF2 >>"$F"; __b 3; __b 0; __b 0; __b 0; __u32 4; __u32 0
+	F=$d/12-oversized-frame; : >"$F"; __data "$r/hello"; __fhdr 3 0x7fffffff; __u32 0
+	F=$d/13-new-nonce; : >"$F"; __data "$r/hello"; __fhdr 1 8; __u64 0x5eed2
+	# speak.sh's pieces: our HELLO (nonce 0x5eed1), READY's header, PING,
+	# and before each handshake garbage plus a DATA frame to be dropped.
+	F=$d/hello; : >"$F"; __fhdr 1 8; __u64 0x5eed1
+	F=$d/ready; : >"$F"; __fhdr 2 8
+	F=$d/ping; : >"$F"; __fhdr 4 0
+	F=$d/pre; : >"$F"; head -c 64 /dev/urandom >>"$F"; __data "$r/early"
+	rm -r "$r"
+	# speak.sh FILE [hold]: one framed session of a hostile sys-usb.
+	cat >"$d/speak.sh" <<-'EOF'
+		d=/tmp/bad
+		exec 3<>/dev/virtio-ports/usbgate.ctl
+		cat $d/pre >&3
+		# usbgated repeats its 20-byte HELLO: 40 bytes hold a whole one.
+		dd bs=1 count=40 of=/tmp/hs <&3 2>/dev/null
+		h=$(od -An -tx1 /tmp/hs | tr -d ' \n')
+		pre=${h%%554746310100000008000000*}
+		if [ "$pre" = "$h" ] || [ $((${#pre} % 2)) -ne 0 ]; then
+			echo "no HELLO frame from usbgated: $h" >&2
+			exit 1
+		fi
+		# Our HELLO, READY with usbgated's nonce, then the file.
+		{ cat $d/hello $d/ready
+		  dd if=/tmp/hs bs=1 skip=$((${#pre} / 2 + 12)) count=8 2>/dev/null
+		  cat "$d/$1"; } >&3
+		[ "${2:-}" = hold ] || exit 0
+		while cat $d/ping >&3; do sleep 1; done
+	EOF
 }
 
 # ctl_copy_in NAME HOST-FILE GUEST-FILE: in chunks the agent takes.
@@ -84,7 +128,7 @@ ctl_copy_in() {
 	vm_ok "$1" "base64 -d '$3.b64' >'$3' && rm '$3.b64'" "decoding $2 in $1"
 }
 
-__errors() { grep -c "backend sys-usb: disconnected: protocol error" "$VM_OUTDIR/usbgated.log"; }
+__drops() { grep -c "backend sys-usb: disconnected: $1" "$VM_OUTDIR/usbgated.log"; }
 __reconnected() { ctl_ug status 2>/dev/null | grep -Eq '^backend +sys-usb +(hello|connected) '; }
 
 scenario() {
@@ -95,18 +139,23 @@ deny'
 	ctl_frontend B
 	ctl_wait 30 "B connected to dom0" ctl_connected B
 	ctl_make_frames "$VM_RUNDIR/frames"
-	local f n=0 want
+	local f why n job want
 	tar -C "$VM_RUNDIR/frames" -cf "$VM_RUNDIR/frames.tar" .
 	ctl_copy_in A "$VM_RUNDIR/frames.tar" /tmp/frames.tar
 	vm_ok A 'mkdir -p /tmp/bad && tar -C /tmp/bad -xf /tmp/frames.tar' "unpacking the frames in A"
 
 	# Each broken connection is cut; usbgated comes back for the next.
-	for f in "$VM_RUNDIR"/frames/0*; do
-		n=$((n + 1))
+	for f in "$VM_RUNDIR"/frames/0* "$VM_RUNDIR"/frames/1[1-9]*; do
+		case ${f##*/} in
+		0*) why="protocol error" ;;
+		11-* | 12-*) why="broke the session framing" ;;
+		13-*) why="closed the channel (or restarted)" ;;
+		esac
+		n=$(__drops "$why")
 		ctl_wait 20 "usbgated reconnecting to A before ${f##*/}" __reconnected
-		vm_ok A "cat /tmp/bad/${f##*/} >/dev/virtio-ports/usbgate.ctl" "writing ${f##*/} on usbgate.ctl"
-		ctl_wait 20 "usbgated cutting the connection after ${f##*/} ($(__errors) errors so far)" \
-			eval "[ \$(__errors) -ge $n ]"
+		vm_ok A "sh /tmp/bad/speak.sh ${f##*/}" "speaking ${f##*/} on usbgate.ctl"
+		ctl_wait 20 "usbgated cutting the connection after ${f##*/} ($why)" \
+			eval "[ \$(__drops '$why') -gt $n ]"
 		ctl_gated_alive || fail "usbgated died after ${f##*/}"
 		ctl_ok "usbgate list after ${f##*/}" list
 	done
@@ -117,17 +166,22 @@ deny'
 	done
 
 	# Lies that are well-formed: ignored, the flood capped at 128 devices.
+	# The liar keeps its session alive (PING) until the real backend.
 	ctl_wait 20 "usbgated reconnecting to A before the lies" __reconnected
-	vm_ok A "exec 3<>/dev/virtio-ports/usbgate.ctl; cat /tmp/bad/10-lies >&3; sleep 1" "writing the lies on usbgate.ctl"
+	job=$(vm_run_bg A "exec sh /tmp/bad/speak.sh 10-lies hold") || fail "starting the lying sys-usb in A"
 	ctl_wait 20 "the lying device listed" ctl_listed '^sys-usb:9-255 '
 	ctl_wait 20 "the flood listed" eval '[ $(ctl_ug list | grep -c "^sys-usb:9-") -ge 128 ]'
 	ctl_ok "listing after the lies" list
 	assert_eq "devices listed after a flood of 132" 128 "$(grep -c '^sys-usb:9-' <<<"$CTL_OUT")"
 	grep -q '^sys-usb:9-254 ' <<<"$CTL_OUT" && fail "a device without the EXPORT flag is listed"
+	grep -q '^sys-usb:9-250 ' <<<"$CTL_OUT" && fail "a DEV_ADD sent before the framing handshake is listed"
 	ctl_gated_alive || fail "usbgated died after the lies"
 	grep -q "status for unknown session 1234 ignored" "$VM_OUTDIR/usbgated.log" || fail "no trace of the unknown session being ignored"
+	vm_bg_running A "$job" || fail "the lying sys-usb stopped: $(vm_bg_log A "$job")"
 
-	# The real backend says hello: the lies are forgotten, devices work.
+	# The real backend starts (a new session on the port): the lies are
+	# forgotten, devices work.
+	vm_bg_kill A "$job"
 	ctl_backend
 	ctl_wait 30 "the lies forgotten after the real backend's hello" eval "! ctl_listed '^sys-usb:9-'"
 	vm_ok A 'udc_init 4 && gadget_storage 0 8' "creating the storage gadget"
