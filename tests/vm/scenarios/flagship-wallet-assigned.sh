@@ -1,4 +1,5 @@
 # tests/vm/scenarios/flagship-wallet-assigned.sh: the Trezor-style wallet under the real control plane (usbgated as dom0, daemons in A and B): an identity assignment with --allow-pid 0007,0006 attaches it to B when plugged, and through three reboots into the bootloader and back it comes back attached to B by itself each time (usbgate list and the client in B agree, in both modes; re-attach times printed); once unassigned, its next re-enumerations stay in sys-usb
+# timeout: 360
 scenario() {
 	source "$VM_DIR/usbgate-ctl.sh"
 	source "$VM_DIR/flagship.sh"

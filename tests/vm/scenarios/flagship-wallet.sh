@@ -1,4 +1,5 @@
 # tests/vm/scenarios/flagship-wallet.sh: Trezor-style wallet (FunctionFS gadget, vendor class, 64-byte interrupt endpoints) passed A -> B by usbgate: 1000 checked round trips from B with libusb, a host-side reset in B (the trezord pattern), and three reboots into the bootloader and back (another product id each time) with the device passed to B again after each re-enumeration
+# timeout: 360
 scenario() {
 	source "$VM_DIR/usbgate.sh"
 	source "$VM_DIR/flagship.sh"

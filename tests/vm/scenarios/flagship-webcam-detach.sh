@@ -1,4 +1,5 @@
 # tests/vm/scenarios/flagship-webcam-detach.sh: the synthetic UVC webcam streaming A -> B through usbgate is detached mid-stream twice: by the AppVM (frontend stopped) and by the device leaving sys-usb (unplugged at the source); each time B's capture ends with an error instead of hanging, no oops, no vhci port left, and A streams again
+# timeout: 360
 scenario() {
 	source "$VM_DIR/usbgate.sh"
 	source "$VM_DIR/flagship.sh"

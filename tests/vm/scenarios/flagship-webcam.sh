@@ -1,4 +1,5 @@
 # tests/vm/scenarios/flagship-webcam.sh: synthetic UVC webcam (isochronous IN, 320x240 YUYV at 30 fps) on A's xHCI through QEMU usb-redir; uvcvideo binds in A, then in B through usbgate: 60 s of capture with no corrupt frame (rate and losses printed), 20 start/stop cycles, the camera back on A's uvcvideo
+# timeout: 360
 scenario() {
 	source "$VM_DIR/usbgate.sh"
 	source "$VM_DIR/flagship.sh"

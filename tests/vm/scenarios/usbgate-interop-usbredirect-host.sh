@@ -1,4 +1,5 @@
 # tests/vm/scenarios/usbgate-interop-usbredirect-host.sh: usbgate-frontend imports from a usbredir host nobody here wrote: upstream usbredirect in A, over TCP through the host; the disk works in B and returns to A afterwards
+# timeout: 360
 scenario() {
 	source "$VM_DIR/usbgate.sh"
 	vm_start_ok A --hostfwd redir:4000
