@@ -38,6 +38,7 @@
 #include "ctl_link.h"
 #include "daemon.h"
 #include "log.h"
+#include "sandbox.h"
 #include "serve.h"
 #include "stream.h"
 #include "supervise.h"
@@ -323,7 +324,7 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 	struct bd_dev *d;
 	struct usbdev ud;
 	int pfd[2];
-	pid_t pid;
+	pid_t pid, self;
 
 	if (sess_find(b, sv->session) != NULL) {
 		log_warnx("SERVE for session %llx, which exists; ignored",
@@ -367,6 +368,7 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 		return;
 	}
 	fflush(stderr);
+	self = getpid();
 	pid = fork();
 	if (pid < 0) {
 		close(pfd[0]);
@@ -376,6 +378,9 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 		return;
 	}
 	if (pid == 0) {
+		/* The session ends with the daemon (it gives the device back):
+		 * a restarted daemon must not find it held by an orphan. */
+		sandbox_parent_death_signal(SIGTERM, self);
 		close(pfd[0]);
 		sess_child(b, &ud, sv, pfd[1]);
 	}

@@ -27,6 +27,7 @@
 #include "ctl_link.h"
 #include "daemon.h"
 #include "log.h"
+#include "sandbox.h"
 #include "stream.h"
 #include "supervise.h"
 #include "vmd_opts.h"
@@ -93,7 +94,7 @@ handle_import(struct fd *f, const struct ctl_import *im)
 	struct fe_attach_opts o;
 	struct fd_sess *s;
 	int pfd[2];
-	pid_t pid;
+	pid_t pid, self;
 
 	if (sv_find(&f->sessions, im->session) != NULL) {
 		log_warnx("IMPORT for session %llx, which exists; ignored",
@@ -114,6 +115,7 @@ handle_import(struct fd *f, const struct ctl_import *im)
 	}
 	fflush(stdout);
 	fflush(stderr);
+	self = getpid();
 	if ((pid = fork()) < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
@@ -126,6 +128,9 @@ handle_import(struct fd *f, const struct ctl_import *im)
 		log_setproc("usbgate-frontend[import]");
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		/* The import ends with the daemon (its port is released): a
+		 * restarted daemon must not find it held by an orphan. */
+		sandbox_parent_death_signal(SIGTERM, self);
 		/* Keep stdio and the note pipe (as fd 3); nothing else. */
 		if (dup2(pfd[1], 3) < 0)
 			_exit(FE_EXIT_ERROR);
