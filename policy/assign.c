@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "assign.h"
+#include "pol_file.h"
 
 #define ASSIGN_MAGIC	"usbgate-assignments 1"
 #define ASSIGN_FILE_MAX	(8u << 20)
@@ -296,42 +297,27 @@ int
 pol_assign_load(struct pol_assign_store *st, struct pol_diags *dg)
 {
 	struct pol_assign a;
-	struct stat sb;
 	char *text, *line, *nl, msg[160];
 	size_t got = 0, kept = 0, entries = 0;
 	long end_count = -1;
-	int fd, lineno = 0, dropped = 0, r, seen_magic = 0;
-	ssize_t n;
+	int lineno = 0, dropped = 0, r, seen_magic = 0;
 
 	pol_assign_free(st);
-	if ((fd = open(st->path, O_RDONLY | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT)
-			return POL_OK;
-		pol_diag_add(dg, st->path, 0, "cannot open: %s",
-		    strerror(errno));
-		return POL_E_IO;
-	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (size_t)sb.st_size > ASSIGN_FILE_MAX) {
-		close(fd);
+	r = pol_file_read(st->path, ASSIGN_FILE_MAX, &text, &got);
+	if (r == POL_E_NOTFOUND)
+		return POL_OK;
+	if (r == POL_E_IO && (errno == EINVAL || errno == EFBIG)) {
 		pol_diag_add(dg, st->path, 0, "not a regular file of sane "
 		    "size");
-		return POL_E_IO;
+		return r;
 	}
-	if ((text = malloc((size_t)sb.st_size + 1)) == NULL) {
-		close(fd);
-		return POL_E_NOMEM;
+	if (r == POL_E_IO) {
+		pol_diag_add(dg, st->path, 0, "cannot open: %s",
+		    strerror(errno));
+		return r;
 	}
-	while (got < (size_t)sb.st_size) {
-		n = read(fd, text + got, (size_t)sb.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	text[got] = '\0';
+	if (r != POL_OK)
+		return r;
 
 	for (line = text; line < text + got; line = nl) {
 		char *eol = memchr(line, '\n', (size_t)(text + got - line));

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pol_file.h"
 #include "rules.h"
 
 #define RULES_FILE_MAX	(4u << 20)
@@ -740,37 +741,22 @@ int
 pol_ruleset_load_file(struct pol_ruleset *rs, const char *path,
     struct pol_diags *dg)
 {
-	struct stat st;
 	char *text;
-	size_t got = 0;
-	ssize_t n;
-	int fd, r;
+	size_t got;
+	int r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		pol_diag_add(dg, path, 0, "cannot open: %s", strerror(errno));
-		return errno == ENOENT ? POL_E_NOTFOUND : POL_E_IO;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size > RULES_FILE_MAX) {
+	r = pol_file_read(path, RULES_FILE_MAX, &text, &got);
+	if (r == POL_E_IO && (errno == EINVAL || errno == EFBIG)) {
 		pol_diag_add(dg, path, 0, "not a regular file of at most %u "
 		    "bytes", RULES_FILE_MAX);
-		close(fd);
-		return POL_E_IO;
+		return r;
 	}
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return POL_E_NOMEM;
+	if (r == POL_E_NOTFOUND || r == POL_E_IO) {
+		pol_diag_add(dg, path, 0, "cannot open: %s", strerror(errno));
+		return r;
 	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, text + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	text[got] = '\0';
+	if (r != POL_OK)
+		return r;
 	if (memchr(text, '\0', got) != NULL) {
 		pol_diag_add(dg, path, 0, "contains a NUL byte");
 		free(text);

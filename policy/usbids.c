@@ -20,6 +20,7 @@
 
 #include "ident.h"
 #include "pol_error.h"
+#include "pol_file.h"
 #include "usbids.h"
 
 struct ids_entry {
@@ -157,35 +158,18 @@ int
 pol_usbids_load(const char *path, struct pol_usbids **out)
 {
 	struct pol_usbids *ids;
-	struct stat st;
-	size_t got = 0;
-	ssize_t n;
-	int fd, r;
+	char *text;
+	size_t got;
+	int r;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return POL_E_IO;
-	if (fstat(fd, &st) < 0 || st.st_size < 0 ||
-	    (size_t)st.st_size > USBIDS_MAX_SIZE) {
-		close(fd);
-		return POL_E_IO;
-	}
-	if ((ids = calloc(1, sizeof(*ids))) == NULL ||
-	    (ids->text = malloc((size_t)st.st_size + 1)) == NULL) {
-		free(ids);
-		close(fd);
+	if ((r = pol_file_read(path, USBIDS_MAX_SIZE, &text, &got)) != POL_OK)
+		return r == POL_E_NOMEM ? r : POL_E_IO;
+	if ((ids = calloc(1, sizeof(*ids))) == NULL) {
+		free(text);
 		return POL_E_NOMEM;
 	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, ids->text + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	ids->text[got] = '\0';
+	ids->text = text;
 	if ((r = index_text(ids)) != POL_OK) {
 		pol_usbids_free(ids);
 		return r;
