@@ -1077,6 +1077,18 @@ cmd_client(int argc, char **argv)
 
 /* ----------------------------------------------------------------- agent */
 
+/* The VM's qrexec ports (TB_QREXEC_PORT_DIR: host-side tests of the double). */
+static const char *
+port_glob(const char *kind)
+{
+	static char g[256];
+	const char *dir = getenv("TB_QREXEC_PORT_DIR");
+
+	snprintf(g, sizeof(g), "%s/qrexec.%s.*", dir ? dir : "/dev/virtio-ports",
+	    kind);
+	return g;
+}
+
 /* Find NAME+ARG in every directory of path, then NAME. */
 static int
 lookup(const char *path, const char *full, const char *bare, char *out,
@@ -1340,7 +1352,7 @@ agent_exec(int fd, char *buf, int n)
 	ai.closed = 0;
 	pthread_create(&t, NULL, agent_stdin, &ai);
 	/* The call ends when the service exited AND closed stdout and stderr. */
-	while (!exited || out_open || err_open) {
+	for (;;) {
 		struct pollfd pf[2] = { { out_open ? sout[0] : -1, POLLIN, 0 },
 		    { err_open ? serr[0] : -1, POLLIN, 0 } };
 		char b[16384];
@@ -1349,6 +1361,8 @@ agent_exec(int fd, char *buf, int n)
 
 		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
 			exited = 1;
+		if (exited && !out_open && !err_open)
+			break;
 		if (poll(pf, 2, exited ? -1 : 100) <= 0)
 			continue;
 		for (i = 0; i < 2; i++) {
@@ -1390,7 +1404,7 @@ cmd_agent(void)
 	int n;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (glob("/dev/virtio-ports/qrexec.exec.*", 0, NULL, &g) != 0) {
+	if (glob(port_glob("exec"), 0, NULL, &g) != 0) {
 		warnx_("no qrexec.exec ports");
 		return 1;
 	}
@@ -1533,7 +1547,7 @@ cmd_client_vm(int argc, char **argv)
 		return 1;
 	}
 	pthread_mutex_init(&c.wmu, NULL);
-	if (glob("/dev/virtio-ports/qrexec.call.*", 0, NULL, &g) == 0)
+	if (glob(port_glob("call"), 0, NULL, &g) == 0)
 		for (i = 0; i < (int)g.gl_pathc && c.port < 0; i++)
 			c.port = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
 	if (c.port < 0) {
