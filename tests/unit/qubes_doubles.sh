@@ -30,21 +30,31 @@ for v in A B; do
 		done
 	done
 done
-for i in $(seq 50); do [[ -S $T/qx-B-call.1.sock && -e $T/B/ports/qrexec.call.1 ]] && break; sleep 0.1; done
+for i in $(seq 100); do [[ -S $T/qx-B-call.1.sock ]] && break; sleep 0.1; done
 mkdir -p "$T/etc" "$T/run"
 echo 'test.Echo * @anyvm @anyvm deny' >"$T/etc/90-test.policy"
 "$Q" dom0 --socket "$T/d0.sock" --policy-dir "$T/etc" --policy-dir "$T/run" --log "$T/d0.log" \
 	--vm "sys-usb:$T/qx-A:2:2" --vm "work:$T/qx-B:2:2" &
 pids+=($!)
+# socat makes each pty once dom0 has connected its socket.
+for i in $(seq 100); do
+	[[ -S $T/d0.sock && -e $T/A/ports/qrexec.call.1 && -e $T/B/ports/qrexec.call.1 ]] && break
+	sleep 0.1
+done
 for v in A B; do
 	env QREXEC_LEAK=1 TB_QREXEC_PORT_DIR="$T/$v/ports" QREXEC_SERVICE_PATH="$T/$v/rpc1:$T/$v/rpc2" \
 		QUBES_RPC_CONFIG_PATH="$T/$v/cfg" "$Q" agent 2>"$T/agent-$v.log" &
 	pids+=($!)
 done
-for i in $(seq 50); do [[ -S $T/d0.sock ]] && break; sleep 0.1; done
+for i in $(seq 100); do
+	grep -q "serving 2 exec ports" "$T/agent-A.log" "$T/agent-B.log" 2>/dev/null &&
+		[[ $(grep -l "serving 2 exec ports" "$T/agent-A.log" "$T/agent-B.log" | wc -l) == 2 ]] && break
+	sleep 0.1
+done
 ln -s "$Q" "$T/qrexec-client-vm"
-cvm() { TB_QREXEC_PORT_DIR="$T/B/ports" "$T/qrexec-client-vm" "$@"; }
-d0() { "$Q" client --socket "$T/d0.sock" "$@"; }
+# Every call under a time limit: a hang is a failure (124), not a stuck test.
+cvm() { TB_QREXEC_PORT_DIR="$T/B/ports" timeout -k 2 20 "$T/qrexec-client-vm" "$@"; }
+d0() { timeout -k 2 20 "$Q" client --socket "$T/d0.sock" "$@"; }
 
 cat >"$T/A/rpc2/test.Echo" <<'EOS'
 #!/bin/sh
@@ -144,7 +154,8 @@ qubesdb-write /a/ x 2>/dev/null; check "qdb: write to a path ending in /" 1 "$?"
 qubesdb-write '/a b' x 2>/dev/null; check "qdb: a space in a path" 1 "$?"
 check "qdb list" "2-1/desc" "$(qubesdb-list /qubes-usb-devices/)"
 qubesdb-read /nope 2>/dev/null; check "qdb read of a missing key" 1 "$?"
-(qubesdb-watch /qubes-usb-devices >"$T/watch" &)
+timeout 20 qubesdb-watch /qubes-usb-devices >"$T/watch" 2>&1 </dev/null &
+pids+=($!)
 sleep 0.5
 qubesdb-write /qubes-usb-devices/2-1/connected-to work
 qubesdb-write /qubes-usb-devices ''

@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -502,11 +503,22 @@ policy_eval(char **dirs, int ndirs, const char *service, const char *arg,
 
 /* ------------------------------------------------------------------ dom0 */
 
+/*
+ * A caller's end (a VM's call port, or one dom0 client connection) or a
+ * VM's exec port. Each caller end has one reader thread for its life; each
+ * call in progress has one more thread reading the service's exec port.
+ * No lock is held across I/O: a frame goes to a port only while the port
+ * belongs to the sending call (owner, under wmu), so a late frame of an
+ * ended call never reaches the next one.
+ */
 struct port {
 	char path[108];
 	int fd;
-	int busy;		/* a session owns it */
-	pthread_mutex_t wmu;
+	int busy;		/* exec port: a call owns it (d0.mu) */
+	pthread_mutex_t wmu;	/* whole frames; owner */
+	struct session *owner;	/* the call frames may go for */
+	struct vm *vm;		/* NULL: a dom0 client */
+	struct session *sess;	/* caller end: its call (its reader only) */
 };
 
 struct vm {
@@ -515,16 +527,24 @@ struct vm {
 	int nexec, ncall;
 };
 
+/* One call: the caller's end and the service's exec port. */
+struct session {
+	struct port *cport, *sport;
+	char what[160];
+	int refs;		/* the caller's reader, sess_up (d0.mu) */
+	int stdin_eof;		/* the caller's reader only */
+};
+
 static struct {
 	struct vm *vm;
 	int nvm;
 	char **pdirs;
 	int npdirs;
 	FILE *log;
-	pthread_mutex_t mu;	/* busy flags and the log */
+	pthread_mutex_t mu;	/* busy flags, references, the log */
 } d0 = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-static void
+static void __attribute__((format(printf, 1, 2)))
 d0_log(const char *fmt, ...)
 {
 	va_list ap;
@@ -569,80 +589,70 @@ d0_take_exec(struct vm *v)
 	return p;
 }
 
-static void
-d0_release(struct port *p)
+/*
+ * A frame to p on behalf of call s, if p is still s's; with release, p is
+ * no longer s's afterwards. Returns -1 if not sent.
+ */
+static int
+port_send(struct port *p, struct session *s, uint32_t type, const void *d,
+    uint32_t n, int release)
 {
-	pthread_mutex_lock(&d0.mu);
-	p->busy = 0;
-	pthread_mutex_unlock(&d0.mu);
+	int rc = -1;
+
+	pthread_mutex_lock(&p->wmu);
+	if (p->owner == s && s != NULL) {
+		rc = frame_write(p->fd, NULL, type, d, n);
+		if (release)
+			p->owner = NULL;
+	}
+	pthread_mutex_unlock(&p->wmu);
+	return rc;
 }
 
-/* One call in progress: the caller's end (a call port or a dom0 client). */
-struct session {
-	int cfd;			/* caller */
-	pthread_mutex_t *cmu;
-	struct port *cport;		/* NULL for a dom0 client */
-	struct port *sport;		/* the service's exec port */
-	char what[160];
-	pthread_mutex_t mu;
-	int exit_sent;			/* EXIT forwarded to the caller */
-	int caller_gone;		/* the caller left before EXIT */
-	int stdin_eof;
-};
-
-/* caller -> service: STDIN, then CLOSE (answer to EXIT, or leaving early). */
-static void *
-sess_down(void *arg)
+static void
+port_own(struct port *p, struct session *s)
 {
-	struct session *s = arg;
-	char *buf = malloc(FRAME_MAX + 1);
-	uint32_t type;
-	int n;
+	pthread_mutex_lock(&p->wmu);
+	p->owner = s;
+	pthread_mutex_unlock(&p->wmu);
+}
 
-	while ((n = frame_read(s->cfd, &type, buf)) >= 0) {
-		pthread_mutex_lock(&s->mu);
-		if (type == F_STDIN && !s->exit_sent && !s->stdin_eof) {
-			s->stdin_eof = n == 0;
-			pthread_mutex_unlock(&s->mu);
-			frame_write(s->sport->fd, &s->sport->wmu, F_STDIN, buf,
-			    (uint32_t)n);
-			continue;
-		}
-		pthread_mutex_unlock(&s->mu);
-		if (type == F_STDIN)
-			continue;
-		if (type == F_CLOSE)
-			break;
-		/* A CALL on a port in session: its last client died. */
-		d0_log("%s: unexpected frame %u from the caller; ending its "
-		    "side", s->what, type);
-		if (type == F_CALL) {
-			char *f[3];
-			const char *r[2];
+static void
+frame_exit_to(struct session *s, int code)
+{
+	char b[16];
 
-			if (fields(buf, n, f, 3) == 3) {
-				r[0] = f[0];
-				r[1] = "125";
-				frame_strings(s->cfd, s->cmu, F_REFUSE, r, 2);
-			}
-		}
-		break;
+	snprintf(b, sizeof(b), "%d", code);
+	port_send(s->cport, s, F_EXIT, b, (uint32_t)strlen(b) + 1, 0);
+}
+
+static void
+sess_unref(struct session *s)
+{
+	int last;
+
+	pthread_mutex_lock(&d0.mu);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&d0.mu);
+	if (last)
+		free(s);
+}
+
+/*
+ * The caller is done (its CLOSE, a new CALL, or its end went away): nothing
+ * more goes to it; if the service still runs, its stdin ends and the call
+ * goes on until it exits.
+ */
+static void
+sess_leave(struct session *s)
+{
+	port_own(s->cport, NULL);
+	if (!s->stdin_eof) {
+		s->stdin_eof = 1;
+		port_send(s->sport, s, F_STDIN, "", 0, 0);
 	}
-	pthread_mutex_lock(&s->mu);
-	if (!s->exit_sent) {
-		s->caller_gone = 1;
-		if (!s->stdin_eof) {
-			s->stdin_eof = 1;
-			frame_write(s->sport->fd, &s->sport->wmu, F_STDIN, "", 0);
-		}
-	}
-	pthread_mutex_unlock(&s->mu);
-	if (s->cport)
-		d0_release(s->cport);
-	else
-		close(s->cfd);
-	free(buf);
-	return NULL;
+	s->cport->sess = NULL;
+	sess_unref(s);
 }
 
 /* service -> caller: STDOUT, STDERR, EXIT; CLOSE goes back to the agent. */
@@ -655,111 +665,89 @@ sess_up(void *arg)
 	int n, code = 125;
 
 	while ((n = frame_read(s->sport->fd, &type, buf)) >= 0) {
-		if (type == F_STDOUT || type == F_STDERR) {
-			pthread_mutex_lock(&s->mu);
-			if (!s->caller_gone)
-				frame_write(s->cfd, s->cmu, type, buf,
-				    (uint32_t)n);
-			pthread_mutex_unlock(&s->mu);
-			continue;
-		}
-		if (type == F_EXIT) {
+		if (type == F_STDOUT || type == F_STDERR)
+			port_send(s->cport, s, type, buf, (uint32_t)n, 0);
+		else if (type == F_EXIT) {
 			code = atoi(buf);
-			frame_write(s->sport->fd, &s->sport->wmu, F_CLOSE, "", 0);
 			break;
 		}
 	}
+	port_send(s->sport, s, F_CLOSE, "", 0, 1);
 	if (n < 0)
 		d0_log("%s: the service's VM went away", s->what);
 	d0_log("%s: service exit %d", s->what, code);
-	pthread_mutex_lock(&s->mu);
-	if (!s->caller_gone)
-		frame_exit(s->cfd, s->cmu, F_EXIT, code);
-	s->exit_sent = 1;
-	pthread_mutex_unlock(&s->mu);
-	d0_release(s->sport);
+	frame_exit_to(s, code);
+	pthread_mutex_lock(&d0.mu);
+	s->sport->busy = 0;
+	pthread_mutex_unlock(&d0.mu);
+	sess_unref(s);
 	free(buf);
 	return NULL;
 }
 
-static void *
-sess_run(void *arg)
-{
-	struct session *s = arg;
-	pthread_t up, down;
-
-	pthread_create(&up, NULL, sess_up, s);
-	pthread_create(&down, NULL, sess_down, s);
-	pthread_join(up, NULL);
-	pthread_join(down, NULL);
-	pthread_mutex_destroy(&s->mu);
-	if (s->cport == NULL) {		/* a dom0 client's lock */
-		pthread_mutex_destroy(s->cmu);
-		free(s->cmu);
-	}
-	free(s);
-	return NULL;
-}
-
 /*
- * Start the service in the target's agent and relay until it ends. The
- * target type follows qrexec-daemon: "name" for a VM name, "keyword" for
- * @default, empty for dom0's own calls.
+ * Start the service in the target's agent; the caller's reader relays the
+ * caller's side. The target type follows qrexec-daemon: "name" for a VM
+ * name, "keyword" for @default, empty for dom0's own calls.
  */
 static int
-d0_start(int cfd, pthread_mutex_t *cmu, struct port *cport, struct vm *tv,
-    const char *user, const char *service, const char *source,
-    const char *req_target, int from_dom0)
+d0_start(struct port *cp, struct vm *tv, const char *user,
+    const char *service, const char *source, const char *req_target)
 {
 	struct port *sp = d0_take_exec(tv);
 	struct session *s;
 	pthread_t t;
 	const char *ex[6];
+	int from_dom0 = cp->vm == NULL;
 
 	if (sp == NULL)
 		return -1;
-	s = calloc(1, sizeof(*s));
-	s->cfd = cfd;
-	s->cmu = cmu;
-	s->cport = cport;
-	s->sport = sp;
-	pthread_mutex_init(&s->mu, NULL);
-	snprintf(s->what, sizeof(s->what), "%s %s -> %s", service, source,
-	    tv->name);
 	ex[0] = user;
 	ex[1] = service;
 	ex[2] = source;
 	ex[3] = from_dom0 ? "" : req_target[0] == '@' ? "keyword" : "name";
 	ex[4] = from_dom0 ? "" : req_target;
 	ex[5] = from_dom0 ? "1" : "0";
+	s = calloc(1, sizeof(*s));
+	s->cport = cp;
+	s->sport = sp;
+	s->refs = 2;
+	snprintf(s->what, sizeof(s->what), "%s %s -> %s", service, source,
+	    tv->name);
+	port_own(sp, s);
+	port_own(cp, s);
 	if (frame_strings(sp->fd, &sp->wmu, F_EXEC, ex, 6) < 0) {
-		d0_release(sp);
-		pthread_mutex_destroy(&s->mu);
+		port_own(sp, NULL);
+		port_own(cp, NULL);
+		pthread_mutex_lock(&d0.mu);
+		sp->busy = 0;
+		pthread_mutex_unlock(&d0.mu);
 		free(s);
 		return -1;
 	}
-	pthread_create(&t, NULL, sess_run, s);
+	cp->sess = s;
+	pthread_create(&t, NULL, sess_up, s);
 	pthread_detach(t);
 	return 0;
 }
 
 static void
-d0_refuse(int fd, pthread_mutex_t *mu, const char *nonce, int code)
+d0_refuse(struct port *p, const char *nonce, int code)
 {
 	char c[8];
 	const char *r[2] = { nonce, c };
 
 	snprintf(c, sizeof(c), "%d", code);
-	frame_strings(fd, mu, F_REFUSE, r, 2);
+	frame_strings(p->fd, &p->wmu, F_REFUSE, r, 2);
 }
 
-/* A CALL from qrexec-client-vm in VM v on port p. */
+/* A CALL from qrexec-client-vm in VM v on call port p. */
 static void
-d0_call(struct vm *v, struct port *p, char *buf, int n)
+d0_call(struct port *p, char *buf, int n)
 {
 	char *f[3], to[40], user[40], why[700], svc[SERVICE_MAX + 1];
 	const char *arg = "";
-	struct vm *tv;
+	struct vm *v = p->vm, *tv;
 	char *plus;
 
 	if (fields(buf, n, f, 3) != 3) {
@@ -768,7 +756,7 @@ d0_call(struct vm *v, struct port *p, char *buf, int n)
 	}
 	if (!valid_target(f[1]) || !valid_service(f[2])) {
 		d0_log("%s: refused: invalid target or service name", v->name);
-		d0_refuse(p->fd, &p->wmu, f[0], 126);
+		d0_refuse(p, f[0], 126);
 		return;
 	}
 	snprintf(svc, sizeof(svc), "%s", f[2]);
@@ -779,63 +767,90 @@ d0_call(struct vm *v, struct port *p, char *buf, int n)
 	if (!policy_eval(d0.pdirs, d0.npdirs, svc, arg, v->name, f[1], to,
 	    sizeof(to), user, sizeof(user), why, sizeof(why))) {
 		d0_log("%s+%s %s -> %s: %s", svc, arg, v->name, f[1], why);
-		d0_refuse(p->fd, &p->wmu, f[0], 126);
+		d0_refuse(p, f[0], 126);
 		return;
 	}
 	d0_log("%s+%s %s -> %s: %s", svc, arg, v->name, f[1], why);
 	if ((tv = d0_vm(to)) == NULL || tv == v) {
 		d0_log("%s: refused: no VM %s to call", v->name, to);
-		d0_refuse(p->fd, &p->wmu, f[0], 126);
+		d0_refuse(p, f[0], 126);
 		return;
 	}
-	pthread_mutex_lock(&d0.mu);
-	p->busy = 1;
-	pthread_mutex_unlock(&d0.mu);
 	frame_strings(p->fd, &p->wmu, F_ACCEPT, (const char **)&f[0], 1);
-	if (d0_start(p->fd, &p->wmu, p, tv, user, f[2], v->name, f[1], 0) < 0) {
+	if (d0_start(p, tv, user, f[2], v->name, f[1]) < 0) {
 		d0_log("%s: no free exec port in %s", v->name, tv->name);
 		frame_exit(p->fd, &p->wmu, F_EXIT, 125);
-		d0_release(p);
 	}
 }
 
-/* A dom0 client (qrexec-client): DCALL target, user, service, source. */
-static void *
-d0_client(void *arg)
+/* A dom0 client's first frame: DCALL target, user, service, source. */
+static int
+d0_dcall(struct port *p, char *buf, int n)
 {
-	int fd = (int)(intptr_t)arg;
-	char *buf = malloc(FRAME_MAX + 1), *f[4];
-	pthread_mutex_t *mu = malloc(sizeof(*mu));
+	char *f[4];
 	struct vm *tv;
+
+	if (fields(buf, n, f, 4) != 4 || !valid_service(f[2]))
+		return -1;
+	if ((tv = d0_vm(f[0])) == NULL) {
+		d0_log("dom0: %s: no such VM", f[0]);
+		return -1;
+	}
+	d0_log("%s dom0 -> %s: dom0 call, user %s", f[2], tv->name, f[1]);
+	if (d0_start(p, tv, f[1], f[2], f[3], "") < 0) {
+		d0_log("dom0: no free exec port in %s", tv->name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The reader of one caller end, for its life: CALL (or a dom0 client's
+ * DCALL) starts a call; STDIN goes to the service; CLOSE answers EXIT or
+ * leaves early. A CALL during a call means its client died unnoticed (a
+ * virtio-serial port carries no close): that call loses its caller.
+ */
+static void *
+d0_caller(void *arg)
+{
+	struct port *p = arg;
+	char *buf = malloc(FRAME_MAX + 1);
+	struct session *s;
 	uint32_t type;
 	int n;
 
-	pthread_mutex_init(mu, NULL);
-	n = frame_read(fd, &type, buf);
-	if (n < 0 || type != F_DCALL || fields(buf, n, f, 4) != 4 ||
-	    !valid_service(f[2])) {
-		frame_exit(fd, mu, F_EXIT, 125);
-		close(fd);
-		goto out;
+	while ((n = frame_read(p->fd, &type, buf)) >= 0) {
+		s = p->sess;
+		if (s != NULL && type == F_STDIN) {
+			if (!s->stdin_eof) {
+				s->stdin_eof = n == 0;
+				port_send(s->sport, s, F_STDIN, buf, (uint32_t)n, 0);
+			}
+			continue;
+		}
+		if (s != NULL && (type == F_CALL || type == F_CLOSE ||
+		    type == F_DCALL))
+			sess_leave(s);
+		if (type == F_CALL && p->vm != NULL)
+			d0_call(p, buf, n);
+		else if (type == F_DCALL && p->vm == NULL && s == NULL &&
+		    d0_dcall(p, buf, n) < 0) {
+			frame_exit(p->fd, &p->wmu, F_EXIT, 125);
+			break;
+		}
+		if (type == F_CLOSE && p->vm == NULL)
+			break;		/* a dom0 client is done */
 	}
-	if ((tv = d0_vm(f[0])) == NULL) {
-		d0_log("dom0: %s: no such VM", f[0]);
-		frame_exit(fd, mu, F_EXIT, 125);
-		close(fd);
-		goto out;
-	}
-	d0_log("%s dom0 -> %s: dom0 call, user %s", f[2], tv->name, f[1]);
-	if (d0_start(fd, mu, NULL, tv, f[1], f[2], f[3], "", 1) < 0) {
-		d0_log("dom0: no free exec port in %s", tv->name);
-		frame_exit(fd, mu, F_EXIT, 125);
-		close(fd);
-		goto out;
-	}
-	free(buf);
-	return NULL;	/* the session owns fd (the mutex lives as long) */
-out:
-	pthread_mutex_destroy(mu);
-	free(mu);
+	if (p->sess != NULL)
+		sess_leave(p->sess);
+	if (p->vm != NULL)
+		d0_log("%s: %s closed (the VM is gone)", p->vm->name, p->path);
+	/* No call owns p any more: nothing writes to it after this. */
+	pthread_mutex_lock(&p->wmu);
+	close(p->fd);
+	p->fd = -1;
+	pthread_mutex_unlock(&p->wmu);
+	/* A dom0 client's struct stays: an ended call may still look at it. */
 	free(buf);
 	return NULL;
 }
@@ -858,12 +873,14 @@ connect_unix(const char *path)
 }
 
 static int
-port_open(struct port *p, const char *prefix, const char *kind, int k)
+port_open(struct port *p, struct vm *v, const char *prefix, const char *kind,
+    int k)
 {
 	int i;
 
 	snprintf(p->path, sizeof(p->path), "%s-%s.%d.sock", prefix, kind, k);
 	pthread_mutex_init(&p->wmu, NULL);
+	p->vm = v;
 	for (i = 0; i < 300; i++) {
 		if ((p->fd = connect_unix(p->path)) >= 0)
 			return 0;
@@ -878,6 +895,7 @@ cmd_dom0(int argc, char **argv)
 {
 	const char *sock = NULL, *logf = NULL;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	pthread_t t;
 	int i, k, lfd;
 
 	for (i = 0; i < argc; i++) {
@@ -896,22 +914,21 @@ cmd_dom0(int argc, char **argv)
 
 			if (sscanf(argv[++i], "%31[^:]:%99[^:]:%d:%d", name,
 			    prefix, &ne, &nc) != 4 || ne < 1 || nc < 1 ||
-			    ne > 16 || nc > 16)
+			    ne > 16 || nc > 16 || d0.nvm >= 16)
 				goto usage;
-			d0.vm = realloc(d0.vm, sizeof(*d0.vm) *
-			    (size_t)(d0.nvm + 1));
+			if (d0.vm == NULL)
+				d0.vm = calloc(16, sizeof(*d0.vm));
 			v = &d0.vm[d0.nvm++];
-			memset(v, 0, sizeof(*v));
 			snprintf(v->name, sizeof(v->name), "%s", name);
 			v->exec = calloc((size_t)ne, sizeof(*v->exec));
 			v->call = calloc((size_t)nc, sizeof(*v->call));
 			v->nexec = ne;
 			v->ncall = nc;
 			for (k = 0; k < ne; k++)
-				if (port_open(&v->exec[k], prefix, "exec", k) < 0)
+				if (port_open(&v->exec[k], v, prefix, "exec", k) < 0)
 					return 1;
 			for (k = 0; k < nc; k++)
-				if (port_open(&v->call[k], prefix, "call", k) < 0)
+				if (port_open(&v->call[k], v, prefix, "call", k) < 0)
 					return 1;
 		} else
 			goto usage;
@@ -931,61 +948,24 @@ cmd_dom0(int argc, char **argv)
 		warnx_("%s: %s", sock, strerror(errno));
 		return 1;
 	}
+	for (i = 0; i < d0.nvm; i++)
+		for (k = 0; k < d0.vm[i].ncall; k++) {
+			pthread_create(&t, NULL, d0_caller, &d0.vm[i].call[k]);
+			pthread_detach(t);
+		}
 	d0_log("dom0: %d VMs, listening on %s", d0.nvm, sock);
 	for (;;) {
-		struct pollfd pf[1 + 16 * 8];
-		struct port *pp[1 + 16 * 8];
-		struct vm *pv[1 + 16 * 8];
-		int np = 1, j;
+		int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		struct port *p;
 
-		pf[0].fd = lfd;
-		pf[0].events = POLLIN;
-		pthread_mutex_lock(&d0.mu);
-		for (i = 0; i < d0.nvm; i++)
-			for (k = 0; k < d0.vm[i].ncall && np < 1 + 16 * 8; k++) {
-				struct port *p = &d0.vm[i].call[k];
-
-				if (p->busy || p->fd < 0)
-					continue;
-				pf[np].fd = p->fd;
-				pf[np].events = POLLIN;
-				pp[np] = p;
-				pv[np++] = &d0.vm[i];
-			}
-		pthread_mutex_unlock(&d0.mu);
-		if (poll(pf, (nfds_t)np, 200) <= 0)
+		if (cfd < 0)
 			continue;
-		if (pf[0].revents & POLLIN) {
-			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-			pthread_t t;
-
-			if (cfd >= 0) {
-				pthread_create(&t, NULL, d0_client,
-				    (void *)(intptr_t)cfd);
-				pthread_detach(t);
-			}
-		}
-		for (j = 1; j < np; j++) {
-			char *buf;
-			uint32_t type;
-			int n;
-
-			if (pf[j].revents & (POLLHUP | POLLERR)) {
-				d0_log("%s: %s closed (the VM is gone)",
-				    pv[j]->name, pp[j]->path);
-				close(pp[j]->fd);
-				pp[j]->fd = -1;
-				continue;
-			}
-			if (!(pf[j].revents & POLLIN))
-				continue;
-			buf = malloc(FRAME_MAX + 1);
-			n = frame_read(pp[j]->fd, &type, buf);
-			if (n >= 0 && type == F_CALL)
-				d0_call(pv[j], pp[j], buf, n);
-			/* else: a caller's CLOSE after a refusal, or stale */
-			free(buf);
-		}
+		p = calloc(1, sizeof(*p));
+		p->fd = cfd;
+		pthread_mutex_init(&p->wmu, NULL);
+		snprintf(p->path, sizeof(p->path), "dom0 client");
+		pthread_create(&t, NULL, d0_caller, p);
+		pthread_detach(t);
 	}
 usage:
 	fprintf(stderr, "usage: tb-qrexec dom0 --socket PATH --policy-dir DIR... "
@@ -1548,18 +1528,20 @@ cmd_client_vm(int argc, char **argv)
 	}
 	pthread_mutex_init(&c.wmu, NULL);
 	if (glob(port_glob("call"), 0, NULL, &g) == 0)
-		for (i = 0; i < (int)g.gl_pathc && c.port < 0; i++)
+		for (i = 0; i < (int)g.gl_pathc && c.port < 0; i++) {
+			/* A virtio-serial port opens once (EBUSY); the lock
+			 * does the same where a port is a pty (unit test). */
 			c.port = open(g.gl_pathv[i], O_RDWR | O_CLOEXEC);
+			if (c.port >= 0 && flock(c.port, LOCK_EX | LOCK_NB) < 0) {
+				close(c.port);
+				c.port = -1;
+			}
+		}
 	if (c.port < 0) {
 		warnx_("no free qrexec call port (the agent is not running?)");
 		return 125;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = cvm_on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	snprintf(nonce, sizeof(nonce), "%d.%ld", (int)getpid(), (long)time(NULL));
 	call[0] = nonce;
 	call[1] = target;
@@ -1585,7 +1567,13 @@ cmd_client_vm(int argc, char **argv)
 		}
 		break;
 	}
-	/* Allowed: only now start the local program. */
+	/* Allowed: only now start the local program. Until here a signal
+	 * ends us at once; from here it ends the call in order. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cvm_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	if (argc > 2) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sa_in) < 0 ||
 		    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sa_out) < 0)
