@@ -81,13 +81,16 @@ qb_boot() {
 	fail "the qrexec double's daemon did not start: $(tail -n 2 "$VM_OUTDIR/qrexec-dom0.log" 2>/dev/null)"
 }
 
-# qb_save_logs: the agents' logs (VM-to-VM services' stderr) next to the
-# consoles.
+# qb_save_logs: for a post-mortem, per VM: the qrexec agent's log (calls,
+# exits, VM-to-VM services' stderr), the services' state and logs, the
+# processes, QubesDB.
 qb_save_logs() {
 	local v j
 	for v in A B; do
 		j=QB_AGENT_$v
 		[[ -n ${!j:-} ]] && vm_bg_log "$v" "${!j}" >"$VM_OUTDIR/qrexec-agent-$v.log" 2>/dev/null
+		vm_run -t 20 "$v" 'for f in $(find /run/usbgate-qubes -type f 2>/dev/null); do echo "== $f"; cat "$f"; done
+			echo "== ps"; ps; echo "== qubesdb"; qubesdb-multiread / 2>&1' >"$VM_OUTDIR/qubes-state-$v.log" 2>&1
 	done
 	return 0
 }
@@ -102,7 +105,9 @@ qd0_client() {
 	local e
 	e=$(mktemp "$VM_RUNDIR/qd0err.XXXXXX")
 	QD0_RC=0
-	QD0_STDOUT=$(printf '%s' "$3" | "$QB_QREXEC" client --socket "$QB_SOCK" -d "$1" "$2" 2>"$e") || QD0_RC=$?
+	# qubesd waits as long as it takes; the scenario does not.
+	QD0_STDOUT=$(printf '%s' "$3" | timeout -k 5 90 "$QB_QREXEC" client --socket "$QB_SOCK" -d "$1" "$2" 2>"$e") || QD0_RC=$?
+	((QD0_RC != 124)) || fail "qrexec-client -d $1 '$2' did not return within 90 s"
 	QD0_STDERR=$(cat "$e")
 	rm -f "$e"
 }

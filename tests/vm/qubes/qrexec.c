@@ -1232,6 +1232,7 @@ agent_exec(int fd, char *buf, int n)
 	if (fields(buf, n, f, 6) != 6)
 		agent_fail(fd, 0, 125, "malformed EXEC");
 	fwd = strcmp(f[5], "1") == 0;
+	fprintf(stderr, "qrexec-agent: %s from %s as %s\n", f[1], f[2], f[0]);
 	if (!valid_service(f[1]))
 		agent_fail(fd, fwd, 125, "invalid service %s", f[1]);
 	snprintf(full, sizeof(full), "%s", f[1]);
@@ -1368,8 +1369,9 @@ agent_exec(int fd, char *buf, int n)
 				write_all(2, b, (size_t)r);	/* the VM's log */
 		}
 	}
-	frame_exit(fd, &wmu, F_EXIT, WIFEXITED(status) ? WEXITSTATUS(status) :
-	    128 + WTERMSIG(status));
+	e = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	fprintf(stderr, "qrexec-agent: %s from %s: exit %d\n", full, f[2], e);
+	frame_exit(fd, &wmu, F_EXIT, e);
 	pthread_join(t, NULL);
 	_exit(0);
 }
@@ -1426,9 +1428,12 @@ cmd_agent(void)
 			}
 			if (!(q[j].revents & POLLIN))
 				continue;
-			any = 1;
 			buf = malloc(FRAME_MAX + 1);
 			len = frame_read(pf[j].fd, &type, buf);
+			if (len < 0)
+				hup = 1;	/* read 0: the host end is gone */
+			else
+				any = 1;
 			if (len >= 0 && type == F_EXEC) {
 				pid = fork();
 				if (pid == 0)
