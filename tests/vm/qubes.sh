@@ -20,28 +20,24 @@ QB_NPORTS=3
 # Qubes names of the testbed's VMs.
 declare -A QB_VM=([sys-usb]=A [work]=B)
 
-# qb_put VM HOST-FILE GUEST-PATH [MODE]: copy a file into the guest.
-qb_put() {
-	vm_run -t 20 "$1" "mkdir -p '$(dirname "$3")' && base64 -d >'$3' <<'__QB_EOF__' && chmod ${4:-644} '$3'
-$(base64 -w 76 "$2")
-__QB_EOF__" || fail "copying $2 to $1:$3"
-}
-
-# qb_install VM: the doubles and the usbgate Qubes services in VM; start
-# its qrexec agent.
+# qb_install VM: the doubles and the usbgate Qubes services in VM (one tar
+# through the testbed agent); start its qrexec agent.
 qb_install() {
-	local v=$1 f c j
-	for f in qubes.USB qubes.USBAttach qubes.USBDetach; do
-		qb_put "$v" "$VM_TOP/integration/qubes/qubes-rpc/$f" "/usr/local/etc/qubes-rpc/$f" 755
+	local v=$1 st=$VM_RUNDIR/stage-$1 j
+	rm -rf "$st"
+	mkdir -p "$st/usr/local/etc/qubes-rpc" "$st/usr/local/etc/qubes/rpc-config" \
+		"$st/usr/local/lib/usbgate/qubes" "$st/usr/lib/testbed" "$st/usr/local/bin"
+	cp "$VM_TOP"/integration/qubes/qubes-rpc/qubes.USB* "$st/usr/local/etc/qubes-rpc/"
+	cp "$VM_TOP/integration/qubes/rpc-config/qubes.USB" "$st/usr/local/etc/qubes/rpc-config/"
+	cp "$VM_TOP"/integration/qubes/lib/{functions.sh,import,detach-all} "$st/usr/local/lib/usbgate/qubes/"
+	cp "$VM_DIR/qubes/qubesdb" "$VM_DIR/qubes/udev-usb" "$st/usr/lib/testbed/"
+	for j in read write rm list multiread watch; do
+		ln -s /usr/lib/testbed/qubesdb "$st/usr/local/bin/qubesdb-$j"
 	done
-	qb_put "$v" "$VM_TOP/integration/qubes/rpc-config/qubes.USB" /usr/local/etc/qubes/rpc-config/qubes.USB
-	qb_put "$v" "$VM_TOP/integration/qubes/lib/functions.sh" /usr/local/lib/usbgate/qubes/functions.sh
-	for f in import detach-all; do
-		qb_put "$v" "$VM_TOP/integration/qubes/lib/$f" "/usr/local/lib/usbgate/qubes/$f" 755
-	done
-	qb_put "$v" "$VM_DIR/qubes/qubesdb" /usr/lib/testbed/qubesdb 755
-	vm_ok "$v" 'for c in read write rm list multiread watch; do ln -sf /usr/lib/testbed/qubesdb /usr/local/bin/qubesdb-$c; done
-		ln -sf tb-qrexec /usr/local/bin/qrexec-client-vm' "linking the doubles in $v"
+	ln -s tb-qrexec "$st/usr/local/bin/qrexec-client-vm"
+	vm_run -t 30 "$v" "base64 -d <<'__QB_EOF__' | tar -x -f - -C /
+$(tar -c -f - -C "$st" . | base64 -w 76)
+__QB_EOF__" || fail "installing the Qubes services and doubles in $v"
 	j=$(vm_run_bg "$v" 'exec tb-qrexec agent') || fail "starting the qrexec agent in $v"
 	printf -v "QB_AGENT_$v" '%s' "$j"
 }
@@ -62,7 +58,6 @@ qb_boot() {
 	vm_ok A 'udc_init 4' "loading dummy_hcd in A"
 	qb_install A
 	qb_install B
-	qb_put A "$VM_DIR/qubes/udev-usb" /usr/lib/testbed/udev-usb 755
 	vm_run_bg A 'exec uevent /usr/lib/testbed/udev-usb' >/dev/null || fail "starting the udev publisher in A"
 	vm_ok A '/usr/lib/testbed/udev-usb coldplug' "publishing A's devices"
 	mkdir -p "$QB_DOM0/etc/qubes/policy.d" "$QB_DOM0/run/qubes/policy.d"
