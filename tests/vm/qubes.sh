@@ -38,8 +38,16 @@ qb_install() {
 	vm_run -t 30 "$v" "base64 -d <<'__QB_EOF__' | tar -x -f - -C /
 $(tar -c -f - -C "$st" . | base64 -w 76)
 __QB_EOF__" || fail "installing the Qubes services and doubles in $v"
+	# The guest's init names the ports whose names it has seen at boot;
+	# names of later ports may arrive after it looked: name them here.
+	vm_ok "$v" "wait_for 10 sh -c '[ \$(cat /sys/class/virtio-ports/*/name | grep -c ^qrexec\\.) -ge $((2 * QB_NPORTS)) ]' &&
+		for p in /sys/class/virtio-ports/*; do
+			n=\$(cat \$p/name); case \$n in qrexec.*) ln -sf /dev/\${p##*/} /dev/virtio-ports/\$n ;; esac
+		done" "naming the qrexec ports in $v"
 	j=$(vm_run_bg "$v" 'exec tb-qrexec agent') || fail "starting the qrexec agent in $v"
 	printf -v "QB_AGENT_$v" '%s' "$j"
+	vm_ok "$v" "wait_for 10 grep -q 'serving $QB_NPORTS exec ports' /tmp/bg/$j.log" \
+		"the qrexec agent in $v does not serve its $QB_NPORTS exec ports"
 }
 
 # qb_boot: boot A (sys-usb, dummy_hcd with 4 controllers, the udev
