@@ -18,8 +18,10 @@ scenario() {
 	[[ -z $(ls "$QB_DOM0/run/qubes/policy.d") ]] || fail "the temporary policy line was left behind"
 	grep -q "qubes.USB+$busid work -> sys-usb: allow (.*45-usb-attach-work-$busid.policy:1)" "$VM_OUTDIR/qrexec-dom0.log" ||
 		fail "dom0's qrexec log shows no allowed qubes.USB+$busid"
-	# qubes.USBAttach returned only after the kernel enumerated the disk.
-	vm_ok B "usb_node 1209:0001 block 1" "the disk in B right after qubes.USBAttach returned"
+	# qubes.USBAttach returned only after work's kernel enumerated the
+	# device (its driver and the disk node follow).
+	vm_ok B "usb_devs 1209:0001" "the device is not enumerated in B when qubes.USBAttach returns"
+	vm_ok B "usb_node 1209:0001 block 30" "the disk in B"
 	local dev=$VM_OUT sums
 	assert_eq "connected-to after attach" work "$(qd0_connected sys-usb "$busid")"
 	[[ $(qd0_qdb sys-usb "qubesdb-read /qubes-usb-devices/$id/x-pid") =~ ^[0-9]+$ ]] || fail "no x-pid in QubesDB"
@@ -44,7 +46,7 @@ scenario() {
 	qd0_attach work sys-usb "$busid" || fail "attach with QUBES_USB_RESET: $QD0_ERROR"
 	vm_ok A "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' | grep -o 'serve --device $busid --channel stdio --reset-on-attach'" \
 		"the backend in A does not run with --reset-on-attach"
-	vm_ok B "usb_node 1209:0001 block 1" "the disk in B after the attach with reset"
+	vm_ok B "usb_devs 1209:0001" "the device is not enumerated in B after the attach with reset"
 	assert_eq "connected-to after the second attach" work "$(qd0_connected sys-usb "$busid")"
 
 	# The AppVM form: qubes.USBDetach in work releases the vhci port; the

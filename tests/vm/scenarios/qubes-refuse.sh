@@ -48,7 +48,7 @@ scenario() {
 	assert_eq "driver of the HID gadget in A" usbhid "$VM_OUT"
 	# And the same device attaches once dom0 allows it.
 	qd0_attach work sys-usb "$busid" || fail "attach with the policy line: $QD0_ERROR"
-	vm_ok B "usb_node 1209:0003 hidraw 1" "the HID gadget in B"
+	vm_ok B "usb_devs 1209:0003" "the HID gadget is not enumerated in B when qubes.USBAttach returns"
 	qd0_detach work sys-usb "$busid" || fail "detach: $QD0_ERROR"
 	qb_driver_in_a "$busid"
 	assert_eq "driver of the HID gadget in A after detach" usbhid "$VM_OUT"

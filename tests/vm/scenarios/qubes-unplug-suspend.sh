@@ -6,7 +6,7 @@ scenario() {
 	local disk=$VM_OUT
 	qd0_wait_listed sys-usb "^$disk 1209:0001 " 10
 	qd0_attach work sys-usb "$disk" || fail "attach: $QD0_ERROR"
-	vm_ok B "usb_node 1209:0001 block 1" "the disk in B"
+	vm_ok B "usb_devs 1209:0001" "the disk is not enumerated in B when qubes.USBAttach returns"
 
 	# Unplug in sys-usb while attached.
 	vm_ok A 'gadget_remove 0' "unplugging the storage gadget"
