@@ -1051,6 +1051,7 @@ cmd_client(int argc, char **argv)
 			break;
 		}
 	}
+	free(buf);
 	close(fd);
 	return code;
 }
@@ -1542,6 +1543,7 @@ cmd_client_vm(int argc, char **argv)
 				c.port = -1;
 			}
 		}
+	globfree(&g);
 	if (c.port < 0) {
 		warnx_("no free qrexec call port (the agent is not running?)");
 		return 125;
@@ -1558,6 +1560,7 @@ cmd_client_vm(int argc, char **argv)
 
 		if ((n = frame_read(c.port, &type, buf)) < 0) {
 			warnx_("qrexec: the daemon went away");
+			free(buf);
 			return 125;
 		}
 		if ((type != F_ACCEPT && type != F_REFUSE) ||
@@ -1568,6 +1571,7 @@ cmd_client_vm(int argc, char **argv)
 
 			fprintf(stderr, "Request refused\n");
 			frame_write(c.port, &c.wmu, F_CLOSE, "", 0);
+			free(buf);
 			return code;
 		}
 		break;
@@ -1581,8 +1585,10 @@ cmd_client_vm(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	if (argc > 2) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sa_in) < 0 ||
-		    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sa_out) < 0)
+		    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sa_out) < 0) {
+			free(buf);
 			return 125;
+		}
 		lpid = fork();
 		if (lpid == 0) {
 			dup2(sa_in[1], 0);
@@ -1621,6 +1627,7 @@ cmd_client_vm(int argc, char **argv)
 		if (!c.done)
 			frame_write(c.port, &c.wmu, F_STDIN, buf, (uint32_t)n);
 	}
+	free(buf);
 	if (!c.done) {
 		/* Leaving first: tell dom0, which ends the service's stdin. */
 		if (in_open)
