@@ -202,10 +202,18 @@ qb_driver_in_a() {
 		"the device $1 has no driver in A"
 }
 
+# qd0_listed BACKEND ERE: 0 if a qd0_list line matches. (The whole listing
+# first: "grep -q" in a pipeline ends it early, which pipefail reports.)
+qd0_listed() {
+	local out
+	out=$(qd0_list "$1")
+	grep -Eq -- "$2" <<<"$out"
+}
+
 # qd0_wait_listed BACKEND ERE SECONDS: wait until a qd0_list line matches.
 qd0_wait_listed() {
 	local end=$((SECONDS + $3))
-	until qd0_list "$1" | grep -Eq -- "$2"; do
+	until qd0_listed "$1" "$2"; do
 		((SECONDS < end)) || fail "no device matching '$2' listed by $1 within $3 s: $(qd0_list "$1")"
 		sleep 0.3
 	done
@@ -214,7 +222,7 @@ qd0_wait_listed() {
 # qd0_wait_unlisted BACKEND ERE SECONDS: wait until no qd0_list line matches.
 qd0_wait_unlisted() {
 	local end=$((SECONDS + $3))
-	while qd0_list "$1" | grep -Eq -- "$2"; do
+	while qd0_listed "$1" "$2"; do
 		((SECONDS < end)) || fail "a device matching '$2' still listed by $1 after $3 s"
 		sleep 0.3
 	done
