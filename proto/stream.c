@@ -31,6 +31,7 @@
 
 #include "stream.h"
 #include "stream_private.h"
+#include "vchan_xs.h"
 
 
 static const char *const stream_errstr[STREAM_E__COUNT] = {
@@ -340,11 +341,8 @@ stream_open(const char *uri, int flags, struct stream **out)
 	{
 		struct libxenvchan *vc;
 		struct stream *s;
-		char path[128];
 
-		snprintf(path, sizeof(path), "data/usbgate/%s", u.port);
-		vc = lm ? libxenvchan_server_init(NULL, u.domid, path, 65536,
-		    65536) : libxenvchan_client_init(NULL, u.domid, path);
+		vc = vchan_xs_open(u.domid, u.port, lm, VCHAN_XS_WAIT_MS);
 		if (vc == NULL)
 			return STREAM_E_SYS;
 		vc->blocking = 0;
