@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "vchan_xs.h"
 
@@ -26,15 +27,6 @@ vchan_xs_server_path(int peer, const char *port, char *out, size_t len)
 	int n = snprintf(out, len, "data/vchan/%d/%s", peer, port);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /*
@@ -62,18 +54,25 @@ keys_present(struct xs_handle *xs, const char *base)
 static struct libxenvchan *
 client_open(int peer, const char *port, int wait_ms)
 {
+	struct itimerspec its = { { 0, 0 }, { wait_ms / 1000,
+	    (wait_ms % 1000) * 1000000L } };
 	struct libxenvchan *vc = NULL;
 	struct xs_handle *xs;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	char base[128], **ev;
 	unsigned int len, n;
-	long deadline = now_ms() + wait_ms, left;
 	char *self;
-	int rc, saved = ETIMEDOUT;
+	int rc, saved = ETIMEDOUT, tfd;
 
-	xs = xs_open(0);
-	if (xs == NULL)
+	/* the deadline is a timer beside the watch: no clock arithmetic */
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (tfd < 0)
 		return NULL;
+	if (timerfd_settime(tfd, 0, &its, NULL) < 0 ||
+	    (xs = xs_open(0)) == NULL) {
+		close(tfd);
+		return NULL;
+	}
 	self = xs_read(xs, XBT_NULL, "domid", &len);
 	if (self == NULL) {
 		saved = errno;
@@ -86,8 +85,10 @@ client_open(int peer, const char *port, int wait_ms)
 		saved = errno;
 		goto out;
 	}
-	pfd.fd = xs_fileno(xs);
-	pfd.events = POLLIN;
+	pfd[0].fd = xs_fileno(xs);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = tfd;
+	pfd[1].events = POLLIN;
 	for (;;) {
 		rc = keys_present(xs, base);
 		if (rc < 0) {
@@ -98,8 +99,7 @@ client_open(int peer, const char *port, int wait_ms)
 		    base)) != NULL)
 			break;
 		/* absent, or stale keys of a server that went: wait */
-		left = deadline - now_ms();
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+		if (poll(pfd, 2, -1) < 0 || pfd[1].revents != 0)
 			break;
 		ev = xs_read_watch(xs, &n);
 		free(ev);
@@ -107,6 +107,7 @@ client_open(int peer, const char *port, int wait_ms)
 	xs_unwatch(xs, base, "usbgate-vchan");
 out:
 	xs_close(xs);
+	close(tfd);
 	if (vc == NULL)
 		errno = saved;
 	return vc;

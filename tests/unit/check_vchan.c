@@ -10,14 +10,11 @@
 #include "config.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,64 +22,7 @@
 #include <xenstore.h>
 
 #include "unit_main.h"
-
-static char dir[] = "/tmp/fxv-XXXXXX";
-static pid_t xsd = -1;
-
-/* Unchecked fixture: one fake hypervisor with domains 1 2 5 6 7 9. */
-static void
-hv_start(void)
-{
-	char trace[64], sock[64], line[16];
-	int fds[2];
-	FILE *f;
-
-	strcpy(dir, "/tmp/fxv-XXXXXX");
-	if (mkdtemp(dir) == NULL || pipe(fds) < 0)
-		ck_abort_msg("fixture: %s", strerror(errno));
-	/* the fake's reapers outlive their processes: we reap them */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	snprintf(trace, sizeof(trace), "%s/trace", dir);
-	xsd = fork();
-	if (xsd == 0) {
-		dup2(fds[1], 1);
-		execl(FAKEXENSTORED, "fakexenstored", "-T", trace, "-q", "40",
-		    dir, "1", "2", "5", "6", "7", "9", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	if (f == NULL || fgets(line, sizeof(line), f) == NULL ||
-	    strcmp(line, "ready\n") != 0)
-		ck_abort_msg("fakexenstored did not start");
-	fclose(f);
-	snprintf(sock, sizeof(sock), "%s/d0.sock", dir);
-	setenv("XENSTORED_PATH", sock, 1);	/* this process is dom0 */
-}
-
-static void
-hv_stop(void)
-{
-	struct dirent *e;
-	char path[300];
-	DIR *d;
-
-	if (xsd > 0) {
-		kill(xsd, SIGTERM);
-		waitpid(xsd, NULL, 0);
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	d = opendir(dir);
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (e->d_name[0] != '.')
-			unlink(path);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(dir);
-}
+#include "fakexen_fixture.h"
 
 struct peer {
 	pid_t pid;
@@ -107,7 +47,7 @@ peer_start(struct peer *p, int dom, const char *a1, const char *a2,
 		dup2(i[0], 0);
 		close(o[0]);
 		close(i[1]);
-		snprintf(sock, sizeof(sock), "%s/d%d.sock", dir, dom);
+		snprintf(sock, sizeof(sock), "%s/d%d.sock", fakexen_dir, dom);
 		setenv("XENSTORED_PATH", sock, 1);
 		setenv("LD_LIBRARY_PATH", FAKEXEN_LIBDIR, 1);
 		execl(VCHAN_PEER, "vchan_peer", a1, a2, a3, a4, a5,
@@ -150,7 +90,7 @@ trace_wait(const char *line)
 	int tries, found = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/trace", dir);
+	snprintf(path, sizeof(path), "%s/trace", fakexen_dir);
 	for (tries = 0; tries < 1000 && !found; tries++) {
 		f = fopen(path, "r");
 		while (f != NULL && !found && fgets(buf, sizeof(buf), f))
@@ -308,7 +248,7 @@ START_TEST(domains_come_and_go_with_special_watches)
 	v = xs_read(xs, XBT_NULL, "/local/domain/11/domid", &n);
 	ck_assert_str_eq(v, "11");
 	free(v);
-	snprintf(sock, sizeof(sock), "%s/d11.sock", dir);
+	snprintf(sock, sizeof(sock), "%s/d11.sock", fakexen_dir);
 	ck_assert_int_eq(access(sock, F_OK), 0);
 	ck_assert(xs_release_domain(xs, 11));
 	ck_assert_str_eq(event(xs), "@releaseDomain");
@@ -359,7 +299,7 @@ START_TEST(a_guest_meets_permissions_and_quotas)
 	struct xs_handle *g;
 	int i, ok = 1;
 
-	snprintf(sock, sizeof(sock), "%s/d1.sock", dir);
+	snprintf(sock, sizeof(sock), "%s/d1.sock", fakexen_dir);
 	setenv("XENSTORED_PATH", sock, 1);
 	g = xs_open(0);
 	ck_assert_ptr_nonnull(g);
@@ -385,7 +325,7 @@ START_TEST(a_guest_meets_permissions_and_quotas)
 	ck_assert_int_eq(errno, ENOSPC);
 	ck_assert(xs_rm(g, XBT_NULL, "data"));
 	xs_close(g);
-	snprintf(sock, sizeof(sock), "%s/d0.sock", dir);
+	snprintf(sock, sizeof(sock), "%s/d0.sock", fakexen_dir);
 	setenv("XENSTORED_PATH", sock, 1);
 }
 END_TEST
@@ -397,7 +337,7 @@ unit_suite(void)
 	TCase *tc = tcase_create("vchan");
 	TCase *xs = tcase_create("xenstore");
 
-	tcase_add_unchecked_fixture(tc, hv_start, hv_stop);
+	tcase_add_unchecked_fixture(tc, fakexen_start, fakexen_stop);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, data_both_ways_large_and_partial);
 	tcase_add_test(tc, a_third_domain_is_refused_by_xenstore_permissions);
@@ -405,7 +345,7 @@ unit_suite(void)
 	tcase_add_test(tc, two_appvms_on_one_backend_and_two_backends_on_one_port);
 	tcase_add_test(tc, a_slow_reader_holds_the_writer_back_without_loss);
 	suite_add_tcase(s, tc);
-	tcase_add_unchecked_fixture(xs, hv_start, hv_stop);
+	tcase_add_unchecked_fixture(xs, fakexen_start, fakexen_stop);
 	tcase_set_timeout(xs, 30);
 	tcase_add_test(xs, domains_come_and_go_with_special_watches);
 	tcase_add_test(xs, a_transaction_that_lost_a_race_is_eagain);

@@ -130,6 +130,24 @@ notify_setup(struct map *m, const char *path, uint32_t offset,
 	m->has_notify = fx_reaper_add(&m->notify) == 0;
 }
 
+/* Attach an unmap notification to the mapping at a (of grant dom.ref). */
+static void *
+with_notify(struct xengntdev_handle *h, void *a, uint32_t dom, uint32_t ref,
+    uint32_t offset, uint32_t port)
+{
+	char path[sizeof(((struct fx_notify *)0)->path)];
+	size_t i;
+
+	if (a == NULL)
+		return NULL;
+	for (i = 0; i < MAX_MAPS; i++)
+		if (h->maps[i].addr == a) {
+			grant_path(path, sizeof(path), dom, ref);
+			notify_setup(&h->maps[i], path, offset, port);
+		}
+	return a;
+}
+
 static int
 unmap_common(struct xengntdev_handle *h, void *addr, uint32_t count)
 {
@@ -250,19 +268,9 @@ xengnttab_map_grant_ref_notify(xengnttab_handle *h, uint32_t domid,
     uint32_t ref, int prot, uint32_t notify_offset,
     evtchn_port_t notify_port)
 {
-	char path[160];
-	struct map *m;
 	void *a = xengnttab_map_domain_grant_refs(h, 1, domid, &ref, prot);
-	size_t i;
 
-	if (a == NULL)
-		return NULL;
-	for (i = 0, m = NULL; i < MAX_MAPS; i++)
-		if (h->maps[i].addr == a)
-			m = &h->maps[i];
-	grant_path(path, sizeof(path), domid, ref);
-	notify_setup(m, path, notify_offset, notify_port);
-	return a;
+	return with_notify(h, a, domid, ref, notify_offset, notify_port);
 }
 
 int
@@ -397,19 +405,12 @@ xengntshr_share_page_notify(xengntshr_handle *h, uint32_t domid,
     uint32_t *ref, int writable, uint32_t notify_off,
     evtchn_port_t notify_port)
 {
-	char path[160];
-	struct map *m;
 	void *a = xengntshr_share_pages(h, domid, 1, ref, writable);
-	size_t i;
+	uint32_t self;
 
-	if (a == NULL)
-		return NULL;
-	for (i = 0, m = NULL; i < MAX_MAPS; i++)
-		if (h->maps[i].addr == a)
-			m = &h->maps[i];
-	grant_path(path, sizeof(path), m->dom, *ref);
-	notify_setup(m, path, notify_off, notify_port);
-	return a;
+	fx_self(&self, NULL);
+	/* *ref is known only once shared */
+	return with_notify(h, a, self, *ref, notify_off, notify_port);
 }
 
 int
