@@ -1,13 +1,11 @@
 /*
- * ctl_chan.h: open control channels named by URI.
+ * ctl_chan.h: the control plane's view of the channel layer (proto/chan.h).
  *
- * Owns only file descriptors; framing is ctl_peer's job. The URI syntax is
- * the one of proto/stream.h in the data plane (unix:PATH, tcp:HOST:PORT,
- * dev:PATH, fd:N, fd:R,W, stdio), so one configuration names both. This
- * file exists because a daemon with several listening channels needs
- * non-blocking listen/accept, which stream_open() does not offer; once
- * both planes are merged, ctl_chan_parse() can delegate to
- * stream_uri_parse() without changing any caller.
+ * Owns nothing: the URI grammar and the per-kind open, listen and accept
+ * are chan.c's. This file narrows them to the kinds control wire version 1
+ * defines (unix:, tcp:, dev:, fd:, stdio; chan_kind_flags() has
+ * CHAN_K_CONTROL) and turns channel errors into enum ctl_error. The names
+ * are the ones callers have always used.
  *
  * All descriptors are returned O_CLOEXEC and O_NONBLOCK.
  */
@@ -16,23 +14,20 @@
 
 #include <stddef.h>
 
-enum ctl_chan_kind {
-	CTL_CHAN_UNIX,
-	CTL_CHAN_TCP,
-	CTL_CHAN_DEV,
-	CTL_CHAN_FD,
-	CTL_CHAN_STDIO,
-};
+#include "chan.h"
 
-struct ctl_chan_uri {
-	enum ctl_chan_kind kind;
-	char path[108];		/* unix:, dev: */
-	char host[256];		/* tcp: */
-	char port[8];		/* tcp: */
-	int rfd, wfd;		/* fd:, stdio */
-};
+#define ctl_chan_uri	chan_uri
+#define ctl_chan_kind	chan_kind
+#define CTL_CHAN_UNIX	CHAN_UNIX
+#define CTL_CHAN_TCP	CHAN_TCP
+#define CTL_CHAN_DEV	CHAN_DEV
+#define CTL_CHAN_FD	CHAN_FD
+#define CTL_CHAN_STDIO	CHAN_STDIO
 
-/* Parse uri. Returns 0 or CTL_E_URI. */
+/* A channel layer error (enum chan_error) as an enum ctl_error. */
+int ctl_chan_error(int chan_err);
+
+/* Parse uri. Returns 0 or CTL_E_URI (also for kinds control cannot use). */
 int ctl_chan_parse(const char *uri, struct ctl_chan_uri *out);
 
 /*

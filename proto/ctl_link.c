@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_chan.h"
 #include "ctl_link.h"
 
@@ -37,6 +37,7 @@ enum link_state {
 struct ctl_link {
 	char uri[CTL_URI_MAX + 1];
 	struct ctl_chan_uri u;
+	unsigned kflags;	/* chan_kind_flags(u.kind) */
 	int listen;
 	enum ctl_role self;
 	char name[CTL_NAME_MAX + 1];
@@ -53,15 +54,6 @@ struct ctl_link {
 	int ev_down, ev_up;	/* events to report, in this order */
 	char detail[200];
 };
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 const char *
 ctl_link_detail(const struct ctl_link *l)
@@ -91,19 +83,19 @@ ctl_link_new(const char *uri, int listen, enum ctl_role self,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return CTL_E_NOMEM;
 	if (strlen(uri) > CTL_URI_MAX || ctl_chan_parse(uri, &l->u) != CTL_OK ||
-	    (listen && l->u.kind != CTL_CHAN_UNIX &&
-	    l->u.kind != CTL_CHAN_TCP)) {
+	    (listen && !(chan_kind_flags(l->u.kind) & CHAN_K_SOCKET))) {
 		free(l);
 		return CTL_E_URI;
 	}
 	snprintf(l->uri, sizeof(l->uri), "%s", uri);
+	l->kflags = chan_kind_flags(l->u.kind);
 	l->listen = listen;
 	l->self = self;
 	ctl_strlcpy(l->name, name ? name : "", sizeof(l->name));
 	l->caps = caps;
 	l->state = LINK_IDLE;
 	l->port_fd = l->lfd = -1;
-	l->timer = now_ms();
+	l->timer = mono_ms();
 	l->retry_ms = LINK_RETRY_MIN_MS;
 	*out = l;
 	return CTL_OK;
@@ -125,7 +117,7 @@ ctl_link_free(struct ctl_link *l)
 static void
 backoff(struct ctl_link *l)
 {
-	l->timer = now_ms() + l->retry_ms;
+	l->timer = mono_ms() + l->retry_ms;
 	l->retry_ms *= 2;
 	if (l->retry_ms > LINK_RETRY_MAX_MS)
 		l->retry_ms = LINK_RETRY_MAX_MS;
@@ -143,25 +135,19 @@ link_down(struct ctl_link *l, const char *why)
 	if (was_up)
 		l->ev_down = 1;
 	l->ev_up = 0;
-	switch (l->u.kind) {
-	case CTL_CHAN_DEV:
+	if (l->kflags & CHAN_K_NOEOS) {
 		/* Keep the port; wait for its host end to reconnect. */
 		l->state = LINK_WAIT_HOST;
-		l->timer = now_ms() + LINK_HOST_POLL_MS;
-		break;
-	case CTL_CHAN_FD:
-	case CTL_CHAN_STDIO:
+		l->timer = mono_ms() + LINK_HOST_POLL_MS;
+	} else if (l->kflags & CHAN_K_INHERIT) {
 		l->state = LINK_DEAD;
 		l->timer = 0;
-		break;
-	default:
-		if (l->listen) {
-			l->state = LINK_LISTENING;
-			l->timer = 0;
-		} else {
-			l->state = LINK_IDLE;
-			backoff(l);
-		}
+	} else if (l->listen) {
+		l->state = LINK_LISTENING;
+		l->timer = 0;
+	} else {
+		l->state = LINK_IDLE;
+		backoff(l);
 	}
 }
 
@@ -170,7 +156,7 @@ send_hello(struct ctl_link *l)
 {
 	int r = ctl_conn_send_hello(l->conn, l->name, l->caps);
 
-	l->hello_at = now_ms();
+	l->hello_at = mono_ms();
 	return r;
 }
 
@@ -192,7 +178,7 @@ link_start(struct ctl_link *l, int rfd, int wfd)
 	}
 	ctl_conn_allow_rehello(l->conn);
 	l->state = LINK_HELLO;
-	l->timer = now_ms() + LINK_HELLO_RESEND_MS;
+	l->timer = mono_ms() + LINK_HELLO_RESEND_MS;
 	if ((r = send_hello(l)) != CTL_OK) {
 		char why[120];
 
@@ -201,24 +187,12 @@ link_start(struct ctl_link *l, int rfd, int wfd)
 	}
 }
 
-/* Is the host end of the character device connected? */
-static int
-host_connected(int fd)
-{
-	struct pollfd p = { fd, POLLIN, 0 };
-
-	if (poll(&p, 1, 0) < 0)
-		return 0;
-	return !(p.revents & (POLLHUP | POLLERR | POLLNVAL));
-}
-
 static void
 link_try_open(struct ctl_link *l)
 {
 	int fd, wfd;
 
-	switch (l->u.kind) {
-	case CTL_CHAN_DEV:
+	if (l->kflags & CHAN_K_NOEOS) {
 		if (l->port_fd < 0) {
 			fd = ctl_chan_connect(l->uri, NULL);
 			if (fd < 0) {
@@ -230,44 +204,38 @@ link_try_open(struct ctl_link *l)
 			l->port_fd = fd;
 		}
 		l->state = LINK_WAIT_HOST;
-		l->timer = now_ms();
+		l->timer = mono_ms();
 		return;
-	case CTL_CHAN_UNIX:
-	case CTL_CHAN_TCP:
-		if (l->listen) {
-			if (l->lfd < 0 &&
-			    (l->lfd = ctl_chan_listen(l->uri, 0600)) < 0) {
-				snprintf(l->detail, sizeof(l->detail),
-				    "listen on %.100s: %s", l->uri, strerror(errno));
-				backoff(l);
-				return;
-			}
-			l->state = LINK_LISTENING;
-			l->timer = 0;
-			return;
-		}
-		/* FALLTHROUGH */
-	default:
-		fd = ctl_chan_connect(l->uri, &wfd);
-		if (fd < 0) {
-			snprintf(l->detail, sizeof(l->detail), "connect %.100s: %s",
-			    l->uri, strerror(errno));
-			if (l->u.kind == CTL_CHAN_FD ||
-			    l->u.kind == CTL_CHAN_STDIO) {
-				l->state = LINK_DEAD;
-				l->timer = 0;
-			} else
-				backoff(l);
-			return;
-		}
-		link_start(l, fd, wfd);
 	}
+	if (l->listen) {
+		if (l->lfd < 0 && (l->lfd = ctl_chan_listen(l->uri, 0600)) < 0) {
+			snprintf(l->detail, sizeof(l->detail),
+			    "listen on %.100s: %s", l->uri, strerror(errno));
+			backoff(l);
+			return;
+		}
+		l->state = LINK_LISTENING;
+		l->timer = 0;
+		return;
+	}
+	fd = ctl_chan_connect(l->uri, &wfd);
+	if (fd < 0) {
+		snprintf(l->detail, sizeof(l->detail), "connect %.100s: %s",
+		    l->uri, strerror(errno));
+		if (l->kflags & CHAN_K_INHERIT) {
+			l->state = LINK_DEAD;
+			l->timer = 0;
+		} else
+			backoff(l);
+		return;
+	}
+	link_start(l, fd, wfd);
 }
 
 static void
 link_timers(struct ctl_link *l)
 {
-	long now = now_ms();
+	long now = mono_ms();
 	int fd;
 
 	if (l->timer == 0 || l->timer > now)
@@ -277,7 +245,7 @@ link_timers(struct ctl_link *l)
 		link_try_open(l);
 		break;
 	case LINK_WAIT_HOST:
-		if (!host_connected(l->port_fd)) {
+		if (!chan_dev_peer_present(l->port_fd)) {
 			l->timer = now + LINK_HOST_POLL_MS;
 			break;
 		}
@@ -309,7 +277,7 @@ ctl_link_pollfds(struct ctl_link *l, struct pollfd *pfd, int *timeout_ms)
 
 	link_timers(l);
 	if (l->timer != 0) {
-		long left = l->timer - now_ms();
+		long left = l->timer - mono_ms();
 		int t = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
 
 		if (*timeout_ms < 0 || t < *timeout_ms)
@@ -318,6 +286,10 @@ ctl_link_pollfds(struct ctl_link *l, struct pollfd *pfd, int *timeout_ms)
 	if (l->state == LINK_LISTENING && l->lfd >= 0) {
 		pfd[n++] = (struct pollfd){ l->lfd, POLLIN, 0 };
 	} else if (l->conn != NULL) {
+		int t = ctl_conn_timeout(l->conn);
+
+		if (t >= 0 && (*timeout_ms < 0 || t < *timeout_ms))
+			*timeout_ms = t;
 		pfd[n] = (struct pollfd){ ctl_conn_fd(l->conn), POLLIN, 0 };
 		if (ctl_conn_pending(l->conn) > 0) {
 			if (ctl_conn_wfd(l->conn) == ctl_conn_fd(l->conn))
@@ -376,6 +348,8 @@ ctl_link_io(struct ctl_link *l, const struct pollfd *pfd, int n)
 			link_down(l, why);
 		}
 	}
+	if (l->conn != NULL && ctl_conn_tick(l->conn) != CTL_OK)
+		link_down(l, "dom0 went silent");
 	link_timers(l);
 }
 
@@ -406,10 +380,10 @@ ctl_link_next(struct ctl_link *l, struct ctl_msg *msg)
 			ctl_conn_send_error(l->conn, r,
 			    ctl_conn_error_detail(l->conn));
 			link_down(l, why);
-			if (l->u.kind == CTL_CHAN_DEV) {
+			if (l->kflags & CHAN_K_NOEOS) {
 				/* Start over once the pipe is quiet. */
 				port_discard(l->port_fd);
-				l->timer = now_ms() + 1000;
+				l->timer = mono_ms() + 1000;
 			}
 			return ctl_link_next(l, msg);
 		}
@@ -421,7 +395,8 @@ ctl_link_next(struct ctl_link *l, struct ctl_msg *msg)
 		if (msg->type != CTL_MSG_HELLO)
 			return CTL_LINK_MSG;
 		/* dom0's HELLO. */
-		if (was_up && now_ms() - l->hello_at > LINK_ANSWER_MS) {
+		if (was_up &&
+		    mono_ms() - l->hello_at > LINK_ANSWER_MS) {
 			/* dom0 restarted: it knows nothing of us. */
 			if (send_hello(l) != CTL_OK) {
 				link_down(l, "sending HELLO failed");

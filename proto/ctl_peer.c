@@ -1,56 +1,86 @@
 /*
- * ctl_peer.c: framing, hello and direction checks over a byte channel (see
- * ctl_peer.h). Input is kept in one buffer of CTL_MSG_MAX bytes: a header
- * announcing a longer body is refused before the body is read, so the
- * buffer can always hold a complete frame.
+ * ctl_peer.c: control messages, hello and direction checks on a struct
+ * stream (see ctl_peer.h). The stream does the I/O; a header announcing a
+ * body above CTL_BODY_MAX is refused before the body is read, so its input
+ * buffer (larger than CTL_MSG_MAX) always holds a complete frame.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl_chan.h"
 #include "ctl_peer.h"
+#include "stream.h"
 
 struct ctl_conn {
-	int rfd, wfd;
+	struct stream *s;
 	enum ctl_role self, expect_peer, peer_role;
 	int hello_sent, ready, dead, rehello;
-	int wfd_is_socket;
 	uint32_t own_caps, peer_caps;
 	char peer_name[CTL_NAME_MAX + 1];
-	uint8_t *in;
-	size_t in_off, in_len;		/* unread bytes: in[in_off..in_len) */
-	uint8_t *out;
-	size_t out_off, out_len, out_cap;
+	uint8_t *enc;			/* CTL_MSG_MAX: one message encoded */
 	char detail[160];
 };
 
+/* A stream error as an enum ctl_error. */
+static int
+ctl_stream_error(int err)
+{
+	switch (err) {
+	case STREAM_E_CLOSED:
+	case STREAM_E_SILENT:
+		return CTL_E_EOF;
+	case STREAM_E_FRAMING:
+		errno = EPROTO;
+		return CTL_E_SYS;
+	default:
+		return ctl_chan_error(err);
+	}
+}
+
 int
-ctl_conn_new(int rfd, int wfd, enum ctl_role self, enum ctl_role peer_role,
-    struct ctl_conn **out)
+ctl_conn_from_stream(struct stream *s, enum ctl_role self,
+    enum ctl_role peer_role, struct ctl_conn **out)
 {
 	struct ctl_conn *c;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return CTL_E_NOMEM;
-	if ((c->in = malloc(CTL_MSG_MAX)) == NULL) {
+	if ((c->enc = malloc(CTL_MSG_MAX)) == NULL) {
 		free(c);
 		return CTL_E_NOMEM;
 	}
-	c->rfd = rfd;
-	c->wfd = wfd;
+	c->s = s;
 	c->self = self;
 	c->expect_peer = peer_role;
-	c->wfd_is_socket = 1;	/* until send() says ENOTSOCK */
+	*out = c;
+	return CTL_OK;
+}
+
+int
+ctl_conn_new(int rfd, int wfd, enum ctl_role self, enum ctl_role peer_role,
+    struct ctl_conn **out)
+{
+	struct ctl_conn *c;
+	int r;
+
+	/* On failure the descriptors stay the caller's. */
+	if ((r = ctl_conn_from_stream(NULL, self, peer_role, &c)) != CTL_OK)
+		return r;
+	if ((r = stream_from_fds(rfd, wfd, &c->s)) != STREAM_OK) {
+		ctl_conn_free(c);
+		*out = NULL;
+		return ctl_stream_error(r);
+	}
 	*out = c;
 	return CTL_OK;
 }
@@ -60,25 +90,22 @@ ctl_conn_free(struct ctl_conn *c)
 {
 	if (c == NULL)
 		return;
-	if (c->rfd >= 0)
-		close(c->rfd);
-	if (c->wfd >= 0 && c->wfd != c->rfd)
-		close(c->wfd);
-	free(c->in);
-	free(c->out);
+	if (c->s != NULL)
+		stream_close(c->s);
+	free(c->enc);
 	free(c);
 }
 
 int
 ctl_conn_fd(const struct ctl_conn *c)
 {
-	return c->rfd;
+	return stream_rfd(c->s);
 }
 
 int
 ctl_conn_wfd(const struct ctl_conn *c)
 {
-	return c->wfd;
+	return stream_wfd(c->s);
 }
 
 void
@@ -120,74 +147,36 @@ ctl_conn_error_detail(const struct ctl_conn *c)
 size_t
 ctl_conn_pending(const struct ctl_conn *c)
 {
-	return c->out_len - c->out_off;
+	return stream_pending(c->s);
 }
 
 int
 ctl_conn_flush(struct ctl_conn *c)
 {
-	ssize_t n;
+	ssize_t n = stream_flush(c->s);
 
-	while (c->out_off < c->out_len) {
-		/* MSG_NOSIGNAL: a closed peer must not SIGPIPE the caller. */
-		if (c->wfd_is_socket) {
-			n = send(c->wfd, c->out + c->out_off,
-			    c->out_len - c->out_off, MSG_NOSIGNAL);
-			if (n < 0 && errno == ENOTSOCK) {
-				c->wfd_is_socket = 0;
-				continue;
-			}
-		} else
-			n = write(c->wfd, c->out + c->out_off,
-			    c->out_len - c->out_off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			c->dead = 1;
-			return errno == EPIPE ? CTL_E_EOF : CTL_E_SYS;
-		}
-		c->out_off += (size_t)n;
+	if (n < 0) {
+		c->dead = 1;
+		return ctl_stream_error((int)n);
 	}
-	if (c->out_off == c->out_len)
-		c->out_off = c->out_len = 0;
-	return (int)(c->out_len - c->out_off);
+	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 int
 ctl_conn_send(struct ctl_conn *c, const struct ctl_msg *msg)
 {
 	struct ctl_wbuf w;
-	size_t need;
 	int r;
 
 	if (c->dead)
 		return CTL_E_STATE;
-	/* Compact, then make room for one more maximal frame. */
-	if (c->out_off > 0) {
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
-		c->out_off = 0;
-	}
-	need = c->out_len + CTL_MSG_MAX;
-	if (need > CTL_SENDQ_MAX + CTL_MSG_MAX)
+	if (stream_pending(c->s) > CTL_SENDQ_MAX)
 		return CTL_E_NOSPACE;
-	if (need > c->out_cap) {
-		size_t ncap = c->out_cap ? c->out_cap : CTL_MSG_MAX;
-		uint8_t *n;
-
-		while (ncap < need)
-			ncap *= 2;
-		if ((n = realloc(c->out, ncap)) == NULL)
-			return CTL_E_NOMEM;
-		c->out = n;
-		c->out_cap = ncap;
-	}
-	ctl_wbuf_init(&w, c->out + c->out_len, c->out_cap - c->out_len);
+	ctl_wbuf_init(&w, c->enc, CTL_MSG_MAX);
 	if ((r = ctl_msg_encode(msg, &w)) != CTL_OK)
 		return r;
-	c->out_len += w.len;
+	if ((r = stream_write(c->s, c->enc, w.len)) != STREAM_OK)
+		return ctl_stream_error(r);
 	r = ctl_conn_flush(c);
 	return r < 0 ? r : CTL_OK;
 }
@@ -213,27 +202,24 @@ ctl_conn_read(struct ctl_conn *c)
 
 	if (c->dead)
 		return CTL_E_STATE;
-	/* Compact once per read, not once per message. */
-	if (c->in_off > 0) {
-		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-		c->in_len -= c->in_off;
-		c->in_off = 0;
-	}
-	if (c->in_len >= CTL_MSG_MAX)
-		return 0;	/* a full frame is waiting for ctl_conn_next */
-	for (;;) {
-		n = read(c->rfd, c->in + c->in_len, CTL_MSG_MAX - c->in_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n < 0)
-			return CTL_E_SYS;
-		if (n == 0)
-			return CTL_E_EOF;
-		c->in_len += (size_t)n;
-		return (int)n;
-	}
+	n = stream_fill(c->s);
+	if (n < 0)
+		return ctl_stream_error((int)n);
+	return (int)n;
+}
+
+int
+ctl_conn_timeout(const struct ctl_conn *c)
+{
+	return stream_timeout(c->s);
+}
+
+int
+ctl_conn_tick(struct ctl_conn *c)
+{
+	int r = stream_tick(c->s);
+
+	return r < 0 ? ctl_stream_error(r) : CTL_OK;
 }
 
 static int
@@ -258,8 +244,8 @@ ctl_conn_next(struct ctl_conn *c, struct ctl_msg *out)
 	uint32_t type, len;
 	int r;
 
-	const uint8_t *p = c->in + c->in_off;
-	size_t avail = c->in_len - c->in_off;
+	const uint8_t *p = stream_peek(c->s);
+	size_t avail = stream_available(c->s);
 
 	if (c->dead)
 		return CTL_E_STATE;
@@ -274,7 +260,7 @@ ctl_conn_next(struct ctl_conn *c, struct ctl_msg *out)
 	if (avail < CTL_HDR_LEN + (size_t)len)
 		return 0;
 	r = ctl_msg_parse(type, p + CTL_HDR_LEN, len, out);
-	c->in_off += CTL_HDR_LEN + len;
+	stream_consume(c->s, CTL_HDR_LEN + len);
 	if (r != CTL_OK)
 		return fail(c, r, "%s: %s", ctl_msg_name(type),
 		    ctl_strerror(r));
@@ -306,45 +292,52 @@ ctl_conn_next(struct ctl_conn *c, struct ctl_msg *out)
 	return 1;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
+/*
+ * Wait for the channel until deadline (-1: none): for writing, or for
+ * input. Input that arrives is read into the stream (a framed stream's
+ * handshake advances that way); a framed stream's timers run.
+ */
 static int
-wait_fd(int fd, short events, long deadline)
+conn_wait(struct ctl_conn *c, int for_write, long deadline)
 {
-	struct pollfd p = { fd, events, 0 };
+	struct pollfd p = { ctl_conn_fd(c), POLLIN, 0 };
 	long left;
-	int r;
+	int t, r;
 
+	/* Until a framed stream's handshake is done, only input helps. */
+	if (for_write && stream_ready(c->s) && ctl_conn_wfd(c) >= 0)
+		p = (struct pollfd){ ctl_conn_wfd(c), POLLOUT, 0 };
 	for (;;) {
-		left = deadline < 0 ? -1 : deadline - now_ms();
+		left = deadline < 0 ? -1 : deadline - mono_ms();
 		if (deadline >= 0 && left < 0)
 			left = 0;
+		t = ctl_conn_timeout(c);
+		if (t >= 0 && (left < 0 || t < left))
+			left = t;
 		r = poll(&p, 1, (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return CTL_E_SYS;
-		if (r == 0)
+		if ((r = ctl_conn_tick(c)) != CTL_OK)
+			return r;
+		if (p.events == POLLIN && p.revents != 0)
+			return (r = ctl_conn_read(c)) < 0 ? r : CTL_OK;
+		if (p.revents != 0)
+			return CTL_OK;
+		if (deadline >= 0 && mono_ms() >= deadline)
 			return CTL_E_TIMEOUT;
-		return CTL_OK;
 	}
 }
 
 int
 ctl_conn_drain(struct ctl_conn *c, int timeout_ms)
 {
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	int r;
 
 	while ((r = ctl_conn_flush(c)) > 0)
-		if ((r = wait_fd(c->wfd, POLLOUT, deadline)) != CTL_OK)
+		if ((r = conn_wait(c, 1, deadline)) != CTL_OK)
 			return r;
 	return r;
 }
@@ -363,7 +356,7 @@ ctl_conn_send_wait(struct ctl_conn *c, const struct ctl_msg *msg,
 int
 ctl_conn_recv_wait(struct ctl_conn *c, struct ctl_msg *out, int timeout_ms)
 {
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	int r;
 
 	for (;;) {
@@ -373,7 +366,7 @@ ctl_conn_recv_wait(struct ctl_conn *c, struct ctl_msg *out, int timeout_ms)
 			return r;
 		if (r > 0)
 			continue;
-		if ((r = wait_fd(c->rfd, POLLIN, deadline)) != CTL_OK)
+		if ((r = conn_wait(c, 0, deadline)) != CTL_OK)
 			return r;
 	}
 }
@@ -385,37 +378,48 @@ ctl_peer_open(const char *uri, int listen, enum ctl_role self,
 {
 	struct ctl_conn *c;
 	struct ctl_msg m;
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	int fd, wfd, r;
+	struct chan_uri u;
+	struct chan_end e;
+	struct stream *s;
+	long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	long left;
+	int r;
 
 	*out = NULL;
+	if (ctl_chan_parse(uri, &u) != CTL_OK)
+		return CTL_E_URI;
 	if (listen) {
-		int lfd = ctl_chan_listen(uri, 0600);
+		int lfd = chan_listen(&u, 0600);
+		struct pollfd p = { lfd, POLLIN, 0 };
 
 		if (lfd < 0)
-			return lfd;
-		if ((r = wait_fd(lfd, POLLIN, deadline)) != CTL_OK) {
-			close(lfd);
-			return r;
-		}
-		fd = wfd = ctl_chan_accept(lfd);
+			return ctl_chan_error(lfd);
+		do {
+			left = deadline < 0 ? -1 : deadline - mono_ms();
+			r = poll(&p, 1, deadline < 0 ? -1 :
+			    (int)(left < 0 ? 0 : left));
+		} while (r < 0 && errno == EINTR);
+		r = r < 0 ? CTL_E_SYS : r == 0 ? CTL_E_TIMEOUT :
+		    ctl_chan_error(chan_accept(lfd, &e));
 		close(lfd);
 	} else
-		fd = ctl_chan_connect(uri, &wfd);
-	if (fd < 0)
-		return fd;
-	if ((r = ctl_conn_new(fd, wfd, self, peer_role, &c)) != CTL_OK) {
-		close(fd);
-		if (wfd != fd)
-			close(wfd);
+		r = ctl_chan_error(chan_open(&u, 0, &e));
+	if (r != CTL_OK)
+		return r;
+	/* Control wire version 1: no session framing, also on dev:. */
+	if ((r = stream_from_end(&e, 0, &s)) != STREAM_OK) {
+		chan_end_close(&e);
+		return ctl_stream_error(r);
+	}
+	if ((r = ctl_conn_from_stream(s, self, peer_role, &c)) != CTL_OK) {
+		stream_close(s);
 		return r;
 	}
 	if ((r = ctl_conn_send_hello(c, name, caps)) != CTL_OK ||
 	    (r = ctl_conn_drain(c, timeout_ms)) < 0)
 		goto fail;
 	for (;;) {
-		long left = deadline < 0 ? -1 : deadline - now_ms();
-
+		left = deadline < 0 ? -1 : deadline - mono_ms();
 		if ((r = ctl_conn_recv_wait(c, &m, deadline < 0 ? -1 :
 		    (int)(left < 0 ? 0 : left))) != CTL_OK)
 			goto fail;

@@ -3,8 +3,9 @@
  * checks) for usbgated and for its peers: usbgate-backend daemon,
  * usbgate-frontend daemon and the usbgate CLI.
  *
- * Owns the connection's descriptors, a receive buffer of CTL_MSG_MAX bytes
- * and a bounded send queue. Every message sent is verified and encoded by
+ * Owns the connection's stream (proto/stream.h: the channel end, its input
+ * buffer and output queue; at most CTL_SENDQ_MAX bytes are queued). Every
+ * message sent is verified and encoded by
  * ctl_msg_encode(); every message received passes ctl_msg_parse() (decode +
  * sanitize) and the direction check before the caller sees it. Any
  * protocol error is final: the caller logs it and frees the connection.
@@ -36,10 +37,27 @@ struct ctl_conn;
 
 /*
  * Wrap descriptors (rfd may equal wfd; both become the connection's and are
- * closed by ctl_conn_free). peer_role CTL_ROLE_NONE accepts any role.
+ * closed by ctl_conn_free; on failure they stay the caller's). peer_role
+ * CTL_ROLE_NONE accepts any role.
  */
 int ctl_conn_new(int rfd, int wfd, enum ctl_role self, enum ctl_role peer_role,
     struct ctl_conn **out);
+
+/*
+ * Wrap a stream (it becomes the connection's once this succeeds). On a
+ * framed stream (STREAM_F_FRAMED) the stream's session framing sees a
+ * peer that restarted (new nonce), closed or went silent, which the
+ * connection reports as CTL_E_EOF; event loops then also poll no longer
+ * than ctl_conn_timeout() and call ctl_conn_tick() each turn.
+ */
+struct stream;
+int ctl_conn_from_stream(struct stream *s, enum ctl_role self,
+    enum ctl_role peer_role, struct ctl_conn **out);
+
+/* Framed streams: ms until ctl_conn_tick() is due (-1: never). */
+int ctl_conn_timeout(const struct ctl_conn *c);
+/* Framed streams: keepalives, handshake retries; CTL_E_EOF if silent. */
+int ctl_conn_tick(struct ctl_conn *c);
 void ctl_conn_free(struct ctl_conn *c);
 
 int ctl_conn_fd(const struct ctl_conn *c);	/* poll POLLIN on this */

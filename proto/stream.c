@@ -1,6 +1,7 @@
 /*
- * stream.c: non-blocking byte streams over fds, sockets, character devices
- * and (when built with Xen) vchan. See stream.h for the contract.
+ * stream.c: non-blocking byte streams over what the channel layer opened
+ * (descriptors, or a transport with its own I/O ops such as vchan). See
+ * stream.h for the contract.
  *
  * Input is read in large chunks into one linear buffer that is compacted
  * when its tail runs short. Output is a queue of segments: small writes are
@@ -11,27 +12,17 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
-
-#ifdef HAVE_XEN
-#include <libxenvchan.h>
-#endif
 
 #include "stream.h"
 #include "stream_private.h"
-#include "vchan_xs.h"
 
 
 static const char *const stream_errstr[STREAM_E__COUNT] = {
@@ -56,133 +47,12 @@ stream_strerror(int err)
 	return stream_errstr[-err];
 }
 
-/* ---------------------------------------------------------------- URIs */
-
-static int
-parse_int(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (*s == '\0')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
+/* ---------------------------------------------------------------- open */
 
 int
 stream_uri_parse(const char *uri, struct stream_uri *out)
 {
-	const char *arg;
-	long v;
-
-	memset(out, 0, sizeof(*out));
-	out->rfd = out->wfd = -1;
-	if (uri == NULL)
-		return STREAM_E_URI;
-	if (strcmp(uri, "stdio") == 0) {
-		out->kind = STREAM_KIND_STDIO;
-		out->rfd = 0;
-		out->wfd = 1;
-		return STREAM_OK;
-	}
-	if (strncmp(uri, "fd:", 3) == 0) {
-		char tmp[32];
-		char *comma;
-
-		arg = uri + 3;
-		if (strlen(arg) >= sizeof(tmp))
-			return STREAM_E_URI;
-		strcpy(tmp, arg);
-		out->kind = STREAM_KIND_FD;
-		comma = strchr(tmp, ',');
-		if (comma != NULL)
-			*comma++ = '\0';
-		if (parse_int(tmp, 0, INT_MAX, &v) < 0)
-			return STREAM_E_URI;
-		out->rfd = out->wfd = (int)v;
-		if (comma != NULL) {
-			if (parse_int(comma, 0, INT_MAX, &v) < 0)
-				return STREAM_E_URI;
-			out->wfd = (int)v;
-		}
-		return STREAM_OK;
-	}
-	if (strncmp(uri, "unix:", 5) == 0 || strncmp(uri, "dev:", 4) == 0 ||
-	    strncmp(uri, "rawdev:", 7) == 0) {
-		out->kind = uri[0] == 'u' ? STREAM_KIND_UNIX :
-		    uri[0] == 'd' ? STREAM_KIND_DEV : STREAM_KIND_RAWDEV;
-		arg = strchr(uri, ':') + 1;
-		if (*arg == '\0' || strlen(arg) >= sizeof(out->path))
-			return STREAM_E_URI;
-		strcpy(out->path, arg);
-		return STREAM_OK;
-	}
-	if (strncmp(uri, "tcp:", 4) == 0) {
-		const char *colon;
-		size_t hlen;
-
-		arg = uri + 4;
-		colon = strrchr(arg, ':');
-		if (colon == NULL)
-			return STREAM_E_URI;
-		hlen = (size_t)(colon - arg);
-		if (hlen >= sizeof(out->host) ||
-		    strlen(colon + 1) >= sizeof(out->port))
-			return STREAM_E_URI;
-		/* [v6addr]:port */
-		if (hlen >= 2 && arg[0] == '[' && arg[hlen - 1] == ']') {
-			memcpy(out->host, arg + 1, hlen - 2);
-			out->host[hlen - 2] = '\0';
-		} else {
-			memcpy(out->host, arg, hlen);
-			out->host[hlen] = '\0';
-		}
-		strcpy(out->port, colon + 1);
-		if (parse_int(out->port, 1, 65535, &v) < 0)
-			return STREAM_E_URI;
-		out->kind = STREAM_KIND_TCP;
-		return STREAM_OK;
-	}
-	if (strncmp(uri, "vchan:", 6) == 0) {
-		char tmp[64];
-		char *colon;
-
-		arg = uri + 6;
-		if (strlen(arg) >= sizeof(tmp))
-			return STREAM_E_URI;
-		strcpy(tmp, arg);
-		colon = strchr(tmp, ':');
-		if (colon == NULL)
-			return STREAM_E_URI;
-		*colon++ = '\0';
-		if (parse_int(tmp, 0, 65535, &v) < 0)
-			return STREAM_E_URI;
-		out->domid = (int)v;
-		if (*colon == '\0' || strlen(colon) >= sizeof(out->port) ||
-		    strspn(colon, "0123456789") != strlen(colon))
-			return STREAM_E_URI;
-		strcpy(out->port, colon);
-		out->kind = STREAM_KIND_VCHAN;
-		return STREAM_OK;
-	}
-	return STREAM_E_URI;
-}
-
-/* ---------------------------------------------------------------- open */
-
-static int
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
-	return 0;
+	return chan_uri_parse(uri, out);
 }
 
 static struct stream *
@@ -208,182 +78,63 @@ stream_alloc(void)
 }
 
 int
-stream_from_fds(int rfd, int wfd, struct stream **out)
+stream_from_end(struct chan_end *e, int flags, struct stream **out)
 {
 	struct stream *s;
-	int type;
-	socklen_t tl = sizeof(type);
+	int rc;
 
-	if (set_nonblock(rfd) < 0 || (wfd != rfd && set_nonblock(wfd) < 0))
-		return STREAM_E_SYS;
-	s = stream_alloc();
-	if (s == NULL)
+	*out = NULL;
+	if ((s = stream_alloc()) == NULL)
 		return STREAM_E_NOMEM;
-	s->rfd = rfd;
-	s->wfd = wfd;
-	s->is_socket = getsockopt(wfd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0;
+	s->rfd = e->rfd;
+	s->wfd = e->wfd;
+	s->is_socket = e->is_socket;
+	s->is_tcp = e->is_tcp;
+	s->io = e->io;
+	s->io_h = e->h;
+	if ((flags & STREAM_F_FRAMED) && (rc = stream_frame_init(s)) < 0) {
+		s->io = NULL;
+		s->rfd = s->wfd = -1;	/* the end stays the caller's */
+		stream_close(s);
+		return rc;
+	}
 	*out = s;
 	return STREAM_OK;
 }
 
-static int
-open_unix(const char *path, int listen_mode)
+int
+stream_from_fds(int rfd, int wfd, struct stream **out)
 {
-	struct sockaddr_un sun;
-	int fd, cfd;
+	struct chan_uri u;
+	struct chan_end e;
+	int rc;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (!listen_mode) {
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-			goto fail;
-		return fd;
-	}
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    listen(fd, 1) < 0)
-		goto fail;
-	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	close(fd);
-	unlink(path);
-	return cfd;
-fail:
-	close(fd);
-	return -1;
-}
-
-static int
-open_tcp(const char *host, const char *port, int listen_mode)
-{
-	struct addrinfo hints, *res, *ai;
-	int fd = -1, one = 1, cfd, rc;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = listen_mode ? AI_PASSIVE : 0;
-	rc = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-	if (rc != 0) {
-		errno = EHOSTUNREACH;
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (listen_mode) {
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-			if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-			    listen(fd, 1) == 0)
-				break;
-		} else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		return -1;
-	if (listen_mode) {
-		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-		close(fd);
-		fd = cfd;
-		if (fd < 0)
-			return -1;
-	}
-	/* Nagle plus delayed ACK stalls request/response traffic. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
+	memset(&u, 0, sizeof(u));
+	u.kind = CHAN_FD;
+	u.rfd = rfd;
+	u.wfd = wfd;
+	*out = NULL;
+	if ((rc = chan_open(&u, 0, &e)) < 0)
+		return rc;
+	return stream_from_end(&e, 0, out);
 }
 
 int
 stream_open(const char *uri, int flags, struct stream **out)
 {
-	struct stream_uri u;
-	int rc, fd, tcp = 0, lm = (flags & STREAM_F_LISTEN) != 0;
+	struct chan_uri u;
+	struct chan_end e;
+	int rc;
 
-	rc = stream_uri_parse(uri, &u);
-	if (rc < 0)
+	*out = NULL;
+	if ((rc = chan_uri_parse(uri, &u)) < 0)
 		return rc;
-	switch (u.kind) {
-	case STREAM_KIND_STDIO:
-	case STREAM_KIND_FD:
-		rc = stream_from_fds(u.rfd, u.wfd, out);
-		if (rc == STREAM_OK && (flags & STREAM_F_FRAMED) &&
-		    (rc = stream_frame_init(*out)) < 0) {
-			stream_close(*out);
-			*out = NULL;
-		}
+	if ((rc = chan_open(&u, (flags & STREAM_F_LISTEN) != 0, &e)) < 0)
 		return rc;
-	case STREAM_KIND_UNIX:
-		fd = open_unix(u.path, lm);
-		break;
-	case STREAM_KIND_TCP:
-		fd = open_tcp(u.host, u.port, lm);
-		tcp = 1;
-		break;
-	case STREAM_KIND_DEV:
-	case STREAM_KIND_RAWDEV:
-		fd = open(u.path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (u.kind == STREAM_KIND_DEV)
-			flags |= STREAM_F_FRAMED;
-		break;
-	case STREAM_KIND_VCHAN:
-#ifdef HAVE_XEN
-	{
-		struct libxenvchan *vc;
-		struct stream *s;
-
-		vc = vchan_xs_open(u.domid, u.port, lm, VCHAN_XS_WAIT_MS);
-		if (vc == NULL)
-			return STREAM_E_SYS;
-		vc->blocking = 0;
-		s = stream_alloc();
-		if (s == NULL) {
-			libxenvchan_close(vc);
-			return STREAM_E_NOMEM;
-		}
-		s->vchan = vc;
-		/*
-		 * One event channel for both directions: it is readable when
-		 * the peer wrote or read. Its POLLOUT is always set, so it is
-		 * not polled for writing (that would spin while the ring is
-		 * full); a read by the peer wakes us instead.
-		 */
-		s->rfd = libxenvchan_fd_for_select(vc);
-		s->wfd = -1;
-		*out = s;
-		return STREAM_OK;
-	}
-#else
-		return STREAM_E_NOTSUP;
-#endif
-	default:
-		return STREAM_E_URI;
-	}
-	if (fd < 0)
-		return STREAM_E_SYS;
-	rc = stream_from_fds(fd, fd, out);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	(*out)->is_tcp = tcp;
-	if (flags & STREAM_F_FRAMED) {
-		rc = stream_frame_init(*out);
-		if (rc < 0) {
-			stream_close(*out);
-			*out = NULL;
-		}
-	}
+	if (chan_kind_flags(u.kind) & CHAN_K_FRAMED)
+		flags |= STREAM_F_FRAMED;
+	if ((rc = stream_from_end(&e, flags, out)) < 0)
+		chan_end_close(&e);
 	return rc;
 }
 
@@ -417,16 +168,14 @@ stream_close(struct stream *s)
 		s->q_head = (s->q_head + 1) % s->q_cap;
 		s->q_len--;
 	}
-#ifdef HAVE_XEN
-	if (s->vchan != NULL) {
-		libxenvchan_close(s->vchan);
-		s->rfd = s->wfd = -1;
+	if (s->io != NULL)
+		s->io->close(s->io_h);
+	else {
+		if (s->rfd >= 0)
+			close(s->rfd);
+		if (s->wfd >= 0 && s->wfd != s->rfd)
+			close(s->wfd);
 	}
-#endif
-	if (s->rfd >= 0)
-		close(s->rfd);
-	if (s->wfd >= 0 && s->wfd != s->rfd)
-		close(s->wfd);
 	free(s->q);
 	free(s->in);
 	free(s->stage);
@@ -460,16 +209,8 @@ stream_raw_read(struct stream *s, uint8_t *buf, size_t room)
 
 	if (room == 0)
 		return 0;
-#ifdef HAVE_XEN
-	if (s->vchan != NULL) {
-		libxenvchan_wait(s->vchan);
-		if (!libxenvchan_is_open(s->vchan) &&
-		    libxenvchan_data_ready(s->vchan) == 0)
-			return STREAM_E_EOF;
-		n = libxenvchan_read(s->vchan, buf, room);
-		return n < 0 ? STREAM_E_EOF : n;
-	}
-#endif
+	if (s->io != NULL)
+		return s->io->read(s->io_h, buf, room);
 	for (;;) {
 		n = read(s->rfd, buf + total, room);
 		if (n < 0) {
@@ -701,16 +442,12 @@ stream_raw_writev(struct stream *s, const struct iovec *iov, size_t cnt)
 {
 	ssize_t n;
 
-#ifdef HAVE_XEN
-	if (s->vchan != NULL) {
-		n = libxenvchan_write(s->vchan, iov[0].iov_base, iov[0].iov_len);
-		if (n < 0) {
+	if (s->io != NULL) {
+		n = s->io->write(s->io_h, iov[0].iov_base, iov[0].iov_len);
+		if (n < 0)
 			s->failed = 1;
-			return STREAM_E_EOF;
-		}
 		return n;
 	}
-#endif
 	if (s->is_socket) {
 		struct msghdr mh;
 
@@ -826,18 +563,17 @@ stream_drain(struct stream *s, int timeout_ms)
 		left = stream_flush(s);
 		if (left <= 0)
 			return left < 0 ? (int)left : STREAM_OK;
-#ifdef HAVE_XEN
-		if (s->vchan != NULL) {
+		if (s->io != NULL) {
+			/* A read by the peer makes rfd readable. */
 			pfd.fd = s->rfd;
 			pfd.events = POLLIN;
 			rc = poll(&pfd, 1, timeout_ms);
 			if (rc <= 0)
 				return rc == 0 || errno != EINTR ? STREAM_E_SYS :
 				    STREAM_OK;
-			libxenvchan_wait(s->vchan);
+			s->io->ack(s->io_h);
 			continue;
 		}
-#endif
 		pfd.fd = s->wfd;
 		pfd.events = POLLOUT;
 		rc = poll(&pfd, 1, timeout_ms);

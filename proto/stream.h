@@ -1,21 +1,13 @@
 /*
  * stream.h: one non-blocking byte stream to a peer, chosen by a channel URI.
  *
- * Owns: the file descriptors of the channel, an input buffer (so that a
- * parser that asks for a few bytes at a time does not cost a syscall each
- * time) and an output queue of buffers that are written out in batches with
- * writev(). The output queue has a high-water mark that producers consult
- * for back-pressure.
- *
- * URIs:
- *   stdio            read fd 0, write fd 1 (a qrexec service)
- *   fd:N             one bidirectional descriptor (fd:R,W for a pair)
- *   unix:PATH        AF_UNIX stream socket (connect, or bind+accept)
- *   tcp:HOST:PORT    TCP with TCP_NODELAY (connect, or bind+accept)
- *   dev:PATH         a character device such as a virtio-serial port, with
- *                    session framing (see below)
- *   rawdev:PATH      the same without framing (a foreign peer)
- *   vchan:DOMID:PORT Xen vchan (only when built with Xen)
+ * Owns: the channel end once opened (proto/chan.h names and opens the
+ * kinds: stdio, fd:, unix:, tcp:, dev:, rawdev:, vchan:), an input buffer
+ * (so that a parser that asks for a few bytes at a time does not cost a
+ * syscall each time) and an output queue of buffers that are written out
+ * in batches with writev(). The output queue has a high-water mark that
+ * producers consult for back-pressure. Both planes use it: the data plane
+ * for usbredir, ctl_peer for control messages.
  */
 #ifndef USBGATE_STREAM_H
 #define USBGATE_STREAM_H
@@ -24,13 +16,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "chan.h"
+
 enum stream_error {
-	STREAM_OK = 0,
-	STREAM_E_URI = -1,	/* malformed or unknown channel URI */
-	STREAM_E_SYS = -2,	/* system call failed, see errno */
-	STREAM_E_EOF = -3,	/* peer closed the channel */
-	STREAM_E_NOTSUP = -4,	/* transport not built in */
-	STREAM_E_NOMEM = -5,
+	STREAM_OK = CHAN_OK,
+	STREAM_E_URI = CHAN_E_URI,	/* malformed or unknown channel URI */
+	STREAM_E_SYS = CHAN_E_SYS,	/* system call failed, see errno */
+	STREAM_E_EOF = CHAN_E_EOF,	/* peer closed the channel */
+	STREAM_E_NOTSUP = CHAN_E_NOTSUP, /* transport not built in */
+	STREAM_E_NOMEM = CHAN_E_NOMEM,
 	STREAM_E_CLOSED = -6,	/* stream already failed */
 	STREAM_E_FRAMING = -7,	/* the peer broke the session framing */
 	STREAM_E_SILENT = -8,	/* the peer stopped answering keepalives */
@@ -66,7 +60,7 @@ typedef void (*stream_free_fn)(void *ctx, void *buf);
  * Open the channel named by uri. For STREAM_F_LISTEN this blocks until one
  * peer connects, except on vchan: there the server exists (its keys are in
  * xenstore) before any client and stream_open returns at once; the client
- * waits up to VCHAN_XS_WAIT_MS for it (proto/vchan_xs.h). vchan:DOMID:PORT
+ * waits up to 10 s for it (proto/chan_vchan.c). vchan:DOMID:PORT
  * names the peer's domain on both ends. Returns STREAM_OK and *out, or a
  * negative stream_error.
  */
@@ -74,6 +68,12 @@ int stream_open(const char *uri, int flags, struct stream **out);
 
 /* Wrap existing descriptors (rfd may equal wfd); the stream owns them. */
 int stream_from_fds(int rfd, int wfd, struct stream **out);
+
+/*
+ * Wrap an end opened by the channel layer; the stream owns it once this
+ * succeeds. STREAM_F_FRAMED turns session framing on.
+ */
+int stream_from_end(struct chan_end *e, int flags, struct stream **out);
 
 /* Turn session framing on for a fresh stream (before any I/O). */
 int stream_set_framed(struct stream *s);
@@ -164,25 +164,19 @@ int stream_ready(const struct stream *s);
 /* Half-close the write side (shutdown(SHUT_WR) for sockets). */
 void stream_shutdown_write(struct stream *s);
 
-/* URI parsing, exposed for tests and for error messages. */
-enum stream_kind {
-	STREAM_KIND_STDIO,
-	STREAM_KIND_FD,
-	STREAM_KIND_UNIX,
-	STREAM_KIND_TCP,
-	STREAM_KIND_DEV,
-	STREAM_KIND_VCHAN,
-	STREAM_KIND_RAWDEV,
-};
-
-struct stream_uri {
-	enum stream_kind kind;
-	int rfd, wfd;		/* fd: */
-	char path[108];		/* unix:, dev: */
-	char host[256];		/* tcp: */
-	char port[16];		/* tcp:, vchan: (as text) */
-	int domid;		/* vchan: */
-};
+/*
+ * URI parsing: the channel layer's grammar (chan_uri_parse) under the
+ * names the data plane has always used.
+ */
+#define stream_uri		chan_uri
+#define stream_kind		chan_kind
+#define STREAM_KIND_STDIO	CHAN_STDIO
+#define STREAM_KIND_FD		CHAN_FD
+#define STREAM_KIND_UNIX	CHAN_UNIX
+#define STREAM_KIND_TCP		CHAN_TCP
+#define STREAM_KIND_DEV		CHAN_DEV
+#define STREAM_KIND_VCHAN	CHAN_VCHAN
+#define STREAM_KIND_RAWDEV	CHAN_RAWDEV
 
 int stream_uri_parse(const char *uri, struct stream_uri *out);
 

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "stream.h"
 #include "stream_private.h"
 
@@ -56,15 +56,6 @@ struct stream_frame {
 	uint64_t last_rx_ms, last_tx_ms, last_hello_ms;
 	uint64_t ping_ms, silence_ms;
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static uint32_t
 le32(const uint8_t *p)
@@ -123,11 +114,11 @@ stream_frame_init(struct stream *s)
 	}
 	if (getrandom(&f->nonce_self, sizeof(f->nonce_self), 0) !=
 	    (ssize_t)sizeof(f->nonce_self))
-		f->nonce_self = now_ms() ^ ((uint64_t)getpid() << 32);
+		f->nonce_self = (uint64_t)mono_ms() ^ ((uint64_t)getpid() << 32);
 	f->hdr_off = FR_HDR;
 	f->ping_ms = STREAM_PING_MS;
 	f->silence_ms = STREAM_SILENCE_MS;
-	f->last_rx_ms = f->last_tx_ms = f->last_hello_ms = now_ms();
+	f->last_rx_ms = f->last_tx_ms = f->last_hello_ms = (uint64_t)mono_ms();
 	queue_ctl(f, FR_HELLO, &f->nonce_self);
 	s->fr = f;
 	s->framed = 1;
@@ -305,7 +296,7 @@ frame_fill(struct stream *s, size_t max)
 		return n;
 	else if (n > 0) {
 		f->raw_w += (size_t)n;
-		f->last_rx_ms = now_ms();
+		f->last_rx_ms = (uint64_t)mono_ms();
 	}
 	added = deframe(s);
 	if (f->error)
@@ -333,7 +324,7 @@ payload_direct(struct stream *s, uint8_t *buf, size_t len)
 	n = stream_raw_read(s, buf, len);
 	if (n > 0) {
 		f->rx_left -= (size_t)n;
-		f->last_rx_ms = now_ms();
+		f->last_rx_ms = (uint64_t)mono_ms();
 	}
 	return n;
 }
@@ -386,7 +377,7 @@ stream_frame_flush(struct stream *s)
 				return n;
 			if (n == 0)
 				break;
-			f->last_tx_ms = now_ms();
+			f->last_tx_ms = (uint64_t)mono_ms();
 			f->ctl_off += (size_t)n;
 			if (f->ctl_off == f->ctl_len)
 				f->ctl_off = f->ctl_len = 0;
@@ -417,7 +408,7 @@ stream_frame_flush(struct stream *s)
 			return n;
 		if (n == 0)
 			break;
-		f->last_tx_ms = now_ms();
+		f->last_tx_ms = (uint64_t)mono_ms();
 		h = FR_HDR - f->hdr_off;
 		if ((size_t)n < h)
 			h = (size_t)n;
@@ -437,7 +428,7 @@ int
 stream_frame_timeout(const struct stream *s)
 {
 	const struct stream_frame *f = s->fr;
-	uint64_t now = now_ms(), due;
+	uint64_t now = (uint64_t)mono_ms(), due;
 
 	if (f->error || f->peer_closed)
 		return 0;
@@ -455,7 +446,7 @@ int
 stream_frame_tick(struct stream *s)
 {
 	struct stream_frame *f = s->fr;
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)mono_ms();
 
 	if (f->error)
 		return f->error;

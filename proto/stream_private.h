@@ -31,7 +31,6 @@ struct seg {
 	void *ctx;
 };
 
-struct libxenvchan;
 struct stream_frame;
 
 struct stream {
@@ -39,9 +38,8 @@ struct stream {
 	int failed;
 	int is_socket;
 	int is_tcp;		/* re-arm TCP_QUICKACK after reads */
-#ifdef HAVE_XEN
-	struct libxenvchan *vchan;
-#endif
+	const struct chan_io *io;	/* not a descriptor (vchan), see chan.h */
+	void *io_h;
 	uint8_t *in;
 	size_t in_cap;
 	size_t in_r, in_w;

@@ -9,15 +9,20 @@
  * channel without connection semantics) is answered with one HELLO and
  * reported DOWN then UP, while a dom0 HELLO that answers ours is not
  * answered again (no endless greeting); a protocol error from dom0 takes
- * the link down; nothing can be sent while it is down.
+ * the link down; nothing can be sent while it is down. On a character
+ * device (dev:, a pty standing in for a virtio-serial port) the link says
+ * hello once the other end is there, comes UP, and when that end goes
+ * away reports DOWN and keeps watching the port (not dead, a timer set).
  */
 #include "config.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "ctl_chan.h"
@@ -96,6 +101,23 @@ dom0_hellos(struct ctl_conn *c, int ms, struct events *ev)
 	return n;
 }
 
+/* dom0 orders STOP(session): the link hands it out whole, once. */
+static void
+dom0_stop(struct ctl_conn *c, uint64_t session, struct events *ev)
+{
+	struct ctl_msg m;
+	int before = ev->msgs;
+
+	ctl_msg_init(&m, CTL_MSG_STOP);
+	m.u.stop.session = session;
+	strcpy(m.u.stop.busid, "1-1");
+	ck_assert_int_eq(ctl_conn_send(c, &m), CTL_OK);
+	pump(100, ev);
+	ck_assert_int_eq(ev->msgs, before + 1);
+	ck_assert_int_eq(ev->last.type, CTL_MSG_STOP);
+	ck_assert_uint_eq(ev->last.u.stop.session, session);
+}
+
 static void
 setup(void)
 {
@@ -126,14 +148,7 @@ START_TEST(test_up_message_down_reconnect)
 	ck_assert_int_eq(ev.up, 1);
 	ck_assert(ctl_link_is_up(lk));
 	/* dom0 orders something: it comes out whole. */
-	ctl_msg_init(&m, CTL_MSG_STOP);
-	m.u.stop.session = 42;
-	strcpy(m.u.stop.busid, "1-1");
-	ck_assert_int_eq(ctl_conn_send(c, &m), CTL_OK);
-	pump(100, &ev);
-	ck_assert_int_eq(ev.msgs, 1);
-	ck_assert_int_eq(ev.last.type, CTL_MSG_STOP);
-	ck_assert_uint_eq(ev.last.u.stop.session, 42);
+	dom0_stop(c, 42, &ev);
 	/* dom0 goes away: DOWN, nothing can be sent, then it comes back. */
 	ctl_conn_free(c);
 	pump(100, &ev);
@@ -194,6 +209,52 @@ START_TEST(test_protocol_error)
 }
 END_TEST
 
+START_TEST(test_dev_port)
+{
+	struct events ev = { 0 };
+	struct termios t;
+	struct ctl_conn *c;
+	struct pollfd pfd[2];
+	char dev[128];
+	int master, slave, n, tmo = -1;
+
+	/* A pty in raw mode carries bytes like a virtio-serial port. */
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master), 0);
+	ck_assert_int_eq(unlockpt(master), 0);
+	snprintf(dev, sizeof(dev), "dev:%s", ptsname(master));
+	slave = open(dev + 4, O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(slave, 0);
+	ck_assert_int_eq(tcgetattr(slave, &t), 0);
+	cfmakeraw(&t);
+	ck_assert_int_eq(tcsetattr(slave, TCSANOW, &t), 0);
+	ck_assert_int_eq(ctl_link_new(dev, 0, CTL_ROLE_BACKEND, "sys-usb", 0,
+	    &lk), CTL_OK);
+	close(slave);
+	ck_assert_int_eq(ctl_conn_new(master, master, CTL_ROLE_DOM0,
+	    CTL_ROLE_BACKEND, &c), CTL_OK);
+	ctl_conn_allow_rehello(c);
+	/* The backend's HELLO comes first, then dom0 answers. */
+	ck_assert_int_eq(dom0_hellos(c, 300, &ev), 1);
+	ck_assert_int_eq(ctl_conn_send_hello(c, "dom0", CTL_CAP__ALL), CTL_OK);
+	pump(100, &ev);
+	ck_assert_int_eq(ev.up, 1);
+	dom0_stop(c, 7, &ev);
+	/* The other end goes away: DOWN, and the port is watched. */
+	ctl_conn_free(c);
+	pump(100, &ev);
+	ck_assert_int_eq(ev.down, 1);
+	ck_assert(!ctl_link_is_up(lk));
+	ck_assert(!ctl_link_is_dead(lk));
+	n = ctl_link_pollfds(lk, pfd, &tmo);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_gt(tmo, 0);
+	ctl_link_free(lk);
+	lk = NULL;
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -205,6 +266,10 @@ unit_suite(void)
 	tcase_add_test(tc, test_up_message_down_reconnect);
 	tcase_add_test(tc, test_rehello);
 	tcase_add_test(tc, test_protocol_error);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("dev");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_dev_port);
 	suite_add_tcase(s, tc);
 	return s;
 }

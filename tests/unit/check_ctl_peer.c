@@ -7,12 +7,17 @@
  * announcing the wrong role, an unknown type and a header announcing more
  * than CTL_BODY_MAX bytes each end the connection with the right error
  * (the oversized one before any body byte arrives); EOF is reported; the
- * URI parser accepts the data plane's syntax; ctl_peer_open() works over a
- * real unix socket.
+ * URI parser is the data plane's grammar (one parser: the same fields for
+ * every URI, control taking the kinds wire version 1 defines);
+ * ctl_peer_open() works over a real unix socket. On a framed channel (the
+ * session framing of dev:, over a socketpair): hellos and messages cross,
+ * a peer that restarts behind the channel (a new nonce) is end-of-stream,
+ * and so is a peer that goes silent.
  */
 #include "config.h"
 
 #include <check.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,7 @@
 
 #include "ctl_chan.h"
 #include "ctl_peer.h"
+#include "stream.h"
 #include "unit_main.h"
 
 static int sv[2];
@@ -372,6 +378,161 @@ START_TEST(test_peer_open_over_unix_socket)
 }
 END_TEST
 
+/* One grammar: control sees what the data plane sees, minus non-control kinds. */
+static const char *const grammar_uris[] = {
+	"stdio", "fd:3", "fd:3,4", "unix:/run/x.sock", "tcp:10.0.0.1:4000",
+	"tcp:[::1]:4000", "tcp::4000", "dev:/dev/vport0p1",
+	"rawdev:/dev/vport0p1", "vchan:3:7", "", "fd:", "fd:-1", "unix:",
+	"tcp:host", "tcp:host:0", "vchan:x:7", "http://x", "stdio:",
+};
+
+START_TEST(test_one_grammar_for_both_planes)
+{
+	struct chan_uri d;
+	struct ctl_chan_uri c;
+	int rd = chan_uri_parse(grammar_uris[_i], &d);
+	int rc = ctl_chan_parse(grammar_uris[_i], &c);
+
+	if (rd != CHAN_OK || !(chan_kind_flags(d.kind) & CHAN_K_CONTROL)) {
+		ck_assert_int_eq(rc, CTL_E_URI);
+		return;
+	}
+	ck_assert_int_eq(rc, CTL_OK);
+	ck_assert_int_eq(memcmp(&c, &d, sizeof(d)), 0);
+}
+END_TEST
+
+/* ------------------------------------------------ on a framed channel */
+
+static struct ctl_conn *fa, *fb;
+static struct stream *fsa, *fsb;
+static int fsv[2];
+
+static struct ctl_conn *
+framed_conn(int fd, enum ctl_role self, enum ctl_role peer,
+    struct stream **sp)
+{
+	struct ctl_conn *c;
+
+	ck_assert_int_eq(stream_from_fds(fd, fd, sp), STREAM_OK);
+	ck_assert_int_eq(stream_set_framed(*sp), STREAM_OK);
+	ck_assert_int_eq(ctl_conn_from_stream(*sp, self, peer, &c), CTL_OK);
+	ctl_conn_allow_rehello(c);
+	return c;
+}
+
+static void
+framed_setup(void)
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fsv), 0);
+	fa = framed_conn(fsv[0], CTL_ROLE_DOM0, CTL_ROLE_BACKEND, &fsa);
+	fb = framed_conn(fsv[1], CTL_ROLE_BACKEND, CTL_ROLE_DOM0, &fsb);
+}
+
+static void
+framed_teardown(void)
+{
+	ctl_conn_free(fa);
+	ctl_conn_free(fb);
+	fa = fb = NULL;
+}
+
+/*
+ * One event-loop turn of c: timers, output, input. Returns the first
+ * error, 1 with *m when a message is complete, else 0. Without m, input
+ * stays buffered.
+ */
+static int
+turn(struct ctl_conn *c, struct ctl_msg *m)
+{
+	struct pollfd p = { ctl_conn_fd(c), POLLIN, 0 };
+	int r, t = ctl_conn_timeout(c);
+
+	if ((r = ctl_conn_tick(c)) < 0 || (r = ctl_conn_flush(c)) < 0)
+		return r;
+	poll(&p, 1, t < 0 || t > 10 ? 10 : t);
+	if ((r = ctl_conn_read(c)) < 0)
+		return r;
+	return m != NULL ? ctl_conn_next(c, m) : 0;
+}
+
+/* Run a (and b's I/O unless NULL) until a has a message or an error. */
+static int
+run_until(struct ctl_conn *a, struct ctl_conn *b, struct ctl_msg *m)
+{
+	int i, r = 0;
+
+	for (i = 0; i < 500 && r == 0; i++) {
+		if (b != NULL)
+			ck_assert_int_ge(turn(b, NULL), 0);
+		r = turn(a, m);
+	}
+	return r;
+}
+
+static void
+framed_hellos(struct ctl_conn *a, struct ctl_conn *b)
+{
+	struct ctl_msg m;
+
+	ck_assert_int_eq(ctl_conn_send_hello(a, "dom0", CTL_CAP__ALL), CTL_OK);
+	ck_assert_int_eq(ctl_conn_send_hello(b, "sys-usb", 0), CTL_OK);
+	ck_assert_int_eq(run_until(a, b, &m), 1);
+	ck_assert_uint_eq(m.type, CTL_MSG_HELLO);
+	ck_assert_int_eq(run_until(b, a, &m), 1);
+	ck_assert_uint_eq(m.type, CTL_MSG_HELLO);
+}
+
+START_TEST(test_framed_hello_and_messages)
+{
+	struct ctl_msg m;
+
+	framed_hellos(fa, fb);
+	ck_assert_str_eq(ctl_conn_peer_name(fa), "sys-usb");
+	dev_add(&m, "3-1");
+	ck_assert_int_eq(ctl_conn_send(fb, &m), CTL_OK);
+	ck_assert_int_eq(run_until(fa, fb, &m), 1);
+	ck_assert_uint_eq(m.type, CTL_MSG_DEV_ADD);
+	ck_assert_str_eq(m.u.dev.busid, "3-1");
+}
+END_TEST
+
+START_TEST(test_framed_restarted_peer_is_eof)
+{
+	struct ctl_conn *c2;
+	struct stream *s2;
+	struct ctl_msg m;
+
+	framed_hellos(fa, fb);
+	/* The backend restarts behind the channel: a new session (new
+	 * nonce) on the same pipe, without a CLOSE from the old one. */
+	c2 = framed_conn(dup(fsv[1]), CTL_ROLE_BACKEND, CTL_ROLE_DOM0, &s2);
+	ck_assert_int_eq(run_until(fa, c2, &m), CTL_E_EOF);
+	ctl_conn_free(fb);	/* the dead process's descriptor goes away */
+	fb = c2;
+	/* dom0 starts over on its end: hellos and messages cross again. */
+	c2 = framed_conn(dup(fsv[0]), CTL_ROLE_DOM0, CTL_ROLE_BACKEND, &s2);
+	ctl_conn_free(fa);
+	fa = c2;
+	framed_hellos(fa, fb);
+	dev_add(&m, "3-2");
+	ck_assert_int_eq(ctl_conn_send(fb, &m), CTL_OK);
+	ck_assert_int_eq(run_until(fa, fb, &m), 1);
+	ck_assert_str_eq(m.u.dev.busid, "3-2");
+}
+END_TEST
+
+START_TEST(test_framed_silent_peer_is_eof)
+{
+	struct ctl_msg m;
+
+	framed_hellos(fa, fb);
+	stream_set_keepalive(fsa, 20, 150);
+	/* The backend stops running its loop but keeps the channel open. */
+	ck_assert_int_eq(run_until(fa, NULL, &m), CTL_E_EOF);
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -394,6 +555,14 @@ unit_suite(void)
 	tcase_add_loop_test(tc, test_uri_table, 0,
 	    sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, test_peer_open_over_unix_socket);
+	tcase_add_loop_test(tc, test_one_grammar_for_both_planes, 0,
+	    sizeof(grammar_uris) / sizeof(grammar_uris[0]));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("framed");
+	tcase_add_checked_fixture(tc, framed_setup, framed_teardown);
+	tcase_add_test(tc, test_framed_hello_and_messages);
+	tcase_add_test(tc, test_framed_restarted_peer_is_eof);
+	tcase_add_test(tc, test_framed_silent_peer_is_eof);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,7 +1,11 @@
 /*
- * check_stream.c: channel URIs parse as documented; streams survive partial
- * reads and writes, report EOF, signal back-pressure above the high-water
- * mark, and give owned buffers back exactly once.
+ * check_stream.c: channel URIs parse as documented (one grammar, one ops
+ * row per kind that says what the kind can do); a listening unix channel
+ * replaces a stale socket but never another file; dev: streams are framed
+ * and rawdev: ones are not, as the kind's row says; an end knows whether
+ * it is a socket and TCP (accepted TCP gets TCP_NODELAY); streams survive
+ * partial reads and writes, report EOF, signal back-pressure above the
+ * high-water mark, and give owned buffers back exactly once.
  */
 #include "config.h"
 
@@ -12,7 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "stream.h"
@@ -44,7 +53,19 @@ static const struct {
 	{ "vchan:x:7", 0, 0 },
 	{ "vchan:3:", 0, 0 },
 	{ "vchan:3:a", 0, 0 },
+	{ "vchan:70000:1", 0, 0 },
+	{ "vchan:3", 0, 0 },
 	{ "http://x", 0, 0 },
+	{ "stdio:", 0, 0 },
+	{ "stdiox", 0, 0 },
+	{ "unix", 0, 0 },
+	{ "dev:", 0, 0 },
+	{ "rawdev:", 0, 0 },
+	{ "fd:3,", 0, 0 },
+	{ "fd:3,4,5", 0, 0 },
+	{ "tcpx:h:1", 0, 0 },
+	{ "Unix:/x", 0, 0 },
+	{ "dev:/dev/virtio-ports/a:b", 1, STREAM_KIND_DEV },
 };
 
 START_TEST(uri_parses_as_documented)
@@ -73,6 +94,153 @@ START_TEST(uri_fields_are_split)
 	ck_assert_int_eq(stream_uri_parse("vchan:12:3", &u), STREAM_OK);
 	ck_assert_int_eq(u.domid, 12);
 	ck_assert_str_eq(u.port, "3");
+}
+END_TEST
+
+/* What each kind's row says it can do. */
+static const struct {
+	enum chan_kind kind;
+	unsigned flags;
+} kind_flags[] = {
+	{ CHAN_STDIO, CHAN_K_INHERIT | CHAN_K_CONTROL },
+	{ CHAN_FD, CHAN_K_INHERIT | CHAN_K_CONTROL },
+	{ CHAN_UNIX, CHAN_K_LISTEN | CHAN_K_SOCKET | CHAN_K_CONTROL },
+	{ CHAN_TCP, CHAN_K_LISTEN | CHAN_K_SOCKET | CHAN_K_CONTROL },
+	{ CHAN_DEV, CHAN_K_NOEOS | CHAN_K_FRAMED | CHAN_K_CONTROL },
+	{ CHAN_RAWDEV, CHAN_K_NOEOS },
+	{ CHAN_VCHAN, CHAN_K_LISTEN },
+};
+
+START_TEST(kinds_say_what_they_can)
+{
+	struct chan_uri u;
+	char uri[64];
+
+	ck_assert_uint_eq(chan_kind_flags(kind_flags[_i].kind),
+	    kind_flags[_i].flags);
+	/* The row's scheme names the kind in the grammar. */
+	if (kind_flags[_i].kind == CHAN_STDIO)
+		snprintf(uri, sizeof(uri), "stdio");
+	else if (kind_flags[_i].kind == CHAN_FD)
+		snprintf(uri, sizeof(uri), "fd:7");
+	else
+		snprintf(uri, sizeof(uri), "%s:%s",
+		    chan_kind_name(kind_flags[_i].kind),
+		    kind_flags[_i].kind == CHAN_TCP ||
+		    kind_flags[_i].kind == CHAN_VCHAN ? "1:2" : "/p");
+	ck_assert_int_eq(chan_uri_parse(uri, &u), CHAN_OK);
+	ck_assert_int_eq(u.kind, kind_flags[_i].kind);
+	ck_assert_uint_eq(chan_kind_flags(CHAN_KIND__COUNT), 0);
+}
+END_TEST
+
+START_TEST(unix_listen_replaces_a_stale_socket_never_a_file)
+{
+	char path[] = "/tmp/usbgate-check-XXXXXX";
+	struct chan_uri u;
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd = mkstemp(path), lfd;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_lt((int)strlen(path) + 5, (int)sizeof(u.path));
+	u = (struct chan_uri){ .kind = CHAN_UNIX };
+	strcpy(u.path, path);
+	/* A regular file is not ours to remove. */
+	errno = 0;
+	ck_assert_int_eq(chan_listen(&u, 0600), CHAN_E_SYS);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	unlink(path);
+	/* A socket file left by a dead listener is replaced. */
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	lfd = chan_listen(&u, 0600);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_ne(fcntl(lfd, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_ne(fcntl(lfd, F_GETFD) & FD_CLOEXEC, 0);
+	close(lfd);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(dev_is_framed_rawdev_is_not)
+{
+	/* A FIFO opened read-write stands in for a character device. */
+	char dir[] = "/tmp/usbgate-check-XXXXXX", path[64], uri[80];
+	struct stream *dev, *raw;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/port", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	snprintf(uri, sizeof(uri), "dev:%s", path);
+	ck_assert_int_eq(stream_open(uri, 0, &dev), STREAM_OK);
+	snprintf(uri, sizeof(uri), "rawdev:%s", path);
+	ck_assert_int_eq(stream_open(uri, 0, &raw), STREAM_OK);
+	ck_assert(!stream_ready(dev));		/* HELLO/READY first */
+	ck_assert_int_ge(stream_timeout(dev), 0);
+	ck_assert(stream_ready(raw));
+	ck_assert_int_eq(stream_timeout(raw), -1);
+	stream_close(raw);
+	stream_close(dev);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(ends_know_sockets_and_tcp)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	struct chan_uri u = { .kind = CHAN_FD };
+	struct chan_end e;
+	int lfd, cfd, sv[2], pv[2], v = 0;
+	socklen_t vl = sizeof(v);
+
+	/* A TCP connection on the loopback, port chosen by the kernel. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &sl), 0);
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	/* Accepted: TCP, with TCP_NODELAY. */
+	ck_assert_int_eq(chan_accept(lfd, &e), CHAN_OK);
+	ck_assert(e.is_socket && e.is_tcp);
+	ck_assert_int_eq(getsockopt(e.rfd, IPPROTO_TCP, TCP_NODELAY, &v, &vl), 0);
+	ck_assert_int_ne(v, 0);
+	chan_end_close(&e);
+	/* Inherited (fd:): still known as TCP. */
+	u.rfd = u.wfd = cfd;
+	ck_assert_int_eq(chan_open(&u, 0, &e), CHAN_OK);
+	ck_assert(e.is_socket && e.is_tcp);
+	ck_assert_int_ne(fcntl(cfd, F_GETFL) & O_NONBLOCK, 0);
+	chan_end_close(&e);
+	close(lfd);
+	/* A unix socket is a socket, not TCP; a pipe is neither. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	u.rfd = u.wfd = sv[0];
+	ck_assert_int_eq(chan_open(&u, 0, &e), CHAN_OK);
+	ck_assert(e.is_socket && !e.is_tcp);
+	chan_end_close(&e);
+	close(sv[1]);
+	ck_assert_int_eq(pipe(pv), 0);
+	u.rfd = pv[0];
+	u.wfd = pv[1];
+	ck_assert_int_eq(chan_open(&u, 0, &e), CHAN_OK);
+	ck_assert(!e.is_socket && !e.is_tcp);
+	chan_end_close(&e);
 }
 END_TEST
 
@@ -566,6 +734,11 @@ unit_suite(void)
 	tcase_add_loop_test(tc, uri_parses_as_documented, 0,
 	    sizeof(uris) / sizeof(uris[0]));
 	tcase_add_test(tc, uri_fields_are_split);
+	tcase_add_loop_test(tc, kinds_say_what_they_can, 0,
+	    sizeof(kind_flags) / sizeof(kind_flags[0]));
+	tcase_add_test(tc, unix_listen_replaces_a_stale_socket_never_a_file);
+	tcase_add_test(tc, dev_is_framed_rawdev_is_not);
+	tcase_add_test(tc, ends_know_sockets_and_tcp);
 	tcase_add_test(tc, partial_reads_accumulate);
 	tcase_add_test(tc, eof_is_reported_after_data);
 	tcase_add_test(tc, backpressure_and_partial_writes);

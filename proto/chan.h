@@ -1,0 +1,143 @@
+/*
+ * chan.h: the channel layer under both planes: one URI grammar, and for
+ * each kind of channel one row of an ops table that opens, listens and
+ * accepts. See doc/data-plane.md, "One channel layer".
+ *
+ * Owns: the URI grammar, the per-kind operations and the descriptors they
+ * create until a struct chan_end is handed to a stream (proto/stream.h),
+ * which then owns them. Nothing above this layer switches on kinds: it
+ * asks chan_kind_flags() what a kind can do.
+ *
+ * URIs:
+ *   stdio            read fd 0, write fd 1 (a qrexec service)
+ *   fd:N             one bidirectional descriptor (fd:R,W for a pair)
+ *   unix:PATH        AF_UNIX stream socket (connect, or bind+accept)
+ *   tcp:HOST:PORT    TCP with TCP_NODELAY (connect, or bind+accept)
+ *   dev:PATH         a character device such as a virtio-serial port, with
+ *                    session framing on data streams
+ *   rawdev:PATH      the same without framing (a foreign peer)
+ *   vchan:DOMID:PORT Xen vchan (proto/chan_vchan.c; only when built with Xen)
+ *
+ * Descriptors are returned O_CLOEXEC and O_NONBLOCK (inherited ones: fd:,
+ * stdio, are only made non-blocking).
+ */
+#ifndef USBGATE_CHAN_H
+#define USBGATE_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Values shared with enum stream_error (proto/stream.h). */
+enum chan_error {
+	CHAN_OK = 0,
+	CHAN_E_URI = -1,	/* malformed or unknown channel URI */
+	CHAN_E_SYS = -2,	/* system call failed, see errno */
+	CHAN_E_EOF = -3,	/* peer closed the channel */
+	CHAN_E_NOTSUP = -4,	/* kind not built in, or cannot do that */
+	CHAN_E_NOMEM = -5,
+};
+
+enum chan_kind {
+	CHAN_STDIO,
+	CHAN_FD,
+	CHAN_UNIX,
+	CHAN_TCP,
+	CHAN_DEV,
+	CHAN_VCHAN,
+	CHAN_RAWDEV,
+	CHAN_KIND__COUNT
+};
+
+struct chan_uri {
+	enum chan_kind kind;
+	int rfd, wfd;		/* fd:, stdio */
+	char path[108];		/* unix:, dev:, rawdev: */
+	char host[256];		/* tcp: */
+	char port[16];		/* tcp:, vchan: (as text) */
+	int domid;		/* vchan: */
+};
+
+/* What a kind can do (chan_kind_flags). */
+#define CHAN_K_LISTEN	0x01	/* can be the server (listen, or vchan serve) */
+#define CHAN_K_INHERIT	0x02	/* inherited descriptors: cannot be reopened */
+#define CHAN_K_NOEOS	0x04	/* no end-of-stream (a character device) */
+#define CHAN_K_FRAMED	0x08	/* data streams use session framing */
+#define CHAN_K_CONTROL	0x10	/* a control channel (control wire v1) */
+#define CHAN_K_SOCKET	0x20	/* listen/accept with descriptors */
+
+/*
+ * I/O of a transport that is not a descriptor (vchan). read and write
+ * return bytes (0: nothing now / full) or CHAN_E_EOF; ack consumes the
+ * event that made rfd readable; close frees the handle.
+ */
+struct chan_io {
+	ssize_t (*read)(void *h, void *buf, size_t len);
+	ssize_t (*write)(void *h, const void *buf, size_t len);
+	void (*ack)(void *h);
+	void (*close)(void *h);
+};
+
+/* One open end of a channel. */
+struct chan_end {
+	int rfd, wfd;		/* wfd -1 with io: poll rfd for both ways */
+	int is_socket;
+	int is_tcp;
+	const struct chan_io *io;	/* NULL: plain descriptors */
+	void *h;			/* io's handle */
+};
+
+/* One row per kind; room for qrexec and kmod kinds. */
+struct chan_kind_ops {
+	const char *scheme;	/* "unix" for "unix:...", "stdio" alone */
+	enum chan_kind kind;
+	unsigned flags;		/* CHAN_K_* */
+	/* Parse what follows "scheme:" (NULL for a bare scheme). */
+	int (*parse)(const char *arg, struct chan_uri *u);
+	/* Connect, open or adopt; with serve (vchan), be the server. */
+	int (*open)(const struct chan_uri *u, int serve, struct chan_end *out);
+	/* A non-blocking listening descriptor (CHAN_K_SOCKET only). */
+	int (*listen)(const struct chan_uri *u, unsigned mode);
+};
+
+/* Parse uri. Returns CHAN_OK or CHAN_E_URI. */
+int chan_uri_parse(const char *uri, struct chan_uri *out);
+
+unsigned chan_kind_flags(enum chan_kind kind);
+const char *chan_kind_name(enum chan_kind kind);
+
+/*
+ * Open the channel. With listen, a socket kind listens and blocks until one
+ * peer connects (the listening socket is closed again, a unix socket file
+ * removed); vchan becomes the server. Returns CHAN_OK or a chan_error.
+ */
+int chan_open(const struct chan_uri *u, int listen, struct chan_end *out);
+
+/*
+ * A non-blocking listening socket (unix:, tcp:). A stale unix socket file
+ * is replaced, never another kind of file; mode (e.g. 0600) is applied to
+ * it unless 0. Returns the descriptor or a negative chan_error.
+ */
+int chan_listen(const struct chan_uri *u, unsigned mode);
+
+/* Accept one connection (non-blocking); CHAN_E_SYS with EAGAIN if none. */
+int chan_accept(int lfd, struct chan_end *out);
+
+/* Close what chan_open or chan_accept gave. */
+void chan_end_close(struct chan_end *e);
+
+/*
+ * A character device without end-of-stream (CHAN_K_NOEOS; a virtio-serial
+ * port): 1 while its other end is connected. The port stays open and
+ * reports POLLHUP while nobody is connected behind it.
+ */
+int chan_dev_peer_present(int fd);
+
+/* Set O_NONBLOCK (and FD_CLOEXEC unless it is 0, 1 or 2). */
+int chan_nonblock(int fd);
+
+
+/* proto/chan_vchan.c: the vchan row's operations. */
+int chan_vchan_open(const struct chan_uri *u, int serve, struct chan_end *out);
+
+#endif

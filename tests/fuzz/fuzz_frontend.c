@@ -1,0 +1,183 @@
+/*
+ * fuzz_frontend.c: the frontend session (frontend/session.h) fed by a
+ * hostile backend, through its real libusbredirparser (guest role), while
+ * this harness plays vhci_hcd on the socket the session gets at attach.
+ *
+ * Input: chunks {tag, n, n bytes}: an even tag sends the bytes as the
+ * backend on the channel, an odd one as vhci (USB/IP commands) on the
+ * port's socket once attached; the session handles each chunk before the
+ * next, as its event loop would. Oracle on what the session writes to
+ * vhci: whole RET_SUBMIT/RET_UNLINK PDUs, each answering a command vhci
+ * sent and not yet answered, with no more data than the URB asked for.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "session.h"
+#include "usbip_wire.h"
+
+#define MAX_OPEN	4096
+
+struct asked {
+	uint32_t seqnum;
+	uint32_t length;	/* transfer_buffer_length */
+	uint32_t in;		/* data comes back with the answer */
+	uint32_t npackets;
+};
+
+static struct {
+	int vfd;			/* our end of the vhci socket */
+	struct asked open[MAX_OPEN];	/* commands not yet answered */
+	int n_open;
+	uint8_t in[1 << 16];		/* what vhci sent, not yet parsed */
+	size_t in_len;
+	uint8_t out[1 << 20];		/* what the session sent to vhci */
+	size_t out_len;
+} V;
+
+static int
+attach(void *ctx, int speed, uint16_t vid, uint16_t pid)
+{
+	int fd[2];
+
+	fuzz_socketpair(fd);
+	V.vfd = fd[1];
+	return fd[0];
+}
+
+/* Follow the commands vhci sent, as the session will read them. */
+static void
+track_sent(void)
+{
+	struct usbip_cmd c;
+	size_t payload, off = 0;
+
+	while (V.in_len - off >= USBIP_HDR_LEN) {
+		if (usbip_decode_cmd(V.in + off, V.in_len - off, &c,
+		    &payload) != USBIP_OK) {
+			V.in_len = off;		/* the session stops here */
+			return;
+		}
+		if (V.in_len - off < USBIP_HDR_LEN + payload)
+			break;
+		if (V.n_open < MAX_OPEN)
+			V.open[V.n_open++] = (struct asked){ c.seqnum,
+			    c.command == USBIP_CMD_SUBMIT ? c.length : 0,
+			    c.direction == USBIP_DIR_IN,
+			    c.command == USBIP_CMD_SUBMIT ?
+			    c.number_of_packets : 0 };
+		off += USBIP_HDR_LEN + payload;
+	}
+	memmove(V.in, V.in + off, V.in_len - off);
+	V.in_len -= off;
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Check the answers the session wrote to vhci. */
+static void
+check_answers(void)
+{
+	ssize_t n;
+	size_t off = 0, need;
+	uint32_t cmd, seq, actual, npk;
+	int i;
+
+	while ((n = read(V.vfd, V.out + V.out_len,
+	    sizeof(V.out) - V.out_len)) > 0)
+		V.out_len += (size_t)n;
+	while (V.out_len - off >= USBIP_HDR_LEN) {
+		const uint8_t *h = V.out + off;
+
+		cmd = be32(h);
+		seq = be32(h + 4);
+		FUZZ_ASSERT(cmd == USBIP_RET_SUBMIT || cmd == USBIP_RET_UNLINK);
+		for (i = 0; i < V.n_open && V.open[i].seqnum != seq; i++)
+			;
+		FUZZ_ASSERT(i < V.n_open);	/* asked and not answered */
+		need = USBIP_HDR_LEN;
+		if (cmd == USBIP_RET_SUBMIT) {
+			actual = be32(h + 24);
+			npk = be32(h + 32);
+			FUZZ_ASSERT(actual <= V.open[i].length);
+			FUZZ_ASSERT(npk == 0 || npk == 0xffffffffu ||
+			    npk == V.open[i].npackets);
+			need += (V.open[i].in ? actual : 0) + (npk == 0xffffffffu ? 0 :
+			    (size_t)npk * USBIP_ISO_DESC_LEN);
+		}
+		if (V.out_len - off < need)
+			break;
+		V.open[i] = V.open[--V.n_open];
+		off += need;
+	}
+	memmove(V.out, V.out + off, V.out_len - off);
+	V.out_len -= off;
+	FUZZ_ASSERT(V.out_len < sizeof(V.out));
+}
+
+static void
+flush(struct fe_session *s)
+{
+	if (usbredirparser_has_data_to_write(s->parser))
+		usbredirparser_do_write(s->parser);
+	(void)stream_flush(s->chan);
+	if (s->vhci != NULL)
+		(void)stream_flush(s->vhci);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct fe_hooks hooks = { attach, NULL };
+	struct fz in = { data, size };
+	struct fe_session *s;
+	struct stream *chan;
+	int fd[2], rc;
+
+	memset(&V, 0, sizeof(V));
+	V.vfd = -1;
+	fuzz_socketpair(fd);
+	if (stream_from_fds(fd[0], fd[0], &chan) != STREAM_OK ||
+	    fe_session_new(chan, &hooks, &s) != FE_OK)
+		abort();
+	flush(s);
+	while (in.left > 0 && s->error == FE_OK) {
+		uint8_t tag = fz_u8(&in);
+		size_t n;
+		const uint8_t *p = fz_bytes(&in, fz_u8(&in), &n);
+
+		if (!(tag & 1)) {
+			fuzz_write(fd[1], p, n);
+			rc = usbredirparser_do_read(s->parser);
+			if (rc == usbredirparser_read_parse_error)
+				break;	/* the session ends here (FE_E_PROTO) */
+		} else if (s->vhci != NULL) {
+			if (n > sizeof(V.in) - V.in_len)
+				break;
+			memcpy(V.in + V.in_len, p, n);
+			V.in_len += n;
+			track_sent();
+			fuzz_write(V.vfd, p, n);
+			if (stream_fill(s->vhci) < 0)
+				break;
+			(void)fe_vhci_rx(s);
+		}
+		flush(s);
+		fuzz_drain(fd[1]);
+		if (V.vfd >= 0)
+			check_answers();
+	}
+	fe_session_free(s);
+	close(fd[1]);
+	if (V.vfd >= 0)
+		close(V.vfd);
+	return 0;
+}
