@@ -324,6 +324,22 @@ START_TEST(a_guest_meets_permissions_and_quotas)
 	ck_assert(!ok);
 	ck_assert_int_eq(errno, ENOSPC);
 	ck_assert(xs_rm(g, XBT_NULL, "data"));
+	/* watch quota: 128 per domain */
+	for (i = 0, ok = 1; i < 130 && ok; i++) {
+		char tok[16];
+
+		snprintf(tok, sizeof(tok), "t%d", i);
+		ok = xs_watch(g, "data", tok);
+	}
+	ck_assert(!ok);
+	ck_assert_int_eq(i, 129);
+	ck_assert_int_eq(errno, E2BIG);
+	/* transaction quota: 10 open per connection */
+	for (i = 0, ok = 1; i < 12 && ok; i++)
+		ok = xs_transaction_start(g) != XBT_NULL;
+	ck_assert(!ok);
+	ck_assert_int_eq(i, 11);
+	ck_assert_int_eq(errno, ENOSPC);
 	xs_close(g);
 	snprintf(sock, sizeof(sock), "%s/d0.sock", fakexen_dir);
 	setenv("XENSTORED_PATH", sock, 1);
