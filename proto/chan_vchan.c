@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -145,23 +148,50 @@ vchan_open(int peer, const char *port, int server, int wait_ms)
 	return libxenvchan_server_init(NULL, peer, path, 65536, 65536);
 }
 
+/*
+ * An end: the vchan plus what the stream polls, an epoll set of the event
+ * channel's descriptor and an eventfd. An event sent before the peer bound
+ * its port is lost (as in Xen), so a client may find data in the ring that
+ * no event announces: the eventfd, raised at open, makes the first read
+ * happen anyway.
+ */
+struct vchan_end {
+	struct libxenvchan *vc;
+	int ep, kick;
+};
+
+/* Consume the event channel's event if there is one; never block. */
+static void
+vchan_take_event(struct vchan_end *e)
+{
+	struct pollfd p = { libxenvchan_fd_for_select(e->vc), POLLIN, 0 };
+	uint64_t v;
+
+	if (read(e->kick, &v, sizeof(v)) < 0) {
+		/* not raised: nothing to consume */
+	}
+	if (poll(&p, 1, 0) > 0)
+		libxenvchan_wait(e->vc);
+}
+
 static ssize_t
 vchan_read(void *h, void *buf, size_t len)
 {
-	struct libxenvchan *vc = h;
+	struct vchan_end *e = h;
 	int n;
 
-	libxenvchan_wait(vc);
-	if (!libxenvchan_is_open(vc) && libxenvchan_data_ready(vc) == 0)
+	vchan_take_event(e);
+	if (!libxenvchan_is_open(e->vc) && libxenvchan_data_ready(e->vc) == 0)
 		return CHAN_E_EOF;
-	n = libxenvchan_read(vc, buf, len);
+	n = libxenvchan_read(e->vc, buf, len);
 	return n < 0 ? CHAN_E_EOF : n;
 }
 
 static ssize_t
 vchan_write(void *h, const void *buf, size_t len)
 {
-	int n = libxenvchan_write(h, buf, len);
+	struct vchan_end *e = h;
+	int n = libxenvchan_write(e->vc, buf, len);
 
 	return n < 0 ? CHAN_E_EOF : n;
 }
@@ -169,13 +199,18 @@ vchan_write(void *h, const void *buf, size_t len)
 static void
 vchan_ack(void *h)
 {
-	libxenvchan_wait(h);
+	vchan_take_event(h);
 }
 
 static void
 vchan_close(void *h)
 {
-	libxenvchan_close(h);
+	struct vchan_end *e = h;
+
+	libxenvchan_close(e->vc);
+	close(e->ep);
+	close(e->kick);
+	free(e);
 }
 
 static const struct chan_io vchan_io = {
@@ -185,23 +220,41 @@ static const struct chan_io vchan_io = {
 int
 chan_vchan_open(const struct chan_uri *u, int serve, struct chan_end *out)
 {
-	struct libxenvchan *vc;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct vchan_end *e = calloc(1, sizeof(*e));
+	uint64_t one = 1;
 
-	vc = vchan_open(u->domid, u->port, serve, VCHAN_WAIT_MS);
-	if (vc == NULL)
+	if (e == NULL)
+		return CHAN_E_NOMEM;
+	e->ep = epoll_create1(EPOLL_CLOEXEC);
+	e->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	e->vc = e->ep < 0 || e->kick < 0 ? NULL :
+	    vchan_open(u->domid, u->port, serve, VCHAN_WAIT_MS);
+	if (e->vc == NULL ||
+	    epoll_ctl(e->ep, EPOLL_CTL_ADD, e->kick, &ev) < 0 ||
+	    epoll_ctl(e->ep, EPOLL_CTL_ADD, libxenvchan_fd_for_select(e->vc),
+	    &ev) < 0 || write(e->kick, &one, sizeof(one)) != sizeof(one)) {
+		if (e->vc != NULL)
+			libxenvchan_close(e->vc);
+		if (e->ep >= 0)
+			close(e->ep);
+		if (e->kick >= 0)
+			close(e->kick);
+		free(e);
 		return CHAN_E_SYS;
-	vc->blocking = 0;
+	}
+	e->vc->blocking = 0;
 	/*
 	 * One event channel for both directions: it is readable when the
 	 * peer wrote or read. Its POLLOUT is always set, so it is not polled
 	 * for writing (that would spin while the ring is full); a read by
 	 * the peer wakes us instead.
 	 */
-	out->rfd = libxenvchan_fd_for_select(vc);
+	out->rfd = e->ep;
 	out->wfd = -1;
 	out->is_socket = out->is_tcp = 0;
 	out->io = &vchan_io;
-	out->h = vc;
+	out->h = e;
 	return CHAN_OK;
 }
 

@@ -171,6 +171,23 @@ START_TEST(late_server_then_killed_server_is_end_of_stream)
 }
 END_TEST
 
+START_TEST(a_killed_client_is_end_of_stream_for_the_server)
+{
+	struct peer srv, cli;
+
+	/* the frontend serves; sys-usb's backend process dies mid-session */
+	peer_start(&srv, 5, "vchan:1:21765", "listen", "ready", NULL, NULL);
+	peer_expect(&srv, "opened");
+	peer_start(&cli, 1, "vchan:5:21765", "connect", "echo", NULL, NULL);
+	peer_expect(&srv, "ready");
+	kill(cli.pid, SIGKILL);
+	ck_assert_int_eq(peer_wait(&cli), 128 + SIGKILL);
+	/* the unmap notification of the client's mapping tells the server */
+	peer_expect(&srv, "eof");
+	ck_assert_int_eq(peer_wait(&srv), 0);
+}
+END_TEST
+
 START_TEST(two_appvms_on_one_backend_and_two_backends_on_one_port)
 {
 	struct peer s[3], c[3];
@@ -358,6 +375,7 @@ unit_suite(void)
 	tcase_add_test(tc, data_both_ways_large_and_partial);
 	tcase_add_test(tc, a_third_domain_is_refused_by_xenstore_permissions);
 	tcase_add_test(tc, late_server_then_killed_server_is_end_of_stream);
+	tcase_add_test(tc, a_killed_client_is_end_of_stream_for_the_server);
 	tcase_add_test(tc, two_appvms_on_one_backend_and_two_backends_on_one_port);
 	tcase_add_test(tc, a_slow_reader_holds_the_writer_back_without_loss);
 	suite_add_tcase(s, tc);

@@ -111,8 +111,10 @@ run_ready(struct stream *s)
 	stream_write(s, "ping", 4);
 	while (rc == 0 && stream_available(s) < 4)
 		rc = turn(s, 1000);
-	if (stream_read(s, buf, 4) != 4 || memcmp(buf, "ping", 4) != 0)
+	if (stream_read(s, buf, 4) != 4 || memcmp(buf, "ping", 4) != 0) {
+		printf("no echo: %s\n", stream_strerror(rc));
 		return 1;
+	}
 	printf("ready\n");
 	fflush(stdout);
 	while (rc == 0)
