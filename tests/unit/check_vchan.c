@@ -24,6 +24,9 @@
 #include "unit_main.h"
 #include "fakexen_fixture.h"
 
+/* Peers started while this is set enter usbgate's sandbox once open. */
+static int sandboxed;
+
 struct peer {
 	pid_t pid;
 	FILE *out;
@@ -50,6 +53,8 @@ peer_start(struct peer *p, int dom, const char *a1, const char *a2,
 		snprintf(sock, sizeof(sock), "%s/d%d.sock", fakexen_dir, dom);
 		setenv("XENSTORED_PATH", sock, 1);
 		setenv("LD_LIBRARY_PATH", FAKEXEN_LIBDIR, 1);
+		if (sandboxed)
+			setenv("VCHAN_PEER_SANDBOX", "1", 1);
 		execl(VCHAN_PEER, "vchan_peer", a1, a2, a3, a4, a5,
 		    (char *)NULL);
 		_exit(127);
@@ -113,6 +118,27 @@ START_TEST(data_both_ways_large_and_partial)
 	peer_expect(&cli, "ok 3000000");
 	ck_assert_int_eq(peer_wait(&cli), 0);
 	/* the server saw the client's end as end of stream */
+	peer_expect(&srv, "opened");
+	ck_assert_int_eq(peer_wait(&srv), 0);
+}
+END_TEST
+
+START_TEST(both_ends_work_and_end_inside_usbgates_sandbox)
+{
+	struct peer srv, cli;
+
+	/*
+	 * chroot and seccomp after the open, as in the daemons: event
+	 * channels and grants need no file or new socket from then on,
+	 * and closing calls nothing the filter kills
+	 */
+	sandboxed = 1;
+	peer_start(&srv, 5, "vchan:1:21766", "listen", "echo", NULL, NULL);
+	peer_start(&cli, 1, "vchan:5:21766", "connect", "send", "1000000", "4");
+	sandboxed = 0;
+	peer_expect(&cli, "opened");
+	peer_expect(&cli, "ok 1000000");
+	ck_assert_int_eq(peer_wait(&cli), 0);
 	peer_expect(&srv, "opened");
 	ck_assert_int_eq(peer_wait(&srv), 0);
 }
@@ -373,6 +399,7 @@ unit_suite(void)
 	tcase_add_unchecked_fixture(tc, fakexen_start, fakexen_stop);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, data_both_ways_large_and_partial);
+	tcase_add_test(tc, both_ends_work_and_end_inside_usbgates_sandbox);
 	tcase_add_test(tc, a_third_domain_is_refused_by_xenstore_permissions);
 	tcase_add_test(tc, late_server_then_killed_server_is_end_of_stream);
 	tcase_add_test(tc, a_killed_client_is_end_of_stream_for_the_server);

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +60,8 @@ fx_self(uint32_t *dom, const char **dir)
 	return 0;
 }
 
-struct fx_port *
-fx_port_map(uint32_t dom, uint32_t port)
+struct fx_chan *
+fx_chan_map(uint32_t dom, uint32_t port)
 {
 	const char *dir;
 	uint32_t self;
@@ -74,40 +75,46 @@ fx_port_map(uint32_t dom, uint32_t port)
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	m = mmap(NULL, sizeof(struct fx_port), PROT_READ | PROT_WRITE,
+	m = mmap(NULL, sizeof(struct fx_chan), PROT_READ | PROT_WRITE,
 	    MAP_SHARED, fd, 0);
 	close(fd);
 	return m == MAP_FAILED ? NULL : m;
 }
 
 void
-fx_port_unmap(struct fx_port *p)
+fx_chan_unmap(struct fx_chan *c)
 {
-	if (p != NULL)
-		munmap(p, sizeof(*p));
+	if (c != NULL)
+		munmap(c, sizeof(*c));
+}
+
+struct fx_port *
+fx_chan_end(struct fx_chan *c, uint32_t dom, uint32_t port)
+{
+	return c->end[0].dom == dom && c->end[0].port == port ? &c->end[0] :
+	    &c->end[1];
 }
 
 static void
-deliver(struct fx_port *p)
+deliver(struct fx_port *p, int fd)
 {
 	struct sockaddr_un sun;
 	uint32_t port = p->port;
-	int fd;
+	socklen_t len;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, p->sock, sizeof(sun.sun_path) - 1);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
+	/* abstract: sun_path[0] is NUL; no file system, so chroot is fine */
+	memcpy(sun.sun_path + 1, p->sock, sizeof(p->sock));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strnlen(p->sock, sizeof(p->sock)));
 	/* a full queue already holds an event for the handle */
 	sendto(fd, &port, sizeof(port), MSG_DONTWAIT,
-	    (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
+	    (struct sockaddr *)&sun, len);
 }
 
 void
-fx_port_raise(struct fx_port *p)
+fx_port_raise(struct fx_port *p, int fd)
 {
 	uint32_t old = atomic_load(&p->state);
 
@@ -118,37 +125,26 @@ fx_port_raise(struct fx_port *p)
 	    old | FX_PENDING));
 	/* one event in flight per port; a masked port waits for unmask */
 	if (!(old & (FX_PENDING | FX_MASKED)))
-		deliver(p);
+		deliver(p, fd);
 }
 
 int
-fx_port_notify(uint32_t dom, uint32_t port)
+fx_chan_notify(struct fx_chan *c, struct fx_port *l, int fd)
 {
-	struct fx_port *l, *r;
-	int32_t rd, rp;
-
-	l = fx_port_map(dom, port);
-	if (l == NULL || (atomic_load(&l->state) & FX_CLOSED)) {
-		fx_port_unmap(l);
+	if (atomic_load(&l->state) & FX_CLOSED) {
 		errno = EINVAL;
 		return -1;
 	}
-	rd = atomic_load(&l->remote_dom);
-	rp = atomic_load(&l->remote_port);
-	fx_port_unmap(l);
-	if (rp <= 0)
-		return 0;	/* no one bound yet: the event is lost, as in Xen */
-	r = fx_port_map((uint32_t)rd, (uint32_t)rp);
-	if (r == NULL)
-		return 0;
-	fx_port_raise(r);
-	fx_port_unmap(r);
+	/* no one bound yet: the event is lost, as in Xen */
+	if (atomic_load(&c->bound) == FX_BOUND)
+		fx_port_raise(l == &c->end[0] ? &c->end[1] : &c->end[0], fd);
 	return 0;
 }
 
 void
-fx_notify_run(const struct fx_notify *n)
+fx_notify_run(const struct fx_notify *n, int sfd)
 {
+	struct fx_chan *c;
 	uint8_t *m;
 	int fd;
 
@@ -165,8 +161,10 @@ fx_notify_run(const struct fx_notify *n)
 			}
 		}
 	}
-	if (n->port != 0)
-		fx_port_notify(n->dom, n->port);
+	if (n->port != 0 && (c = fx_chan_map(n->dom, n->port)) != NULL) {
+		fx_chan_notify(c, fx_chan_end(c, n->dom, n->port), sfd);
+		fx_chan_unmap(c);
+	}
 }
 
 /* ---------------------------------------------------------------- reaper */
@@ -184,7 +182,7 @@ reaper_main(int fd, int pidfd)
 	struct fx_notify n;
 	struct pollfd p[2] = { { fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
 	size_t cnt = 0, i;
-	int dead = 0;
+	int dead = 0, sfd;
 
 	for (;;) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
@@ -203,8 +201,9 @@ reaper_main(int fd, int pidfd)
 		if (dead || (p[0].revents & (POLLHUP | POLLERR)))
 			break;
 	}
+	sfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	for (i = 0; i < cnt; i++)
-		fx_notify_run(&list[i]);
+		fx_notify_run(&list[i], sfd);
 	_exit(0);
 }
 

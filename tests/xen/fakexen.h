@@ -7,9 +7,18 @@
  * holding event-channel ports and grants come from that one variable, so
  * they cannot disagree with the xenstore connection.
  *
- *  <dir>/ev.<dom>.<port>  one event-channel port (struct fx_port, shared)
- *  <dir>/h.<pid>.<n>      the datagram socket of one evtchn handle: its fd
+ *  <dir>/ev.<dom>.<port>  one event channel (struct fx_chan, shared): the
+ *                         unbound port's file, hard-linked under the binder's
+ *                         port number when the peer binds it
+ *  @fakexen.<pid>.<n>     the datagram socket of one evtchn handle, in the
+ *                         abstract namespace: its xenevtchn_fd
  *  <dir>/g.<dom>.<ref>    one grant: page 0 the data, page 1 struct fx_grant
+ *
+ * As with the real devices, the files are looked up only while a channel
+ * or grant is set up; notifying, unmasking, unmapping and closing use what
+ * was mapped then, so a process that chroots into an empty directory and
+ * enters a seccomp filter afterwards (as usbgate's daemons do) keeps
+ * working.
  */
 #ifndef FAKEXEN_H
 #define FAKEXEN_H
@@ -28,9 +37,18 @@
 struct fx_port {
 	_Atomic uint32_t state;
 	uint32_t dom, port;
-	_Atomic int32_t remote_dom;	/* unbound: the domain allowed to bind */
-	_Atomic int32_t remote_port;	/* 0 while unbound */
-	char sock[108];			/* the owning handle's socket */
+	char sock[100];			/* the owning handle's abstract socket */
+};
+
+/* fx_chan.bound */
+#define FX_FREE		0u
+#define FX_CLAIMED	1u
+#define FX_BOUND	2u
+
+struct fx_chan {
+	struct fx_port end[2];	/* [0] the unbound port, [1] its binder */
+	uint32_t offered_to;	/* the only domain that may bind end[1] */
+	_Atomic uint32_t bound;
 };
 
 struct fx_grant {
@@ -40,13 +58,15 @@ struct fx_grant {
 
 /* The calling process's domain and directory; -1 and errno when unset. */
 int fx_self(uint32_t *dom, const char **dir);
-/* Map port <dom>.<port>; NULL and errno when it does not exist. */
-struct fx_port *fx_port_map(uint32_t dom, uint32_t port);
-void fx_port_unmap(struct fx_port *p);
-/* Raise an event on a port (delivery to its handle, coalesced, masked). */
-void fx_port_raise(struct fx_port *p);
-/* Send an event from local port <dom>.<port> to its remote end. */
-int fx_port_notify(uint32_t dom, uint32_t port);
+/* Map the channel of port <dom>.<port> (setup only); NULL and errno. */
+struct fx_chan *fx_chan_map(uint32_t dom, uint32_t port);
+void fx_chan_unmap(struct fx_chan *c);
+/* The end of c that is port <dom>.<port>. */
+struct fx_port *fx_chan_end(struct fx_chan *c, uint32_t dom, uint32_t port);
+/* Raise an event on a port (coalesced, masked), sent from socket fd. */
+void fx_port_raise(struct fx_port *p, int fd);
+/* Send an event from local end l of c to the other end. */
+int fx_chan_notify(struct fx_chan *c, struct fx_port *l, int fd);
 
 /* Unmap notifications that survive the process: done by a reaper child. */
 struct fx_notify {
@@ -58,7 +78,7 @@ struct fx_notify {
 };
 int fx_reaper_add(struct fx_notify *n);	/* fills n->id */
 void fx_reaper_forget(uint64_t id);
-/* Do one notification now (unmap, or the reaper after a death). */
-void fx_notify_run(const struct fx_notify *n);
+/* The reaper's part after a death: by path, outside any chroot. */
+void fx_notify_run(const struct fx_notify *n, int fd);
 
 #endif

@@ -4,7 +4,9 @@
  * is a file of two pages: the shared page, then who granted it to whom.
  * Mapping checks that the caller is the grantee; unmap notifications (clear
  * a byte, send an event) run on unmap/unshare and, through the reaper, when
- * the process dies, which is what gntdev and gntalloc do.
+ * the process dies, which is what gntdev and gntalloc do. Files are opened
+ * only while sharing or mapping: unmapping works inside a chroot and a
+ * seccomp filter (see fakexen.h).
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <xengnttab.h>
@@ -25,9 +28,12 @@
 struct map {
 	void *addr;
 	uint32_t count;
-	uint32_t dom, *refs;	/* gntshr: our refs, unlinked on unshare */
+	uint32_t dom;
+	struct fx_grant **hdrs;	/* gntshr: our grants, revoked on unshare */
 	struct fx_notify notify;
 	int has_notify;
+	struct fx_chan *chan;	/* the notification's event channel */
+	int sfd;		/* and a socket to send the event from */
 };
 
 struct xengntdev_handle {
@@ -127,6 +133,8 @@ notify_setup(struct map *m, const char *path, uint32_t offset,
 	m->notify.offset = offset;
 	m->notify.dom = self;
 	m->notify.port = port;
+	m->chan = port != 0 ? fx_chan_map(self, port) : NULL;
+	m->sfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	m->has_notify = fx_reaper_add(&m->notify) == 0;
 }
 
@@ -151,11 +159,8 @@ with_notify(struct xengntdev_handle *h, void *a, uint32_t dom, uint32_t ref,
 static int
 unmap_common(struct xengntdev_handle *h, void *addr, uint32_t count)
 {
-	char path[160];
 	struct map *m = NULL;
-	struct fx_grant *g;
 	uint32_t i;
-	int fd;
 
 	for (i = 0; i < MAX_MAPS; i++)
 		if (h->maps[i].addr == addr && h->maps[i].count == count)
@@ -165,27 +170,26 @@ unmap_common(struct xengntdev_handle *h, void *addr, uint32_t count)
 		return -1;
 	}
 	if (m->has_notify) {
+		/* what gntdev/gntalloc do when the mapping goes */
 		fx_reaper_forget(m->notify.id);
-		fx_notify_run(&m->notify);
+		if (m->notify.offset < FX_PAGE)
+			atomic_store((_Atomic uint8_t *)((uint8_t *)addr +
+			    m->notify.offset), 0);
+		if (m->chan != NULL)
+			fx_chan_notify(m->chan, fx_chan_end(m->chan,
+			    m->notify.dom, m->notify.port), m->sfd);
 	}
+	if (m->chan != NULL)
+		fx_chan_unmap(m->chan);
+	if (m->sfd > 0)
+		close(m->sfd);
 	munmap(addr, (size_t)count * FX_PAGE);
-	for (i = 0; m->refs != NULL && i < count; i++) {
+	for (i = 0; m->hdrs != NULL && i < count; i++) {
 		/* revoked: no new mapping; existing ones keep the page */
-		grant_path(path, sizeof(path), m->dom, m->refs[i]);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd >= 0) {
-			g = mmap(NULL, FX_PAGE * 2, PROT_READ | PROT_WRITE,
-			    MAP_SHARED, fd, 0);
-			if (g != MAP_FAILED) {
-				atomic_store(&((struct fx_grant *)((char *)g +
-				    FX_PAGE))->revoked, 1);
-				munmap(g, FX_PAGE * 2);
-			}
-			close(fd);
-		}
-		unlink(path);
+		atomic_store(&m->hdrs[i]->revoked, 1);
+		munmap(m->hdrs[i], FX_PAGE);
 	}
-	free(m->refs);
+	free(m->hdrs);
 	memset(m, 0, sizeof(*m));
 	return 0;
 }
@@ -350,17 +354,19 @@ xengntshr_share_pages(xengntshr_handle *h, uint32_t domid, int count,
     uint32_t *refs, int writable)
 {
 	static uint32_t next = 8;
-	struct fx_grant g;
+	struct fx_grant g, **hdrs;
 	struct map *m = map_slot(h);
 	char path[160];
 	uint32_t self, *mine;
-	int i, fd;
+	void *hp;
+	int i, fd = -1;
 
 	if (m == NULL || count <= 0 || fx_self(&self, NULL) < 0)
 		return NULL;
 	mine = calloc((size_t)count, sizeof(*mine));
-	if (mine == NULL)
-		return NULL;
+	hdrs = calloc((size_t)count, sizeof(*hdrs));
+	if (mine == NULL || hdrs == NULL)
+		goto fail;
 	memset(&g, 0, sizeof(g));
 	g.granter = self;
 	g.grantee = domid;
@@ -375,11 +381,13 @@ xengntshr_share_pages(xengntshr_handle *h, uint32_t domid, int count,
 			mine[i] = next;
 		}
 		if (ftruncate(fd, FX_PAGE * 2) < 0 ||
-		    pwrite(fd, &g, sizeof(g), FX_PAGE) != sizeof(g)) {
+		    pwrite(fd, &g, sizeof(g), FX_PAGE) != sizeof(g) ||
+		    (hp = mmap(NULL, FX_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, FX_PAGE)) == MAP_FAILED) {
 			close(fd);
-			i++;
 			goto fail;
 		}
+		hdrs[i] = hp;
 		close(fd);
 	}
 	m->addr = map_files(self, mine, (uint32_t)count,
@@ -388,14 +396,18 @@ xengntshr_share_pages(xengntshr_handle *h, uint32_t domid, int count,
 		goto fail;
 	m->count = (uint32_t)count;
 	m->dom = self;
-	m->refs = mine;
+	m->hdrs = hdrs;
 	memcpy(refs, mine, (size_t)count * sizeof(*refs));
+	free(mine);
 	return m->addr;
 fail:
-	while (i-- > 0) {
+	for (i = 0; hdrs != NULL && i < count && hdrs[i] != NULL; i++)
+		munmap(hdrs[i], FX_PAGE);
+	for (i = 0; mine != NULL && i < count && mine[i] != 0; i++) {
 		grant_path(path, sizeof(path), self, mine[i]);
 		unlink(path);
 	}
+	free(hdrs);
 	free(mine);
 	return NULL;
 }

@@ -14,6 +14,9 @@
  *                                          check N pushed bytes: "ok N"
  *   vchan_peer raw DOMID PATH                  libxenvchan_client_init on
  *                                          PATH: "open" or the errno name
+ * With VCHAN_PEER_SANDBOX=1 the peer enters usbgate's own sandbox
+ * (common/sandbox.c: chroot into an empty directory when root, seccomp)
+ * once the channel is open, as the daemons' session processes do.
  * Exit status 0 when the mode's claim held.
  */
 #include "config.h"
@@ -27,6 +30,7 @@
 
 #include <libxenvchan.h>
 
+#include "sandbox.h"
 #include "stream.h"
 
 static uint8_t
@@ -195,6 +199,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("opened\n");
+	if (getenv("VCHAN_PEER_SANDBOX") != NULL &&
+	    (rc = sandbox_enter(NULL, SANDBOX_ALLOW_SOCKETS)) != SANDBOX_OK) {
+		printf("sandbox: %s\n", sandbox_strerror(rc));
+		return 1;
+	}
 	if (strcmp(argv[3], "echo") == 0)
 		rc = run_echo(s);
 	else if (strcmp(argv[3], "send") == 0 && argc == 6)
