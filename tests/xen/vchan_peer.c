@@ -17,6 +17,10 @@
  * With VCHAN_PEER_SANDBOX=1 the peer enters usbgate's own sandbox
  * (common/sandbox.c: chroot into an empty directory when root, seccomp)
  * once the channel is open, as the daemons' session processes do.
+ * With VCHAN_PEER_FORK=1 it forks once the channel is open, the parent
+ * closes its stream and the child runs the mode, as usbgate's daemons do:
+ * today that kills the channel (doc/xen.md section 5; the fix is due in
+ * the channel layer, then this becomes a test).
  * Exit status 0 when the mode's claim held.
  */
 #include "config.h"
@@ -27,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libxenvchan.h>
 
@@ -199,6 +205,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("opened\n");
+	if (getenv("VCHAN_PEER_FORK") != NULL) {
+		pid_t pid = fork();
+
+		if (pid > 0) {
+			int st;
+
+			stream_close(s);	/* as the daemons' parents do */
+			waitpid(pid, &st, 0);
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+		}
+	}
 	if (getenv("VCHAN_PEER_SANDBOX") != NULL &&
 	    (rc = sandbox_enter(NULL, SANDBOX_ALLOW_SOCKETS)) != SANDBOX_OK) {
 		printf("sandbox: %s\n", sandbox_strerror(rc));
