@@ -3,37 +3,195 @@
  * vchan between two domains, with its own I/O ops because a vchan is a
  * shared ring with an event channel, not a descriptor. The only file that
  * includes Xen headers; without Xen the kind parses but does not open.
+ *
+ * Where the two ends meet in xenstore. The AppVM frontend is the vchan
+ * server (it grants the ring, as Xen's split-driver frontends and qrexec
+ * callers do), sys-usb's backend the client. With Qubes' libvchan-xen
+ * convention, a server in domain S for peer C on port P publishes under
+ * its own, guest-writable subtree
+ *	/local/domain/S/data/vchan/C/P/{ring-ref,event-channel}
+ * readable only by C (libxenvchan sets (nS,rC) on both keys; the
+ * directories inherit S's private data/). vchan:DOMID:PORT names the peer
+ * on both ends; the client builds the same path from the server's domid
+ * and its own (read from xenstore) and waits for it on a watch, up to
+ * VCHAN_WAIT_MS, instead of failing once. Two AppVMs on one backend, or
+ * two backends of one AppVM, never share a path.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #ifdef HAVE_XEN
 #include <libxenvchan.h>
+#include <xenstore.h>
 #endif
 
 #include "chan.h"
 
 #ifdef HAVE_XEN
 
+/* How long a client waits for its server to publish. */
+#define VCHAN_WAIT_MS	10000
+
+static int
+vchan_server_path(int peer, const char *port, char *out, size_t len)
+{
+	int n = snprintf(out, len, "data/vchan/%d/%s", peer, port);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/*
+ * The keys are there (1), not yet (0), or xenstore failed (-1, errno).
+ * xenstored answers EACCES for a missing node under a directory we may not
+ * read (the server's private data/), so EACCES is "not yet" as well; a
+ * server that offered the channel to another domain looks the same.
+ */
+static int
+keys_present(struct xs_handle *xs, const char *base)
+{
+	char key[160];
+	unsigned int len;
+	char *v;
+
+	snprintf(key, sizeof(key), "%s/event-channel", base);
+	v = xs_read(xs, XBT_NULL, key, &len);
+	if (v != NULL) {
+		free(v);
+		return 1;
+	}
+	return errno == ENOENT || errno == EACCES ? 0 : -1;
+}
+
+static struct libxenvchan *
+client_open(int peer, const char *port, int wait_ms)
+{
+	struct itimerspec its = { { 0, 0 }, { wait_ms / 1000,
+	    (wait_ms % 1000) * 1000000L } };
+	struct libxenvchan *vc = NULL;
+	struct xs_handle *xs;
+	struct pollfd pfd[2];
+	char base[128], **ev;
+	unsigned int len, n;
+	char *self;
+	int rc, saved = ETIMEDOUT, tfd;
+
+	/* the deadline is a timer beside the watch: no clock arithmetic */
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (tfd < 0)
+		return NULL;
+	if (timerfd_settime(tfd, 0, &its, NULL) < 0 ||
+	    (xs = xs_open(0)) == NULL) {
+		close(tfd);
+		return NULL;
+	}
+	self = xs_read(xs, XBT_NULL, "domid", &len);
+	if (self == NULL) {
+		saved = errno;
+		goto out;
+	}
+	snprintf(base, sizeof(base), "/local/domain/%d/data/vchan/%s/%s",
+	    peer, self, port);
+	free(self);
+	if (!xs_watch(xs, base, "usbgate-vchan")) {
+		saved = errno;
+		goto out;
+	}
+	pfd[0].fd = xs_fileno(xs);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = tfd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		rc = keys_present(xs, base);
+		if (rc < 0) {
+			saved = errno;
+			break;
+		}
+		if (rc > 0 && (vc = libxenvchan_client_init(NULL, peer,
+		    base)) != NULL)
+			break;
+		/* absent, or stale keys of a server that went: wait */
+		if (poll(pfd, 2, -1) < 0 || pfd[1].revents != 0)
+			break;
+		ev = xs_read_watch(xs, &n);
+		free(ev);
+	}
+	xs_unwatch(xs, base, "usbgate-vchan");
+out:
+	xs_close(xs);
+	close(tfd);
+	if (vc == NULL)
+		errno = saved;
+	return vc;
+}
+
+static struct libxenvchan *
+vchan_open(int peer, const char *port, int server, int wait_ms)
+{
+	char path[64];
+
+	if (!server)
+		return client_open(peer, port, wait_ms);
+	if (vchan_server_path(peer, port, path, sizeof(path)) < 0) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return libxenvchan_server_init(NULL, peer, path, 65536, 65536);
+}
+
+/*
+ * An end: the vchan plus what the stream polls, an epoll set of the event
+ * channel's descriptor and an eventfd. An event sent before the peer bound
+ * its port is lost (as in Xen), so a client may find data in the ring that
+ * no event announces: the eventfd, raised at open, makes the first read
+ * happen anyway.
+ */
+struct vchan_end {
+	struct libxenvchan *vc;
+	int ep, kick;
+};
+
+/* Consume the event channel's event if there is one; never block. */
+static void
+vchan_take_event(struct vchan_end *e)
+{
+	struct pollfd p = { libxenvchan_fd_for_select(e->vc), POLLIN, 0 };
+	uint64_t v;
+
+	if (read(e->kick, &v, sizeof(v)) < 0) {
+		/* not raised: nothing to consume */
+	}
+	if (poll(&p, 1, 0) > 0)
+		libxenvchan_wait(e->vc);
+}
+
 static ssize_t
 vchan_read(void *h, void *buf, size_t len)
 {
-	struct libxenvchan *vc = h;
+	struct vchan_end *e = h;
 	int n;
 
-	libxenvchan_wait(vc);
-	if (!libxenvchan_is_open(vc) && libxenvchan_data_ready(vc) == 0)
+	vchan_take_event(e);
+	if (!libxenvchan_is_open(e->vc) && libxenvchan_data_ready(e->vc) == 0)
 		return CHAN_E_EOF;
-	n = libxenvchan_read(vc, buf, len);
+	n = libxenvchan_read(e->vc, buf, len);
 	return n < 0 ? CHAN_E_EOF : n;
 }
 
 static ssize_t
 vchan_write(void *h, const void *buf, size_t len)
 {
-	int n = libxenvchan_write(h, buf, len);
+	struct vchan_end *e = h;
+	int n = libxenvchan_write(e->vc, buf, len);
 
 	return n < 0 ? CHAN_E_EOF : n;
 }
@@ -41,13 +199,18 @@ vchan_write(void *h, const void *buf, size_t len)
 static void
 vchan_ack(void *h)
 {
-	libxenvchan_wait(h);
+	vchan_take_event(h);
 }
 
 static void
 vchan_close(void *h)
 {
-	libxenvchan_close(h);
+	struct vchan_end *e = h;
+
+	libxenvchan_close(e->vc);
+	close(e->ep);
+	close(e->kick);
+	free(e);
 }
 
 static const struct chan_io vchan_io = {
@@ -57,26 +220,41 @@ static const struct chan_io vchan_io = {
 int
 chan_vchan_open(const struct chan_uri *u, int serve, struct chan_end *out)
 {
-	struct libxenvchan *vc;
-	char path[128];
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct vchan_end *e = calloc(1, sizeof(*e));
+	uint64_t one = 1;
 
-	snprintf(path, sizeof(path), "data/usbgate/%s", u->port);
-	vc = serve ? libxenvchan_server_init(NULL, u->domid, path, 65536,
-	    65536) : libxenvchan_client_init(NULL, u->domid, path);
-	if (vc == NULL)
+	if (e == NULL)
+		return CHAN_E_NOMEM;
+	e->ep = epoll_create1(EPOLL_CLOEXEC);
+	e->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	e->vc = e->ep < 0 || e->kick < 0 ? NULL :
+	    vchan_open(u->domid, u->port, serve, VCHAN_WAIT_MS);
+	if (e->vc == NULL ||
+	    epoll_ctl(e->ep, EPOLL_CTL_ADD, e->kick, &ev) < 0 ||
+	    epoll_ctl(e->ep, EPOLL_CTL_ADD, libxenvchan_fd_for_select(e->vc),
+	    &ev) < 0 || write(e->kick, &one, sizeof(one)) != sizeof(one)) {
+		if (e->vc != NULL)
+			libxenvchan_close(e->vc);
+		if (e->ep >= 0)
+			close(e->ep);
+		if (e->kick >= 0)
+			close(e->kick);
+		free(e);
 		return CHAN_E_SYS;
-	vc->blocking = 0;
+	}
+	e->vc->blocking = 0;
 	/*
 	 * One event channel for both directions: it is readable when the
 	 * peer wrote or read. Its POLLOUT is always set, so it is not polled
 	 * for writing (that would spin while the ring is full); a read by
 	 * the peer wakes us instead.
 	 */
-	out->rfd = libxenvchan_fd_for_select(vc);
+	out->rfd = e->ep;
 	out->wfd = -1;
 	out->is_socket = out->is_tcp = 0;
 	out->io = &vchan_io;
-	out->h = vc;
+	out->h = e;
 	return CHAN_OK;
 }
 

@@ -58,7 +58,11 @@ typedef void (*stream_free_fn)(void *ctx, void *buf);
 
 /*
  * Open the channel named by uri. For STREAM_F_LISTEN this blocks until one
- * peer connects. Returns STREAM_OK and *out, or a negative stream_error.
+ * peer connects, except on vchan: there the server exists (its keys are in
+ * xenstore) before any client and stream_open returns at once; the client
+ * waits up to 10 s for it (proto/chan_vchan.c). vchan:DOMID:PORT
+ * names the peer's domain on both ends. Returns STREAM_OK and *out, or a
+ * negative stream_error.
  */
 int stream_open(const char *uri, int flags, struct stream **out);
 

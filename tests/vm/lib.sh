@@ -29,6 +29,8 @@ VM_MANIFEST=(
 	tools/usbgate
 	tools/usbgated
 	'tests/tools/*'
+	tests/xen/fakexenstored
+	'tests/xen/libxen*.so.1'
 )
 
 vm_log() { printf '%s\n' "$*" >&2; }

@@ -1,0 +1,132 @@
+/*
+ * check_gated_xen.c: usbgated's domain table on Xen (tools/gated_xen.c)
+ * against the fake hypervisor: domains seen coming and going through the
+ * special watches, names taken only from dom0-owned nodes, a guest that
+ * renames itself or borrows another's name ignored, a restart seen as the
+ * old domid gone and a new one come.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenstore.h>
+
+#include "fakexen_fixture.h"
+#include "gated_xen.h"
+#include "unit_main.h"
+
+static char seen[1024];
+
+static void
+record(void *ctx, const char *name, unsigned int domid, int up)
+{
+	size_t n = strlen(seen);
+
+	snprintf(seen + n, sizeof(seen) - n, "%s%c%s:%u", n ? " " : "",
+	    up ? '+' : '-', name, domid);
+}
+
+/* Wait for the watch, then update; returns what changed. */
+static const char *
+changes(struct gxen *gx)
+{
+	struct pollfd p = { gxen_fd(gx), POLLIN, 0 };
+
+	seen[0] = '\0';
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	ck_assert_int_eq(gxen_update(gx, record, NULL), 0);
+	return seen;
+}
+
+/* What the toolstack does: name the domain, then introduce it. */
+static void
+create(struct xs_handle *xs, unsigned int domid, const char *name)
+{
+	struct xs_permissions p[2] = { { 0, XS_PERM_NONE },
+	    { domid, XS_PERM_READ } };
+	char path[64];
+
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	ck_assert(xs_write(xs, XBT_NULL, path, name, strlen(name)));
+	ck_assert(xs_set_permissions(xs, XBT_NULL, path, p, 2));
+	snprintf(path, sizeof(path), "/local/domain/%u", domid);
+	ck_assert(xs_set_permissions(xs, XBT_NULL, path, p, 2));
+	ck_assert(xs_introduce_domain(xs, domid, 0, 0));
+}
+
+START_TEST(domains_are_followed_by_dom0_owned_names)
+{
+	struct xs_handle *xs = xs_open(0);
+	struct gxen *gx = gxen_open();
+
+	ck_assert_ptr_nonnull(xs);
+	ck_assert_ptr_nonnull(gx);
+	/* the fixture's domains, under the fake toolstack's names */
+	ck_assert_str_eq(changes(gx), "+domain-1:1 +domain-2:2 +domain-5:5 "
+	    "+domain-6:6 +domain-7:7 +domain-9:9");
+	create(xs, 20, "work");
+	ck_assert_str_eq(changes(gx), "+work:20");
+	ck_assert_int_eq(gxen_domid(gx, "work"), 20);
+	/* restart: the old domid goes, a new one comes under the name */
+	ck_assert(xs_release_domain(xs, 20));
+	ck_assert_str_eq(changes(gx), "-work:20");
+	ck_assert_int_eq(gxen_domid(gx, "work"), -1);
+	create(xs, 21, "work");
+	ck_assert_str_eq(changes(gx), "+work:21");
+	ck_assert_int_eq(gxen_domid(gx, "work"), 21);
+	ck_assert(xs_release_domain(xs, 21));
+	ck_assert_str_eq(changes(gx), "-work:21");
+	gxen_close(gx);
+	xs_close(xs);
+}
+END_TEST
+
+START_TEST(a_name_dom0_did_not_write_or_two_domains_share_names_nothing)
+{
+	struct xs_permissions guest[1] = { { 22, XS_PERM_NONE } };
+	struct xs_handle *xs = xs_open(0);
+	struct gxen *gx = gxen_open();
+
+	ck_assert_ptr_nonnull(gx);
+	changes(gx);
+	/* a name node the guest owns (a careless toolstack) is not trusted */
+	ck_assert(xs_write(xs, XBT_NULL, "/local/domain/22/name", "vault", 5));
+	ck_assert(xs_set_permissions(xs, XBT_NULL, "/local/domain/22/name",
+	    guest, 1));
+	ck_assert(xs_introduce_domain(xs, 22, 0, 0));
+	ck_assert_str_eq(changes(gx), "");
+	ck_assert_int_eq(gxen_domid(gx, "vault"), -1);
+	/* a second domain under an existing name makes both unusable */
+	create(xs, 23, "mail");
+	ck_assert_str_eq(changes(gx), "+mail:23");
+	create(xs, 24, "mail");
+	ck_assert_str_eq(changes(gx), "-mail:23");
+	ck_assert_int_eq(gxen_domid(gx, "mail"), -1);
+	/* and a name that is no CTL_CS_NAME never appears */
+	create(xs, 25, "a/b c");
+	ck_assert_str_eq(changes(gx), "");
+	ck_assert(xs_release_domain(xs, 22));
+	ck_assert(xs_release_domain(xs, 24));
+	ck_assert_str_eq(changes(gx), "+mail:23");
+	gxen_close(gx);
+	xs_close(xs);
+}
+END_TEST
+
+Suite *
+unit_suite(void)
+{
+	Suite *s = suite_create("gated_xen");
+	TCase *tc = tcase_create("domains");
+
+	tcase_add_unchecked_fixture(tc, fakexen_start, fakexen_stop);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, domains_are_followed_by_dom0_owned_names);
+	tcase_add_test(tc, a_name_dom0_did_not_write_or_two_domains_share_names_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,168 @@
+/*
+ * gated_xen.c: the domain table of usbgated on Xen (see gated_xen.h).
+ * One xenstore connection with two special watches; each update lists
+ * /local/domain and reads the dom0-owned names, then reports the
+ * difference with the previous table.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gated_xen.h"
+
+#ifdef HAVE_XEN
+#include <xenstore.h>
+
+#include "ctl_codec.h"
+
+struct gxen_dom {
+	unsigned int domid;
+	char name[CTL_NAME_MAX + 1];
+};
+
+struct gxen {
+	struct xs_handle *xs;
+	int n;
+	struct gxen_dom doms[GXEN_DOMS_MAX];
+};
+
+struct gxen *
+gxen_open(void)
+{
+	struct gxen *gx = calloc(1, sizeof(*gx));
+
+	if (gx == NULL)
+		return NULL;
+	gx->xs = xs_open(0);
+	if (gx->xs == NULL || !xs_watch(gx->xs, "@introduceDomain", "i") ||
+	    !xs_watch(gx->xs, "@releaseDomain", "r")) {
+		gxen_close(gx);
+		return NULL;
+	}
+	return gx;
+}
+
+void
+gxen_close(struct gxen *gx)
+{
+	if (gx == NULL)
+		return;
+	if (gx->xs != NULL)
+		xs_close(gx->xs);
+	free(gx);
+}
+
+int
+gxen_fd(const struct gxen *gx)
+{
+	return xs_fileno(gx->xs);
+}
+
+/* The name of domain domid if dom0 wrote it, else "" (not usable). */
+static void
+trusted_name(struct xs_handle *xs, unsigned int domid, char *out)
+{
+	char path[64], *untrusted_name;
+	struct xs_permissions *perms;
+	unsigned int len, np;
+	int owned;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	perms = xs_get_permissions(xs, XBT_NULL, path, &np);
+	owned = perms != NULL && np >= 1 && perms[0].id == 0;
+	free(perms);
+	if (!owned)
+		return;
+	untrusted_name = xs_read(xs, XBT_NULL, path, &len);
+	if (untrusted_name != NULL && len <= CTL_NAME_MAX &&
+	    strlen(untrusted_name) == len &&
+	    ctl_str_valid(untrusted_name, CTL_CS_NAME))
+		memcpy(out, untrusted_name, len + 1);
+	free(untrusted_name);
+}
+
+static int
+scan(struct gxen *gx, struct gxen_dom *now, int *n_now)
+{
+	char **ents, *end, shared[GXEN_DOMS_MAX];
+	unsigned int n, i;
+	unsigned long id;
+	int k, j, dup;
+
+	ents = xs_directory(gx->xs, XBT_NULL, "/local/domain", &n);
+	if (ents == NULL)
+		return -1;
+	*n_now = 0;
+	for (i = 0; i < n && *n_now < GXEN_DOMS_MAX; i++) {
+		errno = 0;
+		id = strtoul(ents[i], &end, 10);
+		if (errno != 0 || *end != '\0' || id == 0 || id >= 0x7ff0)
+			continue;
+		now[*n_now].domid = (unsigned int)id;
+		trusted_name(gx->xs, (unsigned int)id, now[*n_now].name);
+		if (now[*n_now].name[0] != '\0')
+			(*n_now)++;
+	}
+	free(ents);
+	/* a name on two domains names neither */
+	for (k = 0; k < *n_now; k++) {
+		for (j = 0, dup = 0; j < *n_now; j++)
+			dup |= j != k && strcmp(now[j].name, now[k].name) == 0;
+		shared[k] = (char)dup;
+	}
+	for (k = j = 0; k < *n_now; k++)
+		if (!shared[k])
+			now[j++] = now[k];
+	*n_now = j;
+	return 0;
+}
+
+static int
+has(const struct gxen_dom *set, int n, const struct gxen_dom *d)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (set[i].domid == d->domid && strcmp(set[i].name, d->name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+gxen_update(struct gxen *gx, gxen_fn fn, void *ctx)
+{
+	static struct gxen_dom now[GXEN_DOMS_MAX];
+	char **ev;
+	int n_now, i;
+
+	/* the events only say "look again" */
+	while ((ev = xs_check_watch(gx->xs)) != NULL)
+		free(ev);
+	if (scan(gx, now, &n_now) < 0)
+		return -1;
+	for (i = 0; i < gx->n; i++)
+		if (!has(now, n_now, &gx->doms[i]))
+			fn(ctx, gx->doms[i].name, gx->doms[i].domid, 0);
+	for (i = 0; i < n_now; i++)
+		if (!has(gx->doms, gx->n, &now[i]))
+			fn(ctx, now[i].name, now[i].domid, 1);
+	memcpy(gx->doms, now, (size_t)n_now * sizeof(*now));
+	gx->n = n_now;
+	return 0;
+}
+
+int
+gxen_domid(const struct gxen *gx, const char *name)
+{
+	int i;
+
+	for (i = 0; i < gx->n; i++)
+		if (strcmp(gx->doms[i].name, name) == 0)
+			return (int)gx->doms[i].domid;
+	return -1;
+}
+#endif

@@ -1,0 +1,41 @@
+/*
+ * gated_xen.h: usbgated's view of the Xen domains, from xenstore alone.
+ *
+ * dom0 follows domains with the special watches @introduceDomain and
+ * @releaseDomain and reads each /local/domain/<N>/name itself: a domain's
+ * name and domid are never taken from what a VM sends. A name counts only
+ * when its node is owned by dom0 (the toolstack writes it; a guest cannot),
+ * is a valid CTL_CS_NAME and belongs to one domain only. A VM restart shows
+ * as the old domid gone and a new one come under the same name.
+ */
+#ifndef USBGATE_GATED_XEN_H
+#define USBGATE_GATED_XEN_H
+
+#include "ctl_msg.h"
+
+#define GXEN_DOMS_MAX	256
+
+struct gxen;
+
+/* A domain came (up = 1) or went (up = 0). */
+typedef void (*gxen_fn)(void *ctx, const char *name, unsigned int domid,
+    int up);
+
+/* Connect to xenstore and watch the domains; NULL with errno on failure. */
+struct gxen *gxen_open(void);
+void gxen_close(struct gxen *gx);
+
+/* Poll this for POLLIN, then call gxen_update. */
+int gxen_fd(const struct gxen *gx);
+
+/*
+ * Take the pending watch events and rescan the domains; fn hears every
+ * change since the last call (the first call reports all domains but dom0).
+ * Returns 0, or -1 with errno when xenstore failed.
+ */
+int gxen_update(struct gxen *gx, gxen_fn fn, void *ctx);
+
+/* The domid of a named domain, or -1. */
+int gxen_domid(const struct gxen *gx, const char *name);
+
+#endif
