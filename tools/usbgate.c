@@ -26,7 +26,7 @@
 #include "rules.h"
 
 #define DEFAULT_SOCKET	"/run/usbgate/usbgated.sock"
-#define DEFAULT_RULES	"/etc/usbgate/rules.d"
+#define DEFAULT_RULES	USBGATE_CONFDIR "/rules.d"
 #define REPLY_TIMEOUT_MS	(300 * 1000)
 
 static const char *progname = "usbgate";
@@ -845,6 +845,9 @@ main(int argc, char **argv)
 		else if (strcmp(argv[a], "-h") == 0 ||
 		    strcmp(argv[a], "--help") == 0) {
 			usage(stdout);
+			return CTL_ST_OK;
+		} else if (strcmp(argv[a], "--version") == 0) {
+			printf("%s %s\n", progname, PACKAGE_VERSION);
 			return CTL_ST_OK;
 		} else
 			break;
