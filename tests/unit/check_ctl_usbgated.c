@@ -268,6 +268,87 @@ cli_wait(struct cli *c, char *buf, size_t size)
 #define CLI(buf, ...) ({ struct cli _c; cli_start(&_c, __VA_ARGS__, \
 	(char *)NULL); cli_wait(&_c, buf, sizeof(buf)); })
 
+static void
+read_into(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(buf, 1, size - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/*
+ * Run the CLI as NAME (usbgate or qvm-usb: it looks at argv[0]) with the
+ * NULL-ended ARGS after --socket; stdout and stderr apart. Exit code.
+ */
+static int
+cli_split(const char *name, const char *const *args, char *out, size_t osize,
+    char *errb, size_t esize)
+{
+	char *argv[24], sock[128], op[256], ep[256];
+	int n = 0, status;
+	pid_t pid;
+
+	snprintf(op, sizeof(op), "%s/cli.out", dir);
+	snprintf(ep, sizeof(ep), "%s/cli.err", dir);
+	snprintf(sock, sizeof(sock), "--socket=%s/usbgated.sock", dir);
+	argv[n++] = (char *)name;
+	argv[n++] = sock;
+	while (n < 23 && *args != NULL)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fo = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execv(USBGATE_BIN, argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status), "CLI crashed");
+	read_into(op, out, osize);
+	read_into(ep, errb, esize);
+	return WEXITSTATUS(status);
+}
+
+/* One JSON value: braces and brackets balance outside strings, one line end. */
+static int
+json_one_object(const char *s)
+{
+	int depth = 0, in_str = 0;
+	const char *p;
+
+	if (*s != '{')
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (in_str) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				in_str = 0;
+			continue;
+		}
+		if (*p == '"')
+			in_str = 1;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']') {
+			if (--depth < 0)
+				return 0;
+		} else if (depth == 0 && *p != '\n')
+			return 0;
+	}
+	return depth == 0 && !in_str && p > s && p[-1] == '\n';
+}
+
 /* ---- protocol helpers --------------------------------------------------------- */
 
 static void
@@ -1061,6 +1142,90 @@ START_TEST(test_json_and_exit_codes)
 }
 END_TEST
 
+/*
+ * --json: one object per run, failures included; values typed (numbers,
+ * booleans, lists, null); policy check's errors on stderr, its summary on
+ * stdout; policy test on a missing rules directory is an error.
+ */
+static const struct {
+	const char *args[8];
+	int status;
+	const char *out[4];	/* substrings of stdout */
+	const char *err;	/* substring of stderr, or NULL */
+} json_cases[] = {
+	{ { "--json", "list", NULL }, 0,
+	  { "\"present\": true", "\"used_by\": null",
+	    "\"assignments\": []", "\"status\": 0" }, NULL },
+	{ { "--json", "info", "work", "sys-usb:1-1", NULL }, 0,
+	  { "\"interfaces\": [{\"number\": 0, \"type\": \"08:06:50\"}]",
+	    "\"reset_on_attach\": false", "\"decision\": \"allow\"",
+	    "\"udev_auto_attach\": null" }, NULL },
+	{ { "--json", "status", NULL }, 0,
+	  { "\"devices\": 1", "\"kind\": \"backend\"", NULL }, NULL },
+	{ { "--json", "attach", "work", "sys-usb:7-7", NULL }, 3,
+	  { "\"status\": 3", "\"result\": \"not found\"",
+	    "\"rows\": []" }, "sys-usb:7-7" },
+	{ { "--json", "info", "work", "sys-usb:7-7", NULL }, 3,
+	  { "\"status\": 3", NULL }, NULL },
+	{ { "--json", "attach", "work", NULL }, 2,
+	  { "\"command\": \"attach\"", "\"status\": 2",
+	    "\"message\": \"usage: " }, "usage" },
+	{ { "--json", "frobnicate", NULL }, 2,
+	  { "\"command\": \"frobnicate\"", "\"status\": 2" }, "unknown" },
+	{ { "--json", "reload", NULL }, 0, { "\"command\": \"reload\"" },
+	  NULL },
+	{ { "--json", "policy", "test", "--rules", "/nonexistent",
+	    "0951:1666:AA55:u080650", "work", NULL }, 9,
+	  { "\"status\": 9" }, "/nonexistent: no such file" },
+	{ { "policy", "test", "--rules", "/nonexistent",
+	    "0951:1666:AA55:u080650", "work", NULL }, 9, { NULL },
+	  "/nonexistent: no such file" },
+};
+
+START_TEST(test_json_every_command_typed)
+{
+	char out[16384], errb[4096], bad[256], good[256];
+	int i, j, st;
+
+	publish("1-1", 0x0951, 0x1666, "AA55", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	for (i = 0; i < (int)(sizeof(json_cases) / sizeof(json_cases[0]));
+	    i++) {
+		st = cli_split("usbgate", json_cases[i].args, out, sizeof(out),
+		    errb, sizeof(errb));
+		ck_assert_msg(st == json_cases[i].status, "case %d (%s %s): "
+		    "exit %d, want %d\n%s%s", i, json_cases[i].args[0],
+		    json_cases[i].args[1], st, json_cases[i].status, out, errb);
+		if (strcmp(json_cases[i].args[0], "--json") == 0)
+			ck_assert_msg(json_one_object(out), "case %d: not one "
+			    "JSON object:\n%s", i, out);
+		for (j = 0; j < 4 && json_cases[i].out[j] != NULL; j++)
+			ck_assert_msg(strstr(out, json_cases[i].out[j]) != NULL,
+			    "case %d: no %s in\n%s", i, json_cases[i].out[j],
+			    out);
+		if (json_cases[i].err != NULL)
+			ck_assert_msg(strstr(errb, json_cases[i].err) != NULL,
+			    "case %d: no %s on stderr:\n%s", i,
+			    json_cases[i].err, errb);
+	}
+	snprintf(bad, sizeof(bad), "%s/policy/bad.rules", TEST_DATA_DIR);
+	snprintf(good, sizeof(good), "%s/policy/good.rules", TEST_DATA_DIR);
+	st = cli_split("usbgate", (const char *const[]){ "policy", "check",
+	    good, bad, NULL }, out, sizeof(out), errb, sizeof(errb));
+	ck_assert_int_eq(st, 9);
+	ck_assert_msg(strstr(errb, "bad.rules:4: ") && !strstr(out,
+	    "bad.rules:4: ") && strstr(out, "good.rules: ") &&
+	    strstr(out, "rule(s) OK") && strstr(out, "bad.rules: "),
+	    "errors belong on stderr, the summary on stdout:\n%.1000s---\n"
+	    "%.1000s", out, errb);
+	st = cli_split("usbgate", (const char *const[]){ "--json", "policy",
+	    "check", good, bad, NULL }, out, sizeof(out), errb, sizeof(errb));
+	ck_assert_int_eq(st, 9);
+	ck_assert_msg(json_one_object(out) && strstr(out, "\"ok\": true") &&
+	    strstr(out, "\"ok\": false") && strstr(out, "\"line\": 4,") &&
+	    strstr(out, "\"command\": \"policy check\""), "%.2000s", out);
+}
+END_TEST
+
 START_TEST(test_unreachable_daemon_exit_code)
 {
 	char out[1024];
@@ -1104,6 +1269,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_backend_failure_reported_to_cli);
 	tcase_add_test(tc, test_policy_check_reports_file_line);
 	tcase_add_test(tc, test_json_and_exit_codes);
+	tcase_add_test(tc, test_json_every_command_typed);
 	tcase_add_test(tc, test_unreachable_daemon_exit_code);
 	suite_add_tcase(s, tc);
 	return s;

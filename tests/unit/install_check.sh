@@ -4,11 +4,11 @@
 # executable, systemd-analyze verify accepts the units and rates their
 # exposure (security --offline) at most 4.0, dom0's configuration and
 # default rules are there and "usbgated -n" accepts them, every program
-# answers --version, qvm-usb is left alone without --enable-qvm-usb-alias,
+# answers --version, the man pages pass mandoc -Tlint, qvm-usb is left alone without --enable-qvm-usb-alias,
 # and a second install keeps the admin's changed files.
 # make check runs it with the configured directories in its environment.
 set -u
-: "${abs_top_builddir:?}" "${bindir:?}" "${sbindir:?}" "${sysconfdir:?}" \
+: "${abs_top_builddir:?}" "${bindir:?}" "${sbindir:?}" "${sysconfdir:?}" "${mandir:?}" \
 	"${systemdsystemunitdir:?}" "${udevdir:?}" "${modulesloaddir:?}"
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -71,6 +71,13 @@ for p in "$sbindir/usbgated" "$sbindir/usbgate-backend" "$sbindir/usbgate-fronte
 	v=$("$d$p" --version 2>&1)
 	[[ $v == "$(basename "$p") "[0-9]* ]] || bad "$p --version: $v"
 done
+# The installed man pages: no mandoc warning (style notes aside).
+for m in "$d$mandir"/man[58]/*.[58]; do
+	[[ -f $m ]] || continue
+	mans=$((${mans:-0} + 1))
+	out=$(mandoc -Tlint -Wwarning "$m" 2>&1) || bad "mandoc -Tlint $(basename "$m"): $out"
+done
+[[ ${mans:-0} -ge 5 ]] || bad "${mans:-0} man pages installed, want 5"
 [[ -e $d$bindir/qvm-usb || -L $d$bindir/qvm-usb ]] && [[ ${QVM_USB_ALIAS:-no} != yes ]] &&
 	bad "qvm-usb installed without --enable-qvm-usb-alias"
 
