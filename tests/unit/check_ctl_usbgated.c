@@ -482,7 +482,7 @@ START_TEST(test_allowed_attach_orders_serve_then_import)
 
 	ck_assert_int_eq(CLI(out, "list"), 0);
 	ck_assert_msg(strstr(out, "sys-usb:1-1") != NULL &&
-	    strstr(out, "USB Storage: Test 1666") != NULL &&
+	    strstr(out, "Mass_Data: Test 1666") != NULL &&
 	    strstr(out, "work (attached)") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "BACKEND:DEVID") == NULL,
 	    "header printed without a terminal: %s", out);
