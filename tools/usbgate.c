@@ -1,6 +1,6 @@
 /*
- * usbgate.c: the dom0 command line, usbgate(8); installed also as qvm-usb,
- * which behaves the same (Qubes' syntax and output).
+ * usbgate.c: the dom0 command line, usbgate(8). Run as qvm-usb it is
+ * Qubes' qvm-device usb instead (tools/qvm_usb.c, doc/qvm-usb.md).
  *
  *   usbgate [--socket PATH] [--json] COMMAND [ARGS]
  *
@@ -24,6 +24,7 @@
 #include "ctl_peer.h"
 #include "identity.h"
 #include "rules.h"
+#include "usbgate_cli.h"
 #include "usbgate_json.h"
 
 #define DEFAULT_SOCKET	"/run/usbgate/usbgated.sock"
@@ -31,8 +32,8 @@
 #define REPLY_TIMEOUT_MS	(300 * 1000)
 
 static const char *progname = "usbgate";
-static const char *sock_path;
-static int json;
+const char *sock_path;
+int json;
 static const char *json_cmd = "";	/* the command, for --json */
 static char last_err[512];		/* the last err(), for --json */
 
@@ -60,11 +61,6 @@ err(const char *fmt, ...)
 
 /* ---- rows ------------------------------------------------------------------- */
 
-struct rows {
-	struct ctl_cli_row *r;
-	size_t n, cap;
-};
-
 static void
 rows_push(struct rows *rs, const struct ctl_cli_row *row)
 {
@@ -88,6 +84,12 @@ get(const struct ctl_cli_row *row, const char *key)
 	const char *v = ctl_row_get(row, key);
 
 	return v ? v : "";
+}
+
+const char *
+cli_get(const struct ctl_cli_row *row, const char *key)
+{
+	return get(row, key);
 }
 
 /* ---- talking to usbgated ------------------------------------------------------ */
@@ -160,6 +162,13 @@ broken:
 	    ctl_strerror(r));
 	ctl_conn_free(c);
 	return done->status;
+}
+
+int
+cli_request(uint16_t cmd, uint32_t flags, int nargs, char **args,
+    struct rows *rs, struct ctl_cli_done *done)
+{
+	return request(cmd, flags, nargs, args, rs, done);
 }
 
 static int
@@ -238,9 +247,7 @@ cmd_list(int argc, char **argv)
 	struct ctl_cli_done done;
 	struct rows rs = { NULL, 0, 0 };
 	uint32_t flags = 0;
-	size_t i, w0 = 0, w1 = 0;
-	int ch, st, tty = isatty(1);
-	char ub[1024], dev[128];
+	int ch, st;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "s", opts, NULL)) != -1) {
@@ -261,15 +268,33 @@ cmd_list(int argc, char **argv)
 		}
 		return report(&done);
 	}
-	if (rs.n > 1)
-		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
 	if (json) {
+		cli_list_print(&rs, flags & CTL_CLIF_ASSIGNMENTS);
 		json_out(st, done.message, NULL, &rs);
 		free(rs.r);
 		return CTL_ST_OK;
 	}
-	w0 = strlen("BACKEND:DEVID");
-	w1 = strlen("DESCRIPTION");
+	cli_list_print(&rs, flags & CTL_CLIF_ASSIGNMENTS);
+	free(rs.r);
+	return CTL_ST_OK;
+}
+
+/* Sort the rows; print them as Qubes does, unless --json. */
+void
+cli_list_print(struct rows *rs_, int with_assign)
+{
+	struct rows rs = *rs_;
+	size_t i, w0, w1;
+	int tty = isatty(1);
+	char ub[1024], dev[128];
+
+	if (rs.n > 1)
+		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
+	if (json)
+		return;
+	/* Widths as column -t gives them: the header counts when shown. */
+	w0 = tty ? strlen("BACKEND:DEVID") : 0;
+	w1 = tty ? strlen("DESCRIPTION") : 0;
 	for (i = 0; i < rs.n; i++) {
 		if (strlen(get(&rs.r[i], "device")) > w0)
 			w0 = strlen(get(&rs.r[i], "device"));
@@ -282,13 +307,10 @@ cmd_list(int argc, char **argv)
 		    "DESCRIPTION", "USED BY");
 	for (i = 0; i < rs.n; i++) {
 		snprintf(dev, sizeof(dev), "%s", get(&rs.r[i], "device"));
-		used_by_text(&rs.r[i], (flags & CTL_CLIF_ASSIGNMENTS) != 0, ub,
-		    sizeof(ub));
+		used_by_text(&rs.r[i], with_assign != 0, ub, sizeof(ub));
 		printf("%-*s  %-*s  %s\n", (int)w0, dev, (int)w1,
 		    get(&rs.r[i], "description"), ub);
 	}
-	free(rs.r);
-	return CTL_ST_OK;
 }
 
 /* ---- attach / detach / assign / unassign ------------------------------------------ */
@@ -854,10 +876,11 @@ main(int argc, char **argv)
 	int a = 1, j;
 
 	base = base ? base + 1 : argv[0];
-	if (strcmp(base, "qvm-usb") == 0)
-		progname = "qvm-usb";
 	if ((sock_path = getenv("USBGATE_SOCKET")) == NULL)
 		sock_path = DEFAULT_SOCKET;
+	/* Qubes' qvm-device usb (tools/qvm_usb.c). */
+	if (strcmp(base, "qvm-usb") == 0)
+		return qvm_usb_main(argc, argv);
 	while (a < argc && argv[a][0] == '-') {
 		if (strcmp(argv[a], "--json") == 0)
 			json = 1;
@@ -877,12 +900,6 @@ main(int argc, char **argv)
 		a++;
 	}
 	if (a >= argc) {
-		if (strcmp(progname, "qvm-usb") == 0) {
-			/* qvm-usb alone lists, as in Qubes. */
-			char *lv[] = { (char *)"list", NULL };
-
-			return cmd_list(1, lv);
-		}
 		usage(stderr);
 		return CTL_ST_USAGE;
 	}

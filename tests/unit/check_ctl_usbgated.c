@@ -218,6 +218,8 @@ struct cli {
 	char out[256];
 };
 
+static const char *cli_name = "usbgate";	/* argv[0]: usbgate or qvm-usb */
+
 static void
 cli_start(struct cli *c, ...)
 {
@@ -227,7 +229,7 @@ cli_start(struct cli *c, ...)
 
 	snprintf(c->out, sizeof(c->out), "%s/cli.%d.out", dir, rand());
 	snprintf(sock, sizeof(sock), "--socket=%s/usbgated.sock", dir);
-	argv[n++] = (char *)"usbgate";
+	argv[n++] = (char *)cli_name;
 	argv[n++] = sock;
 	va_start(ap, c);
 	while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
@@ -1226,6 +1228,148 @@ START_TEST(test_json_every_command_typed)
 }
 END_TEST
 
+/*
+ * qvm-usb as Qubes R4.3's qvm-device usb: every row of doc/qvm-usb.md's
+ * table, the expected output and exit code taken from qvm_device.py and
+ * qubesadmin/tools/__init__.py (argparse errors exit 2, QubesException 1).
+ * sys-usb:1-1 is a storage stick; work and personal are VMs; nothing is
+ * attached.
+ */
+static const struct {
+	const char *args[6];
+	int status;
+	const char *out;	/* exact stdout, or NULL: not checked */
+	const char *out_has;	/* substring of stdout, or NULL */
+	const char *err_has;	/* substring of stderr, or NULL */
+} qvm_usb_cases[] = {
+	{ { "--list-device-classes", NULL }, 0, "usb\n", NULL, NULL },
+	{ { "list", "--list-device-classes", NULL }, 0, "usb\n", NULL, NULL },
+	{ { NULL }, 0, NULL, "sys-usb:1-1  Mass_Data: Test 1666", NULL },
+	{ { "ls", NULL }, 0, NULL, "sys-usb:1-1  Mass_Data: Test 1666", NULL },
+	{ { "-v", "l", NULL }, 0, NULL, "sys-usb:1-1", NULL },
+	{ { "-q", "list", NULL }, 0, NULL, "sys-usb:1-1", NULL },
+	{ { "--quiet", "--verbose", "list", NULL }, 0, NULL, "sys-usb:1-1",
+	  NULL },
+	{ { "list", "sys-usb", NULL }, 0, NULL, "sys-usb:1-1", NULL },
+	{ { "list", "work", NULL }, 0, "", NULL, NULL },
+	{ { "list", "nosuchvm", NULL }, 2, "", NULL,
+	  "qvm-usb: error: no such domain: 'nosuchvm'" },
+	{ { "list", "--exclude", "work", NULL }, 2, "", NULL,
+	  "qvm-usb: error: --exclude can only be used with --all" },
+	{ { "list", "--all", "--exclude", "sys-usb", NULL }, 0, "", NULL,
+	  NULL },
+	{ { "list", "--all", "--exclude", "work", NULL }, 0, NULL,
+	  "sys-usb:1-1", NULL },
+	{ { "list", "--help", NULL }, 0, NULL, "usage: qvm-usb list", NULL },
+	{ { "attach", "-h", NULL }, 0, NULL, "usage: qvm-usb attach", NULL },
+	{ { "--help", NULL }, 0, NULL, "usage: qvm-usb", NULL },
+	{ { "info", "sys-usb:1-1", NULL }, 0,
+	  "Mass_Data: Test 1666\ndevice ID: 0951:1666:AA55:u080650\n", NULL,
+	  NULL },
+	{ { "i", "sys-usb:7-7", NULL }, 1, "", NULL,
+	  "qvm-usb: error: backend vm sys-usb doesn't expose usb device "
+	  "'7-7'" },
+	{ { "info", "nosuchbackend:1-1", NULL }, 1, "", NULL,
+	  "qvm-usb: error: no such backend vm!" },
+	{ { "info", "work", "sys-usb:1-1", NULL }, 2, "", NULL,
+	  "unrecognized arguments: sys-usb:1-1" },
+	{ { "attach", "work", "sys-usb", NULL }, 2, "", NULL,
+	  "qvm-usb: error: expected a backend vm, port id and [optional] "
+	  "device id combination like foo:bar[:baz] got sys-usb" },
+	{ { "attach", "nosuchvm", "sys-usb:1-1", NULL }, 2, "", NULL,
+	  "qvm-usb: error: no such domain: 'nosuchvm'" },
+	{ { "attach", "work", "sys-usb:7-7", NULL }, 1, "", NULL,
+	  "qvm-usb: error: backend vm sys-usb doesn't expose usb device "
+	  "'7-7'" },
+	{ { "attach", "--ro", "work", "sys-usb:1-1", NULL }, 1, "", NULL,
+	  "qvm-usb: error: USB device attach does not support user options" },
+	{ { "attach", "-o", "x=y", "work", "sys-usb:1-1", NULL }, 1, "", NULL,
+	  "qvm-usb: error: USB device attach does not support user options" },
+	{ { "attach", "work", NULL }, 2, "", NULL,
+	  "the following arguments are required" },
+	{ { "detach", "work", "sys-usb:1-1", NULL }, 1, "", NULL,
+	  "qvm-usb: error: sys-usb:1-1 is not attached." },
+	{ { "detach", "work", "sys-usb:*", NULL }, 1, "", NULL,
+	  "qvm-usb: error: sys-usb:* is not attached." },
+	{ { "detach", "nosuchvm", NULL }, 2, "", NULL,
+	  "qvm-usb: error: no such domain: 'nosuchvm'" },
+	{ { "assign", "--ask", "--required", "work", "sys-usb:1-1", NULL }, 2,
+	  "", NULL, "not allowed with argument" },
+	{ { "assign", "--port", "--device", "work", "sys-usb:1-1", NULL }, 2,
+	  "", NULL, "not allowed with argument" },
+	{ { "unassign", "nosuchvm", NULL }, 2, "", NULL,
+	  "qvm-usb: error: no such domain: 'nosuchvm'" },
+	{ { "policy", "check", NULL }, 2, "", NULL,
+	  "qvm-usb: error: argument command: invalid choice: 'policy'" },
+	{ { "status", NULL }, 2, "", NULL, "invalid choice: 'status'" },
+	{ { "--json", "list", NULL }, 2, "", NULL,
+	  "unrecognized arguments: --json" },
+	{ { "--version", NULL }, 0, NULL, "qvm-usb (usbgate) ", NULL },
+};
+
+START_TEST(test_qvm_usb_as_qubes)
+{
+	char out[8192], errb[4096];
+	int i, st;
+
+	publish("1-1", 0x0951, 0x1666, "AA55", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	for (i = 0; i < (int)(sizeof(qvm_usb_cases) /
+	    sizeof(qvm_usb_cases[0])); i++) {
+		st = cli_split("qvm-usb", qvm_usb_cases[i].args, out,
+		    sizeof(out), errb, sizeof(errb));
+		ck_assert_msg(st == qvm_usb_cases[i].status, "case %d (%s %s): "
+		    "exit %d, want %d\n%s%s", i,
+		    qvm_usb_cases[i].args[0] ? qvm_usb_cases[i].args[0] : "",
+		    qvm_usb_cases[i].args[0] ? qvm_usb_cases[i].args[1] : "",
+		    st, qvm_usb_cases[i].status, out, errb);
+		if (qvm_usb_cases[i].out != NULL)
+			ck_assert_msg(strcmp(out, qvm_usb_cases[i].out) == 0,
+			    "case %d: stdout\n%s\nwant\n%s", i, out,
+			    qvm_usb_cases[i].out);
+		if (qvm_usb_cases[i].out_has != NULL)
+			ck_assert_msg(strstr(out, qvm_usb_cases[i].out_has),
+			    "case %d: no '%s' in\n%s", i,
+			    qvm_usb_cases[i].out_has, out);
+		if (qvm_usb_cases[i].err_has != NULL)
+			ck_assert_msg(strstr(errb, qvm_usb_cases[i].err_has),
+			    "case %d: no '%s' on stderr:\n%s", i,
+			    qvm_usb_cases[i].err_has, errb);
+	}
+}
+END_TEST
+
+/* qvm-usb attach prints nothing; detach VM BACKEND:* detaches them all. */
+START_TEST(test_qvm_usb_attach_detach_backend_star)
+{
+	char out[4096], errb[1024];
+	struct ctl_msg m;
+	struct cli c;
+	uint64_t id;
+
+	publish("1-1", 0x0951, 0x1666, "AA55", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	cli_name = "qvm-usb";
+	cli_start(&c, "attach", "work", "sys-usb:1-1", (char *)NULL);
+	id = serve_and_import(fe_work, "1-1", NULL, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ck_assert_msg(out[0] == '\0', "qvm-usb attach printed: %s", out);
+	ck_assert_int_eq(cli_split("qvm-usb", (const char *const[]){ "list",
+	    "work", NULL }, out, sizeof(out), errb, sizeof(errb)), 0);
+	ck_assert_msg(strstr(out, "sys-usb:1-1  Mass_Data: Test 1666  work "
+	    "(attached)") != NULL, "%s", out);
+	cli_start(&c, "detach", "work", "sys-usb:*", (char *)NULL);
+	cli_name = "usbgate";
+	expect(fe_work, CTL_MSG_UNIMPORT, &m);
+	ck_assert(m.u.unimport.session == id);
+	expect(be, CTL_MSG_STOP, &m);
+	import_result(fe_work, id, CTL_IMPORT_ENDED);
+	session_status(id, "1-1", CTL_SESS_ENDED, CTL_REASON_ORDERED);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ck_assert_msg(out[0] == '\0', "qvm-usb detach printed: %s", out);
+	ck_assert_int_eq(CLI(out, "list"), 0);
+	ck_assert_ptr_null(strstr(out, "(attached)"));
+}
+END_TEST
+
 START_TEST(test_unreachable_daemon_exit_code)
 {
 	char out[1024];
@@ -1270,6 +1414,8 @@ unit_suite(void)
 	tcase_add_test(tc, test_policy_check_reports_file_line);
 	tcase_add_test(tc, test_json_and_exit_codes);
 	tcase_add_test(tc, test_json_every_command_typed);
+	tcase_add_test(tc, test_qvm_usb_as_qubes);
+	tcase_add_test(tc, test_qvm_usb_attach_detach_backend_star);
 	tcase_add_test(tc, test_unreachable_daemon_exit_code);
 	suite_add_tcase(s, tc);
 	return s;
