@@ -26,6 +26,7 @@
 #include "rules.h"
 #include "usbgate_cli.h"
 #include "usbgate_json.h"
+#include "usbguard_import.h"
 
 #define DEFAULT_SOCKET	"/run/usbgate/usbgated.sock"
 #define DEFAULT_RULES	USBGATE_CONFDIR "/rules.d"
@@ -747,8 +748,29 @@ cmd_policy(int argc, char **argv)
 		json_cmd = "policy test";
 		return policy_test(argc - 1, argv + 1);
 	}
-	err("usage: %s policy check [FILE|DIR]... | policy test DEVICE VM",
-	    progname);
+	if (argc >= 2 && strcmp(argv[1], "import") == 0) {
+		json_cmd = "policy import";
+		if (argc != 3) {
+			err("usage: %s policy import USBGUARD-RULES-FILE",
+			    progname);
+			return CTL_ST_USAGE;
+		}
+		if (json) {
+			err("policy import writes rules, not JSON (its report "
+			    "is on stderr)");
+			return CTL_ST_USAGE;
+		}
+		switch (usbguard_import(argv[2], stdout, stderr)) {
+		case 0:
+			return CTL_ST_OK;
+		case -1:
+			return CTL_ST_ERROR;
+		default:
+			return CTL_ST_POLICY;
+		}
+	}
+	err("usage: %s policy check [FILE|DIR]... | policy test DEVICE VM | "
+	    "policy import FILE", progname);
 	return CTL_ST_USAGE;
 }
 
@@ -843,8 +865,10 @@ static const struct command commands[] = {
 	{ "info", { "i", NULL, NULL }, cmd_info, "info VM BACKEND:PORT",
 	  "show a device's identity and the policy decision for a VM" },
 	{ "policy", { NULL, NULL, NULL }, cmd_policy,
-	  "policy check [FILE|DIR]... | policy test DEVICE VM",
-	  "check rule files; show the rule that decides" },
+	  "policy check [FILE|DIR]... | policy test DEVICE VM | policy import "
+	  "FILE",
+	  "check rule files; show the rule that decides; convert USBGuard "
+	  "rules" },
 	{ "reload", { NULL, NULL, NULL }, cmd_reload, "reload",
 	  "make usbgated re-read its rules" },
 	{ "resume", { NULL, NULL, NULL }, cmd_resume, "resume [VM]...",

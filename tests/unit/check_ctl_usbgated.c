@@ -1370,6 +1370,75 @@ START_TEST(test_qvm_usb_attach_detach_backend_star)
 }
 END_TEST
 
+/*
+ * usbgate policy import on a corpus in usbguard generate-policy's format
+ * and on hand-written rules.conf forms: each line reported, the output
+ * passes policy check, duplicate interface types match, block/reject are
+ * deny, conditions are refused with their column.
+ */
+START_TEST(test_policy_import_usbguard_corpus)
+{
+	char out[16384], errb[8192], gp[256], conf[256], rdir[128];
+	char rfile[192];
+	FILE *f;
+
+	snprintf(gp, sizeof(gp), "%s/usbguard/generate-policy.rules",
+	    TEST_DATA_DIR);
+	snprintf(conf, sizeof(conf), "%s/usbguard/rules.conf", TEST_DATA_DIR);
+	snprintf(rdir, sizeof(rdir), "%s/imported", dir);
+	snprintf(rfile, sizeof(rfile), "%s/50-usbguard.rules", rdir);
+	mkdir(rdir, 0755);
+
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "import", gp, NULL }, out, sizeof(out), errb, sizeof(errb)), 0);
+	ck_assert_msg(strstr(errb, "generate-policy.rules: 10 rule(s) "
+	    "converted (10 with changes), 0 not converted") &&
+	    strstr(errb, "generate-policy.rules:3: converted: parent-hash \"") &&
+	    strstr(errb, "with-connect-type \"hardwired\" dropped"),
+	    "%.3000s", errb);
+	ck_assert_msg(strstr(out, "via-port \"1-10\" with-interface equals "
+	    "{ e0:01:01 }") && !strstr(out, "parent-hash"), "%.3000s", out);
+	ck_assert_ptr_nonnull(f = fopen(rfile, "w"));
+	fputs(out, f);
+	fclose(f);
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "check", rdir, NULL }, out, sizeof(out), errb, sizeof(errb)), 0);
+	ck_assert_msg(strstr(out, "10 rule(s) OK"), "%s%s", out, errb);
+
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "import", conf, NULL }, out, sizeof(out), errb, sizeof(errb)), 9);
+	ck_assert_msg(strstr(errb, "rules.conf:6: error: USBGuard conditions "
+	    "are not supported (at column 20)") &&
+	    strstr(errb, "rules.conf:3: converted: block read as deny") &&
+	    strstr(errb, "rules.conf:4: converted: reject read as deny") &&
+	    strstr(errb, "rules.conf:2: converted: label \"the mouse-like "
+	    "token\" kept as a comment") &&
+	    strstr(errb, "6 rule(s) converted (5 with changes), 1 not "
+	    "converted"), "%.3000s", errb);
+	ck_assert_msg(strstr(out, "# allow id 0781:5581 if !rule-applied"),
+	    "%.3000s", out);
+	ck_assert_ptr_nonnull(f = fopen(rfile, "w"));
+	fputs(out, f);
+	fclose(f);
+	/* { 03:01:02 03:00:00 03:00:00 } matches the device USBGuard matches. */
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "test", "--rules", rdir, "1050:0407::u030102u030000u030000",
+	    "work", NULL }, out, sizeof(out), errb, sizeof(errb)), 0);
+	ck_assert_msg(strstr(out, "allow\n") && strstr(out, "50-usbguard."
+	    "rules:5: allow id 1050:0407 with-interface equals { 03:01:02 "
+	    "03:00:00 }"), "%s%s", out, errb);
+	/* block: a stick that is also a keyboard is denied. */
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "test", "--rules", rdir, "abcd:0001::u080650u030001", "work",
+	    NULL }, out, sizeof(out), errb, sizeof(errb)), 4);
+	ck_assert_msg(strstr(out, "deny\n"), "%s%s", out, errb);
+
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "import", "/nonexistent", NULL }, out, sizeof(out), errb,
+	    sizeof(errb)), 1);
+}
+END_TEST
+
 START_TEST(test_unreachable_daemon_exit_code)
 {
 	char out[1024];
@@ -1416,6 +1485,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_json_every_command_typed);
 	tcase_add_test(tc, test_qvm_usb_as_qubes);
 	tcase_add_test(tc, test_qvm_usb_attach_detach_backend_star);
+	tcase_add_test(tc, test_policy_import_usbguard_corpus);
 	tcase_add_test(tc, test_unreachable_daemon_exit_code);
 	suite_add_tcase(s, tc);
 	return s;

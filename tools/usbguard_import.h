@@ -1,0 +1,18 @@
+/*
+ * usbguard_import.h: "usbgate policy import FILE" (usbgate(8)): a USBGuard
+ * rules file (usbguard generate-policy, rules.conf) turned into usbgate
+ * rules on one stream, with a report of every line on another.
+ */
+#ifndef USBGATE_USBGUARD_IMPORT_H
+#define USBGATE_USBGUARD_IMPORT_H
+
+#include <stdio.h>
+
+/*
+ * Convert path; rules (and the lines not converted, as comments) to out,
+ * one report line per rule line plus a summary to report. Returns the
+ * number of lines that could not be converted, or -1 if path cannot be read.
+ */
+int	usbguard_import(const char *path, FILE *out, FILE *report);
+
+#endif
