@@ -343,6 +343,47 @@ qu_row_of(const struct ctl_cli_row *row, const char *vm, int assignments)
 	return 0;
 }
 
+/* A command's shape: its options, positionals, and what names it takes. */
+struct qu_shape {
+	const char *allowed;	/* options it takes (qu_only) */
+	int min, max;		/* positionals */
+	int has_vm;		/* the first is a VM */
+	int allow_unknown;	/* the device may be absent (DeviceAction) */
+	const char *required;	/* argparse's list of required arguments */
+};
+
+/*
+ * Options and positionals, then the checks Qubes makes before it asks:
+ * the VM exists, the device's backend does and (unless allowed) exposes
+ * it. QU_OK with w loaded (the caller frees it), or an exit code.
+ */
+static int
+qu_prepare(int argc, char **argv, const struct qu_shape *sh,
+    struct qu_opts *o, struct qu_world *w, char backend[64], char port[64])
+{
+	int r;
+
+	backend[0] = port[0] = '\0';
+	if ((r = qu_parse(argc, argv, o)) != QU_OK ||
+	    (r = qu_only(o, sh->allowed)) != QU_OK)
+		return r;
+	if (o->npos < sh->min)
+		return qu_usage_error("the following arguments are required: "
+		    "%s", sh->required);
+	if (o->npos > sh->max)
+		return qu_usage_error("unrecognized arguments: %s",
+		    o->pos[sh->max]);
+	if ((r = qu_world_load(w, 0)) != QU_OK)
+		return r;
+	if ((sh->has_vm && (r = qu_vm_check(w, o->pos[0])) != QU_OK) ||
+	    (o->npos > sh->has_vm && (r = qu_device_check(w,
+	    o->pos[sh->has_vm], sh->allow_unknown, backend, port)) != QU_OK)) {
+		qu_world_free(w);
+		return r;
+	}
+	return QU_OK;
+}
+
 static int
 qu_list(int argc, char **argv)
 {
@@ -399,26 +440,16 @@ qu_list(int argc, char **argv)
 static int
 qu_attach(int argc, char **argv)
 {
+	static const struct qu_shape sh = { "--ro --option --persistent "
+	    "--force", 2, 2, 1, 0, "VMNAME, BACKEND:DEVICE_ID" };
 	struct ctl_cli_done done;
 	struct qu_opts o;
 	struct qu_world w;
 	char backend[64], port[64];
 	int r;
 
-	if ((r = qu_parse(argc, argv, &o)) != QU_OK ||
-	    (r = qu_only(&o, "--ro --option --persistent --force")) != QU_OK)
+	if ((r = qu_prepare(argc, argv, &sh, &o, &w, backend, port)) != QU_OK)
 		return r;
-	if (o.npos != 2)
-		return qu_usage_error(o.npos < 2 ? "the following arguments "
-		    "are required: VMNAME, BACKEND:DEVICE_ID" :
-		    "unrecognized arguments: %s", o.pos[o.npos - 1]);
-	if ((r = qu_world_load(&w, 0)) != QU_OK)
-		return r;
-	if ((r = qu_vm_check(&w, o.pos[0])) != QU_OK ||
-	    (r = qu_device_check(&w, o.pos[1], 0, backend, port)) != QU_OK) {
-		qu_world_free(&w);
-		return r;
-	}
 	qu_world_free(&w);
 	if (o.ro || o.option != NULL)
 		return qu_failed("USB device attach does not support user "
@@ -433,6 +464,7 @@ qu_attach(int argc, char **argv)
 static int
 qu_detach(int argc, char **argv)
 {
+	static const struct qu_shape sh = { "", 1, 2, 1, 1, "VMNAME" };
 	struct ctl_cli_done done;
 	struct qu_opts o;
 	struct qu_world w;
@@ -441,20 +473,8 @@ qu_detach(int argc, char **argv)
 	size_t i;
 	int r, n = 0;
 
-	if ((r = qu_parse(argc, argv, &o)) != QU_OK ||
-	    (r = qu_only(&o, "")) != QU_OK)
+	if ((r = qu_prepare(argc, argv, &sh, &o, &w, backend, port)) != QU_OK)
 		return r;
-	if (o.npos < 1 || o.npos > 2)
-		return qu_usage_error(o.npos < 1 ? "the following arguments "
-		    "are required: VMNAME" : "unrecognized arguments: %s",
-		    o.pos[o.npos - 1]);
-	if ((r = qu_world_load(&w, 0)) != QU_OK)
-		return r;
-	if ((r = qu_vm_check(&w, o.pos[0])) != QU_OK || (o.npos == 2 &&
-	    (r = qu_device_check(&w, o.pos[1], 1, backend, port)) != QU_OK)) {
-		qu_world_free(&w);
-		return r;
-	}
 	args[0] = o.pos[0];
 	if (o.npos == 1 || strcmp(port, "*") != 0) {
 		const struct ctl_cli_row *row = o.npos == 2 ?
@@ -494,6 +514,11 @@ qu_detach(int argc, char **argv)
 static int
 qu_assign(int argc, char **argv, int unassign)
 {
+	static const struct qu_shape assign = { "--ro --option --ask "
+	    "--required --port --device", 2, 2, 1, 1,
+	    "VMNAME, BACKEND:DEVICE_ID" };
+	static const struct qu_shape unassign_sh = { "--port --device", 1, 2,
+	    1, 1, "VMNAME" };
 	struct ctl_cli_done done;
 	struct qu_opts o;
 	struct qu_world w;
@@ -501,21 +526,9 @@ qu_assign(int argc, char **argv, int unassign)
 	uint32_t flags = 0;
 	int r;
 
-	if ((r = qu_parse(argc, argv, &o)) != QU_OK || (r = qu_only(&o,
-	    unassign ? "--port --device" :
-	    "--ro --option --ask --required --port --device")) != QU_OK)
+	if ((r = qu_prepare(argc, argv, unassign ? &unassign_sh : &assign, &o,
+	    &w, backend, port)) != QU_OK)
 		return r;
-	if (o.npos < 1 + !unassign || o.npos > 2)
-		return qu_usage_error(o.npos > 2 ? "unrecognized arguments: %s" :
-		    "the following arguments are required: %s", o.npos > 2 ?
-		    o.pos[2] : unassign ? "VMNAME" : "VMNAME, BACKEND:DEVICE_ID");
-	if ((r = qu_world_load(&w, 0)) != QU_OK)
-		return r;
-	if ((r = qu_vm_check(&w, o.pos[0])) != QU_OK || (o.npos == 2 &&
-	    (r = qu_device_check(&w, o.pos[1], 1, backend, port)) != QU_OK)) {
-		qu_world_free(&w);
-		return r;
-	}
 	qu_world_free(&w);
 	if (o.ro || o.option != NULL)
 		return qu_failed("USB device assignment does not support user "
@@ -532,24 +545,18 @@ qu_assign(int argc, char **argv, int unassign)
 static int
 qu_info(int argc, char **argv)
 {
+	static const struct qu_shape sh = { "", 0, 1, 0, 0, "" };
 	const struct ctl_cli_row *row;
 	struct qu_opts o;
 	struct qu_world w;
 	char backend[64], port[64];
 	int r;
 
-	if ((r = qu_parse(argc, argv, &o)) != QU_OK ||
-	    (r = qu_only(&o, "")) != QU_OK)
+	if ((r = qu_prepare(argc, argv, &sh, &o, &w, backend, port)) != QU_OK)
 		return r;
-	if (o.npos > 1)
-		return qu_usage_error("unrecognized arguments: %s", o.pos[1]);
-	if (o.npos == 0)
-		return QU_OK;	/* Qubes prints nothing */
-	if ((r = qu_world_load(&w, 0)) != QU_OK)
-		return r;
-	if ((r = qu_device_check(&w, o.pos[0], 0, backend, port)) != QU_OK) {
+	if (o.npos == 0) {
 		qu_world_free(&w);
-		return r;
+		return QU_OK;	/* Qubes prints nothing */
 	}
 	row = qu_device(&w, backend, port);
 	printf("%s\n", cli_get(row, "description"));
