@@ -737,6 +737,48 @@ policy_test(int argc, char **argv)
 	}
 }
 
+/* --json: one row per rule line (usbguard_import.h). */
+static void
+import_row(const struct usbguard_line *ul, void *arg)
+{
+	(void)arg;
+	uj_row_begin(stdout);
+	uj_key(stdout, "line");
+	printf("%d", ul->lineno);
+	uj_key(stdout, "converted");
+	fputs(ul->error == NULL ? "true" : "false", stdout);
+	uj_key(stdout, "error");
+	if (ul->error != NULL)
+		uj_str(stdout, ul->error);
+	else
+		fputs("null", stdout);
+	uj_key(stdout, "changes");
+	uj_str(stdout, ul->changes);
+	uj_key(stdout, "label");
+	uj_str(stdout, ul->label);
+	uj_key(stdout, "rule");
+	uj_str(stdout, ul->rule);
+	uj_row_end(stdout);
+}
+
+static int
+policy_import(const char *path)
+{
+	int r, st;
+
+	if (json)
+		uj_begin(stdout, json_cmd);
+	r = usbguard_import(path, json ? NULL : stdout, json ? NULL : stderr,
+	    json ? import_row : NULL, NULL);
+	st = r == 0 ? CTL_ST_OK : r < 0 ? CTL_ST_ERROR : CTL_ST_POLICY;
+	if (r < 0 && json)	/* else usbguard_import() said it */
+		err("%s: %s", path, strerror(errno));
+	if (json)
+		uj_end(stdout, st, r == 0 ? "" : r < 0 ? last_err :
+		    "some lines were not converted", NULL);
+	return st;
+}
+
 static int
 cmd_policy(int argc, char **argv)
 {
@@ -755,19 +797,7 @@ cmd_policy(int argc, char **argv)
 			    progname);
 			return CTL_ST_USAGE;
 		}
-		if (json) {
-			err("policy import writes rules, not JSON (its report "
-			    "is on stderr)");
-			return CTL_ST_USAGE;
-		}
-		switch (usbguard_import(argv[2], stdout, stderr)) {
-		case 0:
-			return CTL_ST_OK;
-		case -1:
-			return CTL_ST_ERROR;
-		default:
-			return CTL_ST_POLICY;
-		}
+		return policy_import(argv[2]);
 	}
 	err("usage: %s policy check [FILE|DIR]... | policy test DEVICE VM | "
 	    "policy import FILE", progname);

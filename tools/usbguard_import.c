@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,9 +132,27 @@ convert_line(const char *in, char *out, size_t size, char *notes,
 	out[o < size ? o : size - 1] = '\0';
 }
 
-int
-usbguard_import(const char *path, FILE *out, FILE *report)
+/* fprintf to f unless it is NULL (--json gives no text). */
+static void
+say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+say(FILE *f, const char *fmt, ...)
 {
+	va_list ap;
+
+	if (f == NULL)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+}
+
+int
+usbguard_import(const char *path, FILE *out, FILE *report,
+    void (*each)(const struct usbguard_line *, void *), void *arg)
+{
+	struct usbguard_line ul;
 	char line[POL_LINE_MAX + 2], conv[POL_LINE_MAX], msg[300];
 	char notes[IMP_NOTE_MAX], label[POL_LINE_MAX], canon[POL_LINE_MAX];
 	int lineno = 0, ok = 0, warned = 0, bad = 0;
@@ -141,10 +160,10 @@ usbguard_import(const char *path, FILE *out, FILE *report)
 	FILE *f;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		fprintf(report, "%s: %s\n", path, strerror(errno));
+		say(report, "%s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	fprintf(out, "# usbgate rules converted from the USBGuard rules in %s\n"
+	say(out, "# usbgate rules converted from the USBGuard rules in %s\n"
 	    "# by usbgate policy import (usbgate-rules(5)).\n", path);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		const char *p = skip_blanks(line);
@@ -152,35 +171,42 @@ usbguard_import(const char *path, FILE *out, FILE *report)
 		lineno++;
 		line[strcspn(line, "\n")] = '\0';
 		if (*p == '\0' || *p == '#') {
-			fprintf(out, "%s\n", line);
+			say(out, "%s\n", line);
 			continue;
 		}
 		convert_line(line, conv, sizeof(conv), notes, label,
 		    sizeof(label));
+		ul = (struct usbguard_line){ lineno, NULL, notes, label, "" };
 		if (pol_rule_parse(conv, &rule, msg, sizeof(msg)) != POL_OK ||
 		    rule == NULL) {
-			fprintf(report, "%s:%d: error: %s\n", path, lineno,
-			    msg[0] ? msg : "not a rule");
-			fprintf(out, "# %s:%d: not converted (%s):\n# %s\n", path,
+			ul.error = msg[0] ? msg : "not a rule";
+			say(report, "%s:%d: error: %s\n", path, lineno,
+			    ul.error);
+			say(out, "# %s:%d: not converted (%s):\n# %s\n", path,
 			    lineno, msg, line);
+			if (each != NULL)
+				each(&ul, arg);
 			bad++;
 			continue;
 		}
 		pol_rule_print(rule, canon, sizeof(canon));
 		pol_rule_free(rule);
+		ul.rule = canon;
+		if (each != NULL)
+			each(&ul, arg);
 		if (label[0] != '\0')
-			fprintf(out, "# label %s\n", label);
-		fprintf(out, "%s\n", canon);
+			say(out, "# label %s\n", label);
+		say(out, "%s\n", canon);
 		if (notes[0] != '\0') {
-			fprintf(report, "%s:%d: converted: %s\n", path, lineno,
+			say(report, "%s:%d: converted: %s\n", path, lineno,
 			    notes);
 			warned++;
 		} else
-			fprintf(report, "%s:%d: converted\n", path, lineno);
+			say(report, "%s:%d: converted\n", path, lineno);
 		ok++;
 	}
 	fclose(f);
-	fprintf(report, "%s: %d rule(s) converted (%d with changes), %d not "
+	say(report, "%s: %d rule(s) converted (%d with changes), %d not "
 	    "converted\n", path, ok, warned, bad);
 	return bad;
 }

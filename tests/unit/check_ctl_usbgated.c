@@ -1182,6 +1182,13 @@ static const struct {
 	{ { "policy", "test", "--rules", "/nonexistent",
 	    "0951:1666:AA55:u080650", "work", NULL }, 9, { NULL },
 	  "/nonexistent: no such file" },
+	{ { "--json", "policy", "import", TEST_DATA_DIR "/usbguard/rules.conf",
+	    NULL }, 9,
+	  { "\"command\": \"policy import\"", "{\"line\": 6, \"converted\": "
+	    "false, \"error\": \"USBGuard conditions are not supported",
+	    "\"changes\": \"block read as deny\"", "\"status\": 9" }, NULL },
+	{ { "--json", "policy", "import", "/nonexistent", NULL }, 1,
+	  { "\"status\": 1", "\"message\": \"/nonexistent: " }, NULL },
 };
 
 START_TEST(test_json_every_command_typed)
