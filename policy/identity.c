@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "identity.h"
 #include "pol_error.h"
@@ -121,68 +122,88 @@ pol_devid_to_device(const struct pol_devid *id, struct pol_device *dev)
 }
 
 /*
- * Interface categories, most specific first. Patterns are Qubes' 7-char
- * codes: 'u' then class, subclass, protocol as hex with '*' wildcards.
+ * Interface categories as Qubes R4.3 names them (qubesadmin's
+ * DeviceCategory): patterns are Qubes' 7-char codes, 'u' then class,
+ * subclass, protocol as hex with '*' wildcards. The first interface alone
+ * decides; the pattern with the most equal characters wins, the first
+ * listed on a tie; none (Qubes' "Other") means the interface's name.
  */
 static const struct {
 	const char *pattern;
 	const char *category;
 } categories[] = {
-	{ "ue00101", "Bluetooth" },
+	{ "u02****", "Communication" },
+	{ "u03****", "Input" },
 	{ "u03**01", "Keyboard" },
 	{ "u03**02", "Mouse" },
-	{ "u03****", "Input" },
-	{ "u02****", "Network" },
-	{ "ue0****", "Network" },
 	{ "u07****", "Printer" },
-	{ "u06****", "Camera" },
-	{ "u0e****", "Camera" },
-	{ "u01****", "Audio" },
+	{ "u01****", "Multimedia" },
+	{ "u0e****", "Multimedia" },
+	{ "u06****", "Multimedia" },
 	{ "u10****", "Multimedia" },
-	{ "u08****", "USB Storage" },
-	{ "u0b****", "Smart Card Readers" },
+	{ "ue0****", "Wireless" },
+	{ "ue00101", "Bluetooth" },
+	{ "u08****", "Mass_Data" },
 };
 
+/* Characters equal to the pattern's, or -1 where they disagree. */
 static int
-code_match(const char *pattern, const char *code)
+code_score(const char *pattern, const char *code)
 {
-	int i;
+	int i, score = 0;
 
-	for (i = 0; i < 7; i++)
-		if (pattern[i] != '*' && pattern[i] != code[i])
-			return 0;
-	return 1;
+	for (i = 0; i < 7; i++) {
+		if (pattern[i] == code[i])
+			score++;
+		else if (pattern[i] != '*')
+			return -1;
+	}
+	return score;
+}
+
+static int
+usbids_name_ok(const char *name)
+{
+	return name != NULL && strcasecmp(name, "none") != 0 &&
+	    strcasecmp(name, "no subclass") != 0 &&
+	    strcasecmp(name, "unused") != 0 &&
+	    strcasecmp(name, "undefined") != 0;
 }
 
 const char *
 pol_category(const struct pol_device *dev, const struct pol_usbids *ids,
     char *buf, size_t size)
 {
+	const struct pol_iface *ifc;
 	const char *name;
 	char code[8];
-	size_t i, c;
-	int cls;
+	size_t c;
+	int score, best = 0;
 
-	for (i = 0; i < dev->n_ifaces; i++) {
-		pol_iface_code(&dev->ifaces[i], code);
-		for (c = 0; c < sizeof(categories) / sizeof(categories[0]); c++)
-			if (code_match(categories[c].pattern, code)) {
-				snprintf(buf, size, "%s",
-				    categories[c].category);
-				return buf;
-			}
-	}
-	/* Class defined at interface level (0x00) or misc (0xef): ask usb.ids
-	 * for the first interface's class instead. */
-	cls = dev->dev_class;
-	if ((cls == 0x00 || cls == 0xef) && dev->n_ifaces > 0)
-		cls = dev->ifaces[0].cls;
-	if ((name = pol_usbids_class(ids, cls, -1, -1)) != NULL &&
-	    cls != 0x00) {
-		pol_ascii_copy(buf, size, name);
+	buf[0] = '\0';
+	if (dev->n_ifaces == 0) {
+		snprintf(buf, size, "?******");
 		return buf;
 	}
-	snprintf(buf, size, "USB device");
+	ifc = &dev->ifaces[0];
+	pol_iface_code(ifc, code);
+	for (c = 0; c < sizeof(categories) / sizeof(categories[0]); c++)
+		if ((score = code_score(categories[c].pattern, code)) > best) {
+			best = score;
+			snprintf(buf, size, "%s", categories[c].category);
+		}
+	if (buf[0] != '\0')
+		return buf;
+	/* Other: the subclass's name, else the protocol's, else the class's. */
+	name = pol_usbids_class(ids, ifc->cls, ifc->subcls, -1);
+	if (!usbids_name_ok(name))
+		name = pol_usbids_class(ids, ifc->cls, ifc->subcls, ifc->proto);
+	if (!usbids_name_ok(name))
+		name = pol_usbids_class(ids, ifc->cls, -1, -1);
+	if (name != NULL)
+		pol_ascii_copy(buf, size, name);
+	else
+		snprintf(buf, size, "Unclassified usb device");
 	return buf;
 }
 

@@ -104,7 +104,7 @@ void pol_devid_to_device(const struct pol_devid *id, struct pol_device *dev);
 int pol_describe(const struct pol_device *dev, const struct pol_usbids *ids,
     char *buf, size_t size);
 
-/* The category alone ("Keyboard", "USB Storage", ...). */
+/* The category alone, Qubes R4.3's names ("Keyboard", "Mass_Data", ...). */
 const char *pol_category(const struct pol_device *dev,
     const struct pol_usbids *ids, char *buf, size_t size);
 

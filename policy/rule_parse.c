@@ -355,6 +355,28 @@ attr_alloc(struct pol_attr *a, enum pol_attr_kind kind)
 	return a->v.ids == NULL ? POL_E_NOMEM : POL_OK;
 }
 
+/*
+ * The device's interface types are a set (rule_match.c keeps each type
+ * once), so the rule's are too: usbguard generate-policy writes one value
+ * per interface, "{ 03:01:02 03:00:00 03:00:00 }", which must match.
+ */
+static void
+ifset_dedupe(struct pol_attr *a)
+{
+	int i, j, n = 0;
+
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; j < n; j++)
+			if (a->v.ifs[j].cls == a->v.ifs[i].cls &&
+			    a->v.ifs[j].sub == a->v.ifs[i].sub &&
+			    a->v.ifs[j].proto == a->v.ifs[i].proto)
+				break;
+		if (j == n)
+			a->v.ifs[n++] = a->v.ifs[i];
+	}
+	a->n = n;
+}
+
 static int
 parse_attr(struct lexer *lx, struct pol_rule *rule, enum pol_attr_kind kind,
     const struct tok *shorthand)
@@ -407,6 +429,8 @@ parse_attr(struct lexer *lx, struct pol_rule *rule, enum pol_attr_kind kind,
 		if (a->n == 0)
 			return lx_error(lx, POL_E_SYNTAX,
 			    "empty set for '%s'", attr_kw[kind]);
+		if (kind == POL_ATTR_WITH_IFACE)
+			ifset_dedupe(a);
 		return POL_OK;
 	}
 	if (t.kind == T_EOF)
@@ -567,6 +591,21 @@ parse_line(struct lexer *lx, struct pol_rule *rule)
 		else if (first && parse_idpat(t.text, &tmp))
 			/* USBGuard's shorthand: "allow 1050:0011 ..." */
 			r = parse_attr(lx, rule, POL_ATTR_ID, &t);
+		else if (strcmp(t.text, "label") == 0) {
+			/* USBGuard's note for people: read, not kept. */
+			if ((r = lex_next(lx, &t)) == POL_OK &&
+			    t.kind != T_STRING)
+				return lx_error(lx, POL_E_SYNTAX, "label needs "
+				    "a quoted string");
+		} else if (strcmp(t.text, "if") == 0)
+			return lx_error(lx, POL_E_SYNTAX, "USBGuard conditions "
+			    "are not supported (at column %d)", t.col);
+		else if (strcmp(t.text, "parent-hash") == 0 ||
+		    strcmp(t.text, "with-connect-type") == 0)
+			return lx_error(lx, POL_E_SYNTAX, "%s at column %d is "
+			    "not matched by usbgate: \"usbgate policy import\" "
+			    "converts USBGuard rules and says what it drops",
+			    t.text, t.col);
 		else
 			return lx_error(lx, POL_E_SYNTAX,
 			    "unknown attribute '%.60s' at column %d", t.text,

@@ -24,10 +24,10 @@
 #include "identity.h"
 #include "rules.h"
 
-#define GATED_CONF_DEFAULT	"/etc/usbgate/usbgated.conf"
+#define GATED_CONF_DEFAULT	USBGATE_CONFDIR "/usbgated.conf"
 #define GATED_SOCK_DEFAULT	"/run/usbgate/usbgated.sock"
 #define GATED_STATE_DEFAULT	"/var/lib/usbgate"
-#define GATED_RULES_DEFAULT	"/etc/usbgate/rules.d"
+#define GATED_RULES_DEFAULT	USBGATE_CONFDIR "/rules.d"
 
 #define GATED_PEERS_MAX		64
 #define GATED_DATA_MAX		256

@@ -1,6 +1,6 @@
 /*
- * usbgate.c: the dom0 command line, usbgate(8); installed also as qvm-usb,
- * which behaves the same (Qubes' syntax and output).
+ * usbgate.c: the dom0 command line, usbgate(8). Run as qvm-usb it is
+ * Qubes' qvm-device usb instead (tools/qvm_usb.c, doc/qvm-usb.md).
  *
  *   usbgate [--socket PATH] [--json] COMMAND [ARGS]
  *
@@ -24,14 +24,19 @@
 #include "ctl_peer.h"
 #include "identity.h"
 #include "rules.h"
+#include "usbgate_cli.h"
+#include "usbgate_json.h"
+#include "usbguard_import.h"
 
 #define DEFAULT_SOCKET	"/run/usbgate/usbgated.sock"
-#define DEFAULT_RULES	"/etc/usbgate/rules.d"
+#define DEFAULT_RULES	USBGATE_CONFDIR "/rules.d"
 #define REPLY_TIMEOUT_MS	(300 * 1000)
 
 static const char *progname = "usbgate";
-static const char *sock_path;
-static int json;
+const char *sock_path;
+int json;
+static const char *json_cmd = "";	/* the command, for --json */
+static char last_err[512];		/* the last err(), for --json */
 
 struct command {
 	const char *name;
@@ -49,19 +54,13 @@ err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(last_err, sizeof(last_err), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", progname, last_err);
 }
 
 /* ---- rows ------------------------------------------------------------------- */
-
-struct rows {
-	struct ctl_cli_row *r;
-	size_t n, cap;
-};
 
 static void
 rows_push(struct rows *rs, const struct ctl_cli_row *row)
@@ -86,6 +85,12 @@ get(const struct ctl_cli_row *row, const char *key)
 	const char *v = ctl_row_get(row, key);
 
 	return v ? v : "";
+}
+
+const char *
+cli_get(const struct ctl_cli_row *row, const char *key)
+{
+	return get(row, key);
 }
 
 /* ---- talking to usbgated ------------------------------------------------------ */
@@ -160,6 +165,13 @@ broken:
 	return done->status;
 }
 
+int
+cli_request(uint16_t cmd, uint32_t flags, int nargs, char **args,
+    struct rows *rs, struct ctl_cli_done *done)
+{
+	return request(cmd, flags, nargs, args, rs, done);
+}
+
 static int
 report(const struct ctl_cli_done *done)
 {
@@ -168,57 +180,24 @@ report(const struct ctl_cli_done *done)
 		    ctl_status_name(done->status));
 	} else if (done->message[0] != '\0' && !json)
 		printf("%s\n", done->message);
-	if (json && done->status == CTL_ST_OK && done->message[0] != '\0')
-		fprintf(stderr, "%s\n", done->message);
 	return done->status;
 }
 
 /* ---- JSON ---------------------------------------------------------------------- */
 
-static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch > 0x7e)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void
-json_row(FILE *f, const struct ctl_cli_row *row)
-{
-	int i;
-
-	fputc('{', f);
-	for (i = 0; i < row->nfields; i++) {
-		if (i)
-			fputs(", ", f);
-		json_str(f, row->f[i].key);
-		fputs(": ", f);
-		json_str(f, row->f[i].value);
-	}
-	fputc('}', f);
-}
-
-static void
-json_rows(const struct rows *rs)
+/* The one --json answer of a command (usbgate_json.h), failures included. */
+static int
+json_out(int st, const char *message, const char *rule, const struct rows *rs)
 {
 	size_t i;
 
-	fputs("[", stdout);
-	for (i = 0; i < rs->n; i++) {
-		fputs(i ? ",\n " : "\n ", stdout);
-		json_row(stdout, &rs->r[i]);
-	}
-	fputs(rs->n ? "\n]\n" : "]\n", stdout);
+	uj_begin(stdout, json_cmd);
+	for (i = 0; rs != NULL && i < rs->n; i++)
+		uj_row(stdout, &rs->r[i]);
+	if (message == NULL || message[0] == '\0')
+		message = st != CTL_ST_OK ? last_err : "";
+	uj_end(stdout, st, message, rule);
+	return st;
 }
 
 /* ---- list ------------------------------------------------------------------------ */
@@ -269,9 +248,7 @@ cmd_list(int argc, char **argv)
 	struct ctl_cli_done done;
 	struct rows rs = { NULL, 0, 0 };
 	uint32_t flags = 0;
-	size_t i, w0 = 0, w1 = 0;
-	int ch, st, tty = isatty(1);
-	char ub[1024], dev[128];
+	int ch, st;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "s", opts, NULL)) != -1) {
@@ -286,17 +263,39 @@ cmd_list(int argc, char **argv)
 	    &done);
 	if (st != CTL_ST_OK) {
 		free(rs.r);
+		if (json) {
+			report(&done);
+			return json_out(st, done.message, NULL, NULL);
+		}
 		return report(&done);
 	}
-	if (rs.n > 1)
-		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
 	if (json) {
-		json_rows(&rs);
+		cli_list_print(&rs, flags & CTL_CLIF_ASSIGNMENTS);
+		json_out(st, done.message, NULL, &rs);
 		free(rs.r);
 		return CTL_ST_OK;
 	}
-	w0 = strlen("BACKEND:DEVID");
-	w1 = strlen("DESCRIPTION");
+	cli_list_print(&rs, flags & CTL_CLIF_ASSIGNMENTS);
+	free(rs.r);
+	return CTL_ST_OK;
+}
+
+/* Sort the rows; print them as Qubes does, unless --json. */
+void
+cli_list_print(struct rows *rs_, int with_assign)
+{
+	struct rows rs = *rs_;
+	size_t i, w0, w1;
+	int tty = isatty(1);
+	char ub[1024], dev[128];
+
+	if (rs.n > 1)
+		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
+	if (json)
+		return;
+	/* Widths as column -t gives them: the header counts when shown. */
+	w0 = tty ? strlen("BACKEND:DEVID") : 0;
+	w1 = tty ? strlen("DESCRIPTION") : 0;
 	for (i = 0; i < rs.n; i++) {
 		if (strlen(get(&rs.r[i], "device")) > w0)
 			w0 = strlen(get(&rs.r[i], "device"));
@@ -309,13 +308,10 @@ cmd_list(int argc, char **argv)
 		    "DESCRIPTION", "USED BY");
 	for (i = 0; i < rs.n; i++) {
 		snprintf(dev, sizeof(dev), "%s", get(&rs.r[i], "device"));
-		used_by_text(&rs.r[i], (flags & CTL_CLIF_ASSIGNMENTS) != 0, ub,
-		    sizeof(ub));
+		used_by_text(&rs.r[i], with_assign != 0, ub, sizeof(ub));
 		printf("%-*s  %-*s  %s\n", (int)w0, dev, (int)w1,
 		    get(&rs.r[i], "description"), ub);
 	}
-	free(rs.r);
-	return CTL_ST_OK;
 }
 
 /* ---- attach / detach / assign / unassign ------------------------------------------ */
@@ -334,16 +330,8 @@ simple(uint16_t cmd, uint32_t flags, int argc, char **argv, int min, int max,
 	}
 	st = request(cmd, flags, argc, argv, &rs, &done);
 	if (json) {
-		fputs("{\"status\": ", stdout);
-		printf("%d, \"result\": ", st);
-		json_str(stdout, ctl_status_name(st));
-		fputs(", \"message\": ", stdout);
-		json_str(stdout, done.message);
-		fputs(", \"rule\": ", stdout);
-		json_str(stdout, done.rule);
-		fputs(", \"rows\": ", stdout);
-		json_rows(&rs);
-		fputs("}\n", stdout);
+		report(&done);
+		json_out(st, done.message, done.rule, &rs);
 		free(rs.r);
 		return st;
 	}
@@ -501,17 +489,17 @@ cmd_info(int argc, char **argv)
 		return CTL_ST_USAGE;
 	}
 	st = request(CTL_CLI_INFO, 0, 2, argv + 1, &rs, &done);
+	if (json) {
+		report(&done);
+		json_out(st, done.message, done.rule, &rs);
+		free(rs.r);
+		return st;
+	}
 	if (st != CTL_ST_OK || rs.n == 0) {
 		free(rs.r);
 		return report(&done);
 	}
 	row = &rs.r[0];
-	if (json) {
-		json_row(stdout, row);
-		fputc('\n', stdout);
-		free(rs.r);
-		return CTL_ST_OK;
-	}
 	printf("%s\n", get(row, "description"));
 	printf("device ID: %s\n", get(row, "device_id"));
 	for (i = 0; extras[i] != NULL; i++)
@@ -527,11 +515,41 @@ cmd_info(int argc, char **argv)
 
 /* ---- policy ------------------------------------------------------------------------ */
 
+/* {"path": P, "ok": B, "rules": N, "errors": [{"file", "line", "message"}]} */
+static void
+policy_check_row(const char *path, int ok, size_t n, const struct pol_diags *dg)
+{
+	int j;
+
+	uj_row_begin(stdout);
+	uj_key(stdout, "path");
+	uj_str(stdout, path);
+	uj_key(stdout, "ok");
+	fputs(ok ? "true" : "false", stdout);
+	uj_key(stdout, "rules");
+	printf("%zu", ok ? n : 0);
+	uj_key(stdout, "errors");
+	fputc('[', stdout);
+	for (j = 0; j < dg->n; j++) {
+		fputs(j ? ", {\"file\": " : "{\"file\": ", stdout);
+		uj_str(stdout, dg->d[j].file);
+		printf(", \"line\": %d, \"message\": ", dg->d[j].line);
+		uj_str(stdout, dg->d[j].msg);
+		fputc('}', stdout);
+	}
+	fputc(']', stdout);
+	uj_key(stdout, "more_errors");
+	printf("%d", dg->total > dg->n ? dg->total - dg->n : 0);
+	uj_row_end(stdout);
+}
+
 static int
 policy_check(int argc, char **argv)
 {
 	int i, j, bad = 0;
 
+	if (json)
+		uj_begin(stdout, json_cmd);
 	if (argc < 1) {
 		static char *def[] = { (char *)DEFAULT_RULES };
 
@@ -554,19 +572,27 @@ policy_check(int argc, char **argv)
 		if (r == POL_E_NOTFOUND && dg.n == 0)
 			pol_diag_add(&dg, argv[i], 0, "no such file or "
 			    "directory");
+		/* Errors on stderr, the summary on stdout. */
 		for (j = 0; j < dg.n; j++) {
 			pol_diag_format(&dg.d[j], buf, sizeof(buf));
-			printf("%s\n", buf);
+			fprintf(stderr, "%s\n", buf);
 		}
 		if (dg.total > dg.n)
-			printf("%s: ... and %d more error(s)\n", argv[i],
-			    dg.total - dg.n);
+			fprintf(stderr, "%s: ... and %d more error(s)\n",
+			    argv[i], dg.total - dg.n);
 		if (r != POL_OK)
 			bad = 1;
-		else if (!json)
-			fprintf(stderr, "%s: %zu rule(s) OK\n", argv[i], rs.n);
+		if (json)
+			policy_check_row(argv[i], r == POL_OK, rs.n, &dg);
+		else if (r == POL_OK)
+			printf("%s: %zu rule(s) OK\n", argv[i], rs.n);
+		else
+			printf("%s: %d error(s)\n", argv[i], dg.total);
 		pol_ruleset_free(&rs);
 	}
+	if (json)
+		uj_end(stdout, bad ? CTL_ST_POLICY : CTL_ST_OK, bad ?
+		    "the rules have errors" : "", NULL);
 	return bad ? CTL_ST_POLICY : CTL_ST_OK;
 }
 
@@ -579,16 +605,18 @@ looks_like_devid(const char *s)
 }
 
 static void
-print_verdict(const char *decision, const char *rule, const char *refused)
+print_verdict(int st, const char *decision, const char *rule,
+    const char *refused)
 {
 	if (json) {
-		fputs("{\"decision\": ", stdout);
-		json_str(stdout, decision);
-		fputs(", \"rule\": ", stdout);
-		json_str(stdout, rule);
-		fputs(", \"refused_interfaces\": ", stdout);
-		json_str(stdout, refused);
-		fputs("}\n", stdout);
+		struct ctl_cli_row row;
+		struct rows rs = { &row, 1, 1 };
+
+		memset(&row, 0, sizeof(row));
+		ctl_row_add(&row, "decision", decision);
+		ctl_row_add(&row, "rule", rule);
+		ctl_row_add(&row, "refused_interfaces", refused);
+		json_out(st, "", rule, &rs);
 		return;
 	}
 	printf("%s\n", decision);
@@ -652,7 +680,7 @@ policy_test(int argc, char **argv)
 		struct pol_vm vm = { argv[1], tags, ntags };
 		char rule[600] = "", refused[200] = "", buf[600];
 		size_t len = 0;
-		int i, r;
+		int i, r, st;
 
 		if (pol_devid_parse(argv[0], &id) != POL_OK) {
 			err("'%s' is not a device_id (VID:PID:SERIAL:IFACES)",
@@ -666,7 +694,10 @@ policy_test(int argc, char **argv)
 		pol_ruleset_init(&rs);
 		r = pol_ruleset_load_dir(&rs, rules ? rules : DEFAULT_RULES,
 		    &dg);
-		if (r != POL_OK && r != POL_E_NOTFOUND) {
+		if (r == POL_E_NOTFOUND && rules != NULL && dg.n == 0)
+			pol_diag_add(&dg, rules, 0, "no such file or "
+			    "directory");
+		if (r != POL_OK && (r != POL_E_NOTFOUND || rules != NULL)) {
 			for (i = 0; i < dg.n; i++) {
 				pol_diag_format(&dg.d[i], buf, sizeof(buf));
 				fprintf(stderr, "%s\n", buf);
@@ -683,9 +714,10 @@ policy_test(int argc, char **argv)
 			len += (size_t)snprintf(refused + len,
 			    sizeof(refused) - len, "%s%u", i ? "," : "",
 			    v.refused[i]);
-		print_verdict(pol_decision_name(v.decision), rule, refused);
+		st = v.decision == POL_ALLOW ? CTL_ST_OK : CTL_ST_DENIED;
+		print_verdict(st, pol_decision_name(v.decision), rule, refused);
 		pol_ruleset_free(&rs);
-		return v.decision == POL_ALLOW ? CTL_ST_OK : CTL_ST_DENIED;
+		return st;
 	}
 	{
 		struct ctl_cli_done done;
@@ -693,25 +725,83 @@ policy_test(int argc, char **argv)
 		int st = request(CTL_CLI_POLICY_TEST, 0, 2, argv, &rs, &done);
 
 		if (rs.n > 0)
-			print_verdict(get(&rs.r[0], "decision"),
+			print_verdict(st, get(&rs.r[0], "decision"),
 			    get(&rs.r[0], "rule"),
 			    get(&rs.r[0], "refused_interfaces"));
-		else
+		else if (json) {
+			report(&done);
+			json_out(st, done.message, NULL, NULL);
+		} else
 			report(&done);
 		free(rs.r);
 		return st;
 	}
 }
 
+/* --json: one row per rule line (usbguard_import.h). */
+static void
+import_row(const struct usbguard_line *ul, void *arg)
+{
+	(void)arg;
+	uj_row_begin(stdout);
+	uj_key(stdout, "line");
+	printf("%d", ul->lineno);
+	uj_key(stdout, "converted");
+	fputs(ul->error == NULL ? "true" : "false", stdout);
+	uj_key(stdout, "error");
+	if (ul->error != NULL)
+		uj_str(stdout, ul->error);
+	else
+		fputs("null", stdout);
+	uj_key(stdout, "changes");
+	uj_str(stdout, ul->changes);
+	uj_key(stdout, "label");
+	uj_str(stdout, ul->label);
+	uj_key(stdout, "rule");
+	uj_str(stdout, ul->rule);
+	uj_row_end(stdout);
+}
+
+static int
+policy_import(const char *path)
+{
+	int r, st;
+
+	if (json)
+		uj_begin(stdout, json_cmd);
+	r = usbguard_import(path, json ? NULL : stdout, json ? NULL : stderr,
+	    json ? import_row : NULL, NULL);
+	st = r == 0 ? CTL_ST_OK : r < 0 ? CTL_ST_ERROR : CTL_ST_POLICY;
+	if (r < 0 && json)	/* else usbguard_import() said it */
+		err("%s: %s", path, strerror(errno));
+	if (json)
+		uj_end(stdout, st, r == 0 ? "" : r < 0 ? last_err :
+		    "some lines were not converted", NULL);
+	return st;
+}
+
 static int
 cmd_policy(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "check") == 0)
+	if (argc >= 2 && strcmp(argv[1], "check") == 0) {
+		json_cmd = "policy check";
 		return policy_check(argc - 2, argv + 2);
-	if (argc >= 2 && strcmp(argv[1], "test") == 0)
+	}
+	if (argc >= 2 && strcmp(argv[1], "test") == 0) {
+		json_cmd = "policy test";
 		return policy_test(argc - 1, argv + 1);
-	err("usage: %s policy check [FILE|DIR]... | policy test DEVICE VM",
-	    progname);
+	}
+	if (argc >= 2 && strcmp(argv[1], "import") == 0) {
+		json_cmd = "policy import";
+		if (argc != 3) {
+			err("usage: %s policy import USBGUARD-RULES-FILE",
+			    progname);
+			return CTL_ST_USAGE;
+		}
+		return policy_import(argv[2]);
+	}
+	err("usage: %s policy check [FILE|DIR]... | policy test DEVICE VM | "
+	    "policy import FILE", progname);
 	return CTL_ST_USAGE;
 }
 
@@ -729,6 +819,12 @@ cmd_reload(int argc, char **argv)
 	if (argc != 1)
 		return CTL_ST_USAGE;
 	st = request(CTL_CLI_RELOAD, 0, 0, NULL, &rs, &done);
+	if (json) {
+		report(&done);
+		json_out(st, done.message, NULL, &rs);
+		free(rs.r);
+		return st;
+	}
 	for (i = 0; i < rs.n; i++)
 		printf("%s\n", get(&rs.r[i], "error"));
 	free(rs.r);
@@ -755,9 +851,10 @@ cmd_status(int argc, char **argv)
 	if (argc != 1)
 		return CTL_ST_USAGE;
 	st = request(CTL_CLI_STATUS, 0, 0, NULL, &rs, &done);
-	if (json && st == CTL_ST_OK)
-		json_rows(&rs);
-	else
+	if (json) {
+		report(&done);
+		json_out(st, done.message, NULL, &rs);
+	} else
 		for (i = 0; i < rs.n; i++) {
 			const struct ctl_cli_row *r = &rs.r[i];
 
@@ -799,8 +896,10 @@ static const struct command commands[] = {
 	{ "info", { "i", NULL, NULL }, cmd_info, "info VM BACKEND:PORT",
 	  "show a device's identity and the policy decision for a VM" },
 	{ "policy", { NULL, NULL, NULL }, cmd_policy,
-	  "policy check [FILE|DIR]... | policy test DEVICE VM",
-	  "check rule files; show the rule that decides" },
+	  "policy check [FILE|DIR]... | policy test DEVICE VM | policy import "
+	  "FILE",
+	  "check rule files; show the rule that decides; convert USBGuard "
+	  "rules" },
 	{ "reload", { NULL, NULL, NULL }, cmd_reload, "reload",
 	  "make usbgated re-read its rules" },
 	{ "resume", { NULL, NULL, NULL }, cmd_resume, "resume [VM]...",
@@ -832,10 +931,11 @@ main(int argc, char **argv)
 	int a = 1, j;
 
 	base = base ? base + 1 : argv[0];
-	if (strcmp(base, "qvm-usb") == 0)
-		progname = "qvm-usb";
 	if ((sock_path = getenv("USBGATE_SOCKET")) == NULL)
 		sock_path = DEFAULT_SOCKET;
+	/* Qubes' qvm-device usb (tools/qvm_usb.c). */
+	if (strcmp(base, "qvm-usb") == 0)
+		return qvm_usb_main(argc, argv);
 	while (a < argc && argv[a][0] == '-') {
 		if (strcmp(argv[a], "--json") == 0)
 			json = 1;
@@ -847,17 +947,14 @@ main(int argc, char **argv)
 		    strcmp(argv[a], "--help") == 0) {
 			usage(stdout);
 			return CTL_ST_OK;
+		} else if (strcmp(argv[a], "--version") == 0) {
+			printf("%s %s\n", progname, PACKAGE_VERSION);
+			return CTL_ST_OK;
 		} else
 			break;
 		a++;
 	}
 	if (a >= argc) {
-		if (strcmp(progname, "qvm-usb") == 0) {
-			/* qvm-usb alone lists, as in Qubes. */
-			char *lv[] = { (char *)"list", NULL };
-
-			return cmd_list(1, lv);
-		}
 		usage(stderr);
 		return CTL_ST_USAGE;
 	}
@@ -866,10 +963,20 @@ main(int argc, char **argv)
 
 		for (j = 0; !match && j < 3 && commands[i].aliases[j]; j++)
 			match = strcmp(argv[a], commands[i].aliases[j]) == 0;
-		if (match)
-			return commands[i].fn(argc - a, argv + a);
+		if (match) {
+			json_cmd = commands[i].name;
+			j = commands[i].fn(argc - a, argv + a);
+			/* Usage errors and the like: --json answers them too. */
+			if (json && !uj_begun())
+				json_out(j, NULL, NULL, NULL);
+			return j;
+		}
 	}
 	err("unknown command '%s'", argv[a]);
 	usage(stderr);
+	if (json) {
+		json_cmd = argv[a];
+		json_out(CTL_ST_USAGE, NULL, NULL, NULL);
+	}
 	return CTL_ST_USAGE;
 }

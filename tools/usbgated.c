@@ -408,10 +408,18 @@ loop(struct gated *g)
 }
 
 static void
-usage(void)
+usage(FILE *f, int status)
 {
-	fprintf(stderr, "usage: usbgated [-dn] [-v]... [-f CONFIG]\n");
-	exit(2);
+	fprintf(f, "usage: usbgated [-dn] [-v]... [-f CONFIG] | --help | "
+	    "--version\n");
+	if (f == stdout)
+		printf("\n  -d         stay in the foreground, log to stderr\n"
+		    "  -f CONFIG  configuration file (default %s)\n"
+		    "  -n         check the configuration and the rules, "
+		    "then exit\n"
+		    "  -v         more messages (twice: debug)\n",
+		    GATED_CONF_DEFAULT);
+	exit(status);
 }
 
 static int
@@ -439,10 +447,21 @@ main(int argc, char **argv)
 	struct pol_diags dg;
 	char path[GATED_PATH_MAX + 32], buf[512], sockdir[128], *slash;
 	int ch, debug = 0, verbose = 0, test_only = 0, i, r;
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 
 	snprintf(g.conf_path, sizeof(g.conf_path), "%s", GATED_CONF_DEFAULT);
-	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "df:nv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage(stdout, 0);
+			break;
+		case 'V':
+			printf("usbgated %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'd':
 			debug = 1;
 			break;
@@ -457,11 +476,11 @@ main(int argc, char **argv)
 			verbose++;
 			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 	log_init("usbgated", debug, verbose);
 
 	gated_conf_defaults(&g.conf);

@@ -242,6 +242,8 @@ struct cli {
 	char out[256];
 };
 
+static const char *cli_name = "usbgate";	/* argv[0]: usbgate or qvm-usb */
+
 static void
 cli_start(struct cli *c, ...)
 {
@@ -251,7 +253,7 @@ cli_start(struct cli *c, ...)
 
 	snprintf(c->out, sizeof(c->out), "%s/cli.%d.out", dir, rand());
 	snprintf(sock, sizeof(sock), "--socket=%s/usbgated.sock", dir);
-	argv[n++] = (char *)"usbgate";
+	argv[n++] = (char *)cli_name;
 	argv[n++] = sock;
 	va_start(ap, c);
 	while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
@@ -291,6 +293,87 @@ cli_wait(struct cli *c, char *buf, size_t size)
 
 #define CLI(buf, ...) ({ struct cli _c; cli_start(&_c, __VA_ARGS__, \
 	(char *)NULL); cli_wait(&_c, buf, sizeof(buf)); })
+
+static void
+read_into(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(buf, 1, size - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/*
+ * Run the CLI as NAME (usbgate or qvm-usb: it looks at argv[0]) with the
+ * NULL-ended ARGS after --socket; stdout and stderr apart. Exit code.
+ */
+static int
+cli_split(const char *name, const char *const *args, char *out, size_t osize,
+    char *errb, size_t esize)
+{
+	char *argv[24], sock[128], op[256], ep[256];
+	int n = 0, status;
+	pid_t pid;
+
+	snprintf(op, sizeof(op), "%s/cli.out", dir);
+	snprintf(ep, sizeof(ep), "%s/cli.err", dir);
+	snprintf(sock, sizeof(sock), "--socket=%s/usbgated.sock", dir);
+	argv[n++] = (char *)name;
+	argv[n++] = sock;
+	while (n < 23 && *args != NULL)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fo = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fe = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execv(USBGATE_BIN, argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status), "CLI crashed");
+	read_into(op, out, osize);
+	read_into(ep, errb, esize);
+	return WEXITSTATUS(status);
+}
+
+/* One JSON value: braces and brackets balance outside strings, one line end. */
+static int
+json_one_object(const char *s)
+{
+	int depth = 0, in_str = 0;
+	const char *p;
+
+	if (*s != '{')
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if (in_str) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				in_str = 0;
+			continue;
+		}
+		if (*p == '"')
+			in_str = 1;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']') {
+			if (--depth < 0)
+				return 0;
+		} else if (depth == 0 && *p != '\n')
+			return 0;
+	}
+	return depth == 0 && !in_str && p > s && p[-1] == '\n';
+}
 
 /* ---- protocol helpers --------------------------------------------------------- */
 
@@ -425,7 +508,7 @@ START_TEST(test_allowed_attach_orders_serve_then_import)
 
 	ck_assert_int_eq(CLI(out, "list"), 0);
 	ck_assert_msg(strstr(out, "sys-usb:1-1") != NULL &&
-	    strstr(out, "USB Storage: Test 1666") != NULL &&
+	    strstr(out, "Mass_Data: Test 1666") != NULL &&
 	    strstr(out, "work (attached)") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "BACKEND:DEVID") == NULL,
 	    "header printed without a terminal: %s", out);
@@ -1223,6 +1306,308 @@ START_TEST(test_json_and_exit_codes)
 }
 END_TEST
 
+/*
+ * --json: one object per run, failures included; values typed (numbers,
+ * booleans, lists, null); policy check's errors on stderr, its summary on
+ * stdout; policy test on a missing rules directory is an error.
+ */
+static const struct {
+	const char *args[8];
+	int status;
+	const char *out[4];	/* substrings of stdout */
+	const char *err;	/* substring of stderr, or NULL */
+} json_cases[] = {
+	{ { "--json", "list", NULL }, 0,
+	  { "\"present\": true", "\"used_by\": null",
+	    "\"assignments\": []", "\"status\": 0" }, NULL },
+	{ { "--json", "info", "work", "sys-usb:1-1", NULL }, 0,
+	  { "\"interfaces\": [{\"number\": 0, \"type\": \"08:06:50\"}]",
+	    "\"reset_on_attach\": false", "\"decision\": \"allow\"",
+	    "\"udev_auto_attach\": null" }, NULL },
+	{ { "--json", "status", NULL }, 0,
+	  { "\"devices\": 1", "\"kind\": \"backend\"", NULL }, NULL },
+	{ { "--json", "attach", "work", "sys-usb:7-7", NULL }, 3,
+	  { "\"status\": 3", "\"result\": \"not found\"",
+	    "\"rows\": []" }, "sys-usb:7-7" },
+	{ { "--json", "info", "work", "sys-usb:7-7", NULL }, 3,
+	  { "\"status\": 3", NULL }, NULL },
+	{ { "--json", "attach", "work", NULL }, 2,
+	  { "\"command\": \"attach\"", "\"status\": 2",
+	    "\"message\": \"usage: " }, "usage" },
+	{ { "--json", "frobnicate", NULL }, 2,
+	  { "\"command\": \"frobnicate\"", "\"status\": 2" }, "unknown" },
+	{ { "--json", "reload", NULL }, 0, { "\"command\": \"reload\"" },
+	  NULL },
+	{ { "--json", "policy", "test", "--rules", "/nonexistent",
+	    "0951:1666:AA55:u080650", "work", NULL }, 9,
+	  { "\"status\": 9" }, "/nonexistent: no such file" },
+	{ { "policy", "test", "--rules", "/nonexistent",
+	    "0951:1666:AA55:u080650", "work", NULL }, 9, { NULL },
+	  "/nonexistent: no such file" },
+	{ { "--json", "policy", "import", TEST_DATA_DIR "/usbguard/rules.conf",
+	    NULL }, 9,
+	  { "\"command\": \"policy import\"", "{\"line\": 6, \"converted\": "
+	    "false, \"error\": \"USBGuard conditions are not supported",
+	    "\"changes\": \"block read as deny\"", "\"status\": 9" }, NULL },
+	{ { "--json", "policy", "import", "/nonexistent", NULL }, 1,
+	  { "\"status\": 1", "\"message\": \"/nonexistent: " }, NULL },
+};
+
+START_TEST(test_json_every_command_typed)
+{
+	char out[16384], errb[4096], bad[256], good[256];
+	int i, j, st;
+
+	publish("1-1", 0x0951, 0x1666, "AA55", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	for (i = 0; i < (int)(sizeof(json_cases) / sizeof(json_cases[0]));
+	    i++) {
+		st = cli_split("usbgate", json_cases[i].args, out, sizeof(out),
+		    errb, sizeof(errb));
+		ck_assert_msg(st == json_cases[i].status, "case %d (%s %s): "
+		    "exit %d, want %d\n%s%s", i, json_cases[i].args[0],
+		    json_cases[i].args[1], st, json_cases[i].status, out, errb);
+		if (strcmp(json_cases[i].args[0], "--json") == 0)
+			ck_assert_msg(json_one_object(out), "case %d: not one "
+			    "JSON object:\n%s", i, out);
+		for (j = 0; j < 4 && json_cases[i].out[j] != NULL; j++)
+			ck_assert_msg(strstr(out, json_cases[i].out[j]) != NULL,
+			    "case %d: no %s in\n%s", i, json_cases[i].out[j],
+			    out);
+		if (json_cases[i].err != NULL)
+			ck_assert_msg(strstr(errb, json_cases[i].err) != NULL,
+			    "case %d: no %s on stderr:\n%s", i,
+			    json_cases[i].err, errb);
+	}
+	snprintf(bad, sizeof(bad), "%s/policy/bad.rules", TEST_DATA_DIR);
+	snprintf(good, sizeof(good), "%s/policy/good.rules", TEST_DATA_DIR);
+	st = cli_split("usbgate", (const char *const[]){ "policy", "check",
+	    good, bad, NULL }, out, sizeof(out), errb, sizeof(errb));
+	ck_assert_int_eq(st, 9);
+	ck_assert_msg(strstr(errb, "bad.rules:4: ") && !strstr(out,
+	    "bad.rules:4: ") && strstr(out, "good.rules: ") &&
+	    strstr(out, "rule(s) OK") && strstr(out, "bad.rules: "),
+	    "errors belong on stderr, the summary on stdout:\n%.1000s---\n"
+	    "%.1000s", out, errb);
+	st = cli_split("usbgate", (const char *const[]){ "--json", "policy",
+	    "check", good, bad, NULL }, out, sizeof(out), errb, sizeof(errb));
+	ck_assert_int_eq(st, 9);
+	ck_assert_msg(json_one_object(out) && strstr(out, "\"ok\": true") &&
+	    strstr(out, "\"ok\": false") && strstr(out, "\"line\": 4,") &&
+	    strstr(out, "\"command\": \"policy check\""), "%.2000s", out);
+}
+END_TEST
+
+/*
+ * qvm-usb as Qubes R4.3's qvm-device usb: every row of doc/qvm-usb.md's
+ * table, the expected output and exit code taken from qvm_device.py and
+ * qubesadmin/tools/__init__.py (argparse errors exit 2, QubesException 1).
+ * sys-usb:1-1 is a storage stick; work and personal are VMs; nothing is
+ * attached.
+ */
+static const struct {
+	const char *args[6];
+	int status;
+	const char *out;	/* exact stdout, or NULL: not checked */
+	const char *out_has;	/* substring of stdout, or NULL */
+	const char *err_has;	/* substring of stderr, or NULL */
+} qvm_usb_cases[] = {
+	{ { "--list-device-classes", NULL }, 0, "usb\n", NULL, NULL },
+	{ { "list", "--list-device-classes", NULL }, 0, "usb\n", NULL, NULL },
+	{ { NULL }, 0, NULL, "sys-usb:1-1  Mass_Data: Test 1666", NULL },
+	{ { "ls", NULL }, 0, NULL, "sys-usb:1-1  Mass_Data: Test 1666", NULL },
+	{ { "-v", "l", NULL }, 0, NULL, "sys-usb:1-1", NULL },
+	{ { "-q", "list", NULL }, 0, NULL, "sys-usb:1-1", NULL },
+	{ { "--quiet", "--verbose", "list", NULL }, 0, NULL, "sys-usb:1-1",
+	  NULL },
+	{ { "list", "sys-usb", NULL }, 0, NULL, "sys-usb:1-1", NULL },
+	{ { "list", "work", NULL }, 0, "", NULL, NULL },
+	{ { "list", "nosuchvm", NULL }, 2, "", NULL,
+	  "qvm-usb: error: no such domain: 'nosuchvm'" },
+	{ { "list", "--exclude", "work", NULL }, 2, "", NULL,
+	  "qvm-usb: error: --exclude can only be used with --all" },
+	{ { "list", "--all", "--exclude", "sys-usb", NULL }, 0, "", NULL,
+	  NULL },
+	{ { "list", "--all", "--exclude", "work", NULL }, 0, NULL,
+	  "sys-usb:1-1", NULL },
+	{ { "list", "--help", NULL }, 0, NULL, "usage: qvm-usb list", NULL },
+	{ { "attach", "-h", NULL }, 0, NULL, "usage: qvm-usb attach", NULL },
+	{ { "--help", NULL }, 0, NULL, "usage: qvm-usb", NULL },
+	{ { "info", "sys-usb:1-1", NULL }, 0,
+	  "Mass_Data: Test 1666\ndevice ID: 0951:1666:AA55:u080650\n", NULL,
+	  NULL },
+	{ { "i", "sys-usb:7-7", NULL }, 1, "", NULL,
+	  "qvm-usb: error: backend vm sys-usb doesn't expose usb device "
+	  "'7-7'" },
+	{ { "info", "nosuchbackend:1-1", NULL }, 1, "", NULL,
+	  "qvm-usb: error: no such backend vm!" },
+	{ { "info", "work", "sys-usb:1-1", NULL }, 2, "", NULL,
+	  "unrecognized arguments: sys-usb:1-1" },
+	{ { "attach", "work", "sys-usb", NULL }, 2, "", NULL,
+	  "qvm-usb: error: expected a backend vm, port id and [optional] "
+	  "device id combination like foo:bar[:baz] got sys-usb" },
+	{ { "attach", "nosuchvm", "sys-usb:1-1", NULL }, 2, "", NULL,
+	  "qvm-usb: error: no such domain: 'nosuchvm'" },
+	{ { "attach", "work", "sys-usb:7-7", NULL }, 1, "", NULL,
+	  "qvm-usb: error: backend vm sys-usb doesn't expose usb device "
+	  "'7-7'" },
+	{ { "attach", "--ro", "work", "sys-usb:1-1", NULL }, 1, "", NULL,
+	  "qvm-usb: error: USB device attach does not support user options" },
+	{ { "attach", "-o", "x=y", "work", "sys-usb:1-1", NULL }, 1, "", NULL,
+	  "qvm-usb: error: USB device attach does not support user options" },
+	{ { "attach", "work", NULL }, 2, "", NULL,
+	  "the following arguments are required" },
+	{ { "detach", "work", "sys-usb:1-1", NULL }, 1, "", NULL,
+	  "qvm-usb: error: sys-usb:1-1 is not attached." },
+	{ { "detach", "work", "sys-usb:*", NULL }, 1, "", NULL,
+	  "qvm-usb: error: sys-usb:* is not attached." },
+	{ { "detach", "nosuchvm", NULL }, 2, "", NULL,
+	  "qvm-usb: error: no such domain: 'nosuchvm'" },
+	{ { "assign", "--ask", "--required", "work", "sys-usb:1-1", NULL }, 2,
+	  "", NULL, "not allowed with argument" },
+	{ { "assign", "--port", "--device", "work", "sys-usb:1-1", NULL }, 2,
+	  "", NULL, "not allowed with argument" },
+	{ { "unassign", "nosuchvm", NULL }, 2, "", NULL,
+	  "qvm-usb: error: no such domain: 'nosuchvm'" },
+	{ { "policy", "check", NULL }, 2, "", NULL,
+	  "qvm-usb: error: argument command: invalid choice: 'policy'" },
+	{ { "status", NULL }, 2, "", NULL, "invalid choice: 'status'" },
+	{ { "--json", "list", NULL }, 2, "", NULL,
+	  "unrecognized arguments: --json" },
+	{ { "--version", NULL }, 0, NULL, "qvm-usb (usbgate) ", NULL },
+};
+
+START_TEST(test_qvm_usb_as_qubes)
+{
+	char out[8192], errb[4096];
+	int i, st;
+
+	publish("1-1", 0x0951, 0x1666, "AA55", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	for (i = 0; i < (int)(sizeof(qvm_usb_cases) /
+	    sizeof(qvm_usb_cases[0])); i++) {
+		st = cli_split("qvm-usb", qvm_usb_cases[i].args, out,
+		    sizeof(out), errb, sizeof(errb));
+		ck_assert_msg(st == qvm_usb_cases[i].status, "case %d (%s %s): "
+		    "exit %d, want %d\n%s%s", i,
+		    qvm_usb_cases[i].args[0] ? qvm_usb_cases[i].args[0] : "",
+		    qvm_usb_cases[i].args[0] ? qvm_usb_cases[i].args[1] : "",
+		    st, qvm_usb_cases[i].status, out, errb);
+		if (qvm_usb_cases[i].out != NULL)
+			ck_assert_msg(strcmp(out, qvm_usb_cases[i].out) == 0,
+			    "case %d: stdout\n%s\nwant\n%s", i, out,
+			    qvm_usb_cases[i].out);
+		if (qvm_usb_cases[i].out_has != NULL)
+			ck_assert_msg(strstr(out, qvm_usb_cases[i].out_has),
+			    "case %d: no '%s' in\n%s", i,
+			    qvm_usb_cases[i].out_has, out);
+		if (qvm_usb_cases[i].err_has != NULL)
+			ck_assert_msg(strstr(errb, qvm_usb_cases[i].err_has),
+			    "case %d: no '%s' on stderr:\n%s", i,
+			    qvm_usb_cases[i].err_has, errb);
+	}
+}
+END_TEST
+
+/* qvm-usb attach prints nothing; detach VM BACKEND:* detaches them all. */
+START_TEST(test_qvm_usb_attach_detach_backend_star)
+{
+	char out[4096], errb[1024];
+	struct ctl_msg m;
+	struct cli c;
+	uint64_t id;
+
+	publish("1-1", 0x0951, 0x1666, "AA55", 1, IF_STORAGE, CTL_MSG_DEV_ADD);
+	cli_name = "qvm-usb";
+	cli_start(&c, "attach", "work", "sys-usb:1-1", (char *)NULL);
+	id = serve_and_import(fe_work, "1-1", NULL, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ck_assert_msg(out[0] == '\0', "qvm-usb attach printed: %s", out);
+	ck_assert_int_eq(cli_split("qvm-usb", (const char *const[]){ "list",
+	    "work", NULL }, out, sizeof(out), errb, sizeof(errb)), 0);
+	ck_assert_msg(strstr(out, "sys-usb:1-1  Mass_Data: Test 1666  work "
+	    "(attached)") != NULL, "%s", out);
+	cli_start(&c, "detach", "work", "sys-usb:*", (char *)NULL);
+	cli_name = "usbgate";
+	expect(fe_work, CTL_MSG_UNIMPORT, &m);
+	ck_assert(m.u.unimport.session == id);
+	expect(be, CTL_MSG_STOP, &m);
+	import_result(fe_work, id, CTL_IMPORT_ENDED);
+	session_status(id, "1-1", CTL_SESS_ENDED, CTL_REASON_ORDERED);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ck_assert_msg(out[0] == '\0', "qvm-usb detach printed: %s", out);
+	ck_assert_int_eq(CLI(out, "list"), 0);
+	ck_assert_ptr_null(strstr(out, "(attached)"));
+}
+END_TEST
+
+/*
+ * usbgate policy import on a corpus in usbguard generate-policy's format
+ * and on hand-written rules.conf forms: each line reported, the output
+ * passes policy check, duplicate interface types match, block/reject are
+ * deny, conditions are refused with their column.
+ */
+START_TEST(test_policy_import_usbguard_corpus)
+{
+	char out[16384], errb[8192], gp[256], conf[256], rdir[128];
+	char rfile[192];
+	FILE *f;
+
+	snprintf(gp, sizeof(gp), "%s/usbguard/generate-policy.rules",
+	    TEST_DATA_DIR);
+	snprintf(conf, sizeof(conf), "%s/usbguard/rules.conf", TEST_DATA_DIR);
+	snprintf(rdir, sizeof(rdir), "%s/imported", dir);
+	snprintf(rfile, sizeof(rfile), "%s/50-usbguard.rules", rdir);
+	mkdir(rdir, 0755);
+
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "import", gp, NULL }, out, sizeof(out), errb, sizeof(errb)), 0);
+	ck_assert_msg(strstr(errb, "generate-policy.rules: 10 rule(s) "
+	    "converted (10 with changes), 0 not converted") &&
+	    strstr(errb, "generate-policy.rules:3: converted: parent-hash \"") &&
+	    strstr(errb, "with-connect-type \"hardwired\" dropped"),
+	    "%.3000s", errb);
+	ck_assert_msg(strstr(out, "via-port \"1-10\" with-interface equals "
+	    "{ e0:01:01 }") && !strstr(out, "parent-hash"), "%.3000s", out);
+	ck_assert_ptr_nonnull(f = fopen(rfile, "w"));
+	fputs(out, f);
+	fclose(f);
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "check", rdir, NULL }, out, sizeof(out), errb, sizeof(errb)), 0);
+	ck_assert_msg(strstr(out, "10 rule(s) OK"), "%s%s", out, errb);
+
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "import", conf, NULL }, out, sizeof(out), errb, sizeof(errb)), 9);
+	ck_assert_msg(strstr(errb, "rules.conf:6: error: USBGuard conditions "
+	    "are not supported (at column 20)") &&
+	    strstr(errb, "rules.conf:3: converted: block read as deny") &&
+	    strstr(errb, "rules.conf:4: converted: reject read as deny") &&
+	    strstr(errb, "rules.conf:2: converted: label \"the mouse-like "
+	    "token\" kept as a comment") &&
+	    strstr(errb, "6 rule(s) converted (5 with changes), 1 not "
+	    "converted"), "%.3000s", errb);
+	ck_assert_msg(strstr(out, "# allow id 0781:5581 if !rule-applied"),
+	    "%.3000s", out);
+	ck_assert_ptr_nonnull(f = fopen(rfile, "w"));
+	fputs(out, f);
+	fclose(f);
+	/* { 03:01:02 03:00:00 03:00:00 } matches the device USBGuard matches. */
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "test", "--rules", rdir, "1050:0407::u030102u030000u030000",
+	    "work", NULL }, out, sizeof(out), errb, sizeof(errb)), 0);
+	ck_assert_msg(strstr(out, "allow\n") && strstr(out, "50-usbguard."
+	    "rules:5: allow id 1050:0407 with-interface equals { 03:01:02 "
+	    "03:00:00 }"), "%s%s", out, errb);
+	/* block: a stick that is also a keyboard is denied. */
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "test", "--rules", rdir, "abcd:0001::u080650u030001", "work",
+	    NULL }, out, sizeof(out), errb, sizeof(errb)), 4);
+	ck_assert_msg(strstr(out, "deny\n"), "%s%s", out, errb);
+
+	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
+	    "import", "/nonexistent", NULL }, out, sizeof(out), errb,
+	    sizeof(errb)), 1);
+}
+END_TEST
+
 START_TEST(test_unreachable_daemon_exit_code)
 {
 	char out[1024];
@@ -1268,6 +1653,10 @@ unit_suite(void)
 	tcase_add_test(tc, test_backend_failure_reported_to_cli);
 	tcase_add_test(tc, test_policy_check_reports_file_line);
 	tcase_add_test(tc, test_json_and_exit_codes);
+	tcase_add_test(tc, test_json_every_command_typed);
+	tcase_add_test(tc, test_qvm_usb_as_qubes);
+	tcase_add_test(tc, test_qvm_usb_attach_detach_backend_star);
+	tcase_add_test(tc, test_policy_import_usbguard_corpus);
 	tcase_add_test(tc, test_unreachable_daemon_exit_code);
 	suite_add_tcase(s, tc);
 
