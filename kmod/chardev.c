@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * chardev.c: /dev/usbgate_hcd, the frontend's end: one session per open,
+ * /dev/usbgate_hcd, the frontend's end: one session per open,
  * blocking or non-blocking read() of records, write() of records, poll().
  * The release of the last reference is the session's teardown.
  */

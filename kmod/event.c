@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * event.c: the one teardown of a session's device, whatever ended it (the
+ * The one teardown of a session's device, whatever ended it (the
  * frontend's disconnect record, the close of the descriptor or the death of
  * the process): the port is disconnected, every URB the session holds is
  * given back and every pending notice dropped. URBs a read() or write() has

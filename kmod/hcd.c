@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hcd.c: the controller: module load and unload, the platform device that
+ * The controller: module load and unload, the platform device that
  * parents a USB 2 root hub and a USB 3 root hub (ports set by the "ports"
  * parameter), the hc_driver and the root hub emulation (port status, port
  * reset and suspend, which become requests to the session on the port).
@@ -44,6 +44,18 @@ static u32 ugh_speed_bits(enum usb_device_speed speed)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * What a disable or a reset clears: enable, suspend and on USB 2 the speed
+ * (the same bits mean power and speed on a USB 3 port).
+ */
+static u32 ugh_disable_bits(bool ss)
+{
+	if (ss)
+		return USB_PORT_STAT_ENABLE;
+	return USB_PORT_STAT_ENABLE | USB_PORT_STAT_SUSPEND |
+	       USB_PORT_STAT_LOW_SPEED | USB_PORT_STAT_HIGH_SPEED;
 }
 
 static void ugh_set_link(struct ugh_port *port, u32 state)
@@ -211,8 +223,7 @@ static int ugh_clear_port_feature(struct ugh_port *port, bool ss, u16 feature)
 {
 	switch (feature) {
 	case USB_PORT_FEAT_ENABLE:
-		port->status &= ~(USB_PORT_STAT_ENABLE | USB_PORT_STAT_LOW_SPEED |
-				  USB_PORT_STAT_HIGH_SPEED);
+		port->status &= ~ugh_disable_bits(ss);
 		return 0;
 	case USB_PORT_FEAT_POWER:
 		port->status &= ~ugh_power_bit(ss);
@@ -273,9 +284,7 @@ static int ugh_set_port_feature(struct ugh_port *port, bool ss, u16 feature,
 	case USB_PORT_FEAT_RESET:
 		if (!(port->status & ugh_power_bit(ss)))
 			return 0;
-		port->status &= ~(USB_PORT_STAT_ENABLE | USB_PORT_STAT_SUSPEND |
-				  USB_PORT_STAT_LOW_SPEED |
-				  USB_PORT_STAT_HIGH_SPEED);
+		port->status &= ~ugh_disable_bits(ss);
 		port->status |= USB_PORT_STAT_RESET;
 		if (!port->sess) {
 			ugh_port_reset_done(port, ss);

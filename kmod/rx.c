@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rx.c: frontend to kernel: the records write() accepts (connect,
+ * Frontend to kernel: the records write() accepts (connect,
  * disconnect, completion, reset done). Everything the frontend writes is
  * checked before it touches a URB: record lengths, the URB id (ids never
  * issued are refused, those of URBs already given back are dropped), the
@@ -269,6 +269,15 @@ ssize_t ugh_rx_write(struct ugh_session *sess, const char __user *buf,
 	struct ugh_rec hdr;
 	size_t done = 0;
 	int rc;
+
+	/* The record layout is an ABI: the same on both ends, 8-aligned. */
+	BUILD_BUG_ON(sizeof(struct ugh_rec) != 16);
+	BUILD_BUG_ON(sizeof(struct ugh_connect) != 24);
+	BUILD_BUG_ON(sizeof(struct ugh_port_info) != 32);
+	BUILD_BUG_ON(sizeof(struct ugh_submit) != 48);
+	BUILD_BUG_ON(sizeof(struct ugh_complete) != 40);
+	BUILD_BUG_ON(sizeof(struct ugh_iso_desc) != 8);
+	BUILD_BUG_ON(sizeof(struct ugh_iso_result) != 8);
 
 	while (count - done >= sizeof(hdr)) {
 		if (copy_from_user(&hdr, buf + done, sizeof(hdr))) {

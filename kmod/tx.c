@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tx.c: kernel to frontend: the records read() returns. Port notices
+ * Kernel to frontend: the records read() returns. Port notices
  * (connect answer, reset, suspend, resume) first, then the session's queue
  * in order: URB submissions (OUT data copied straight from the URB's
  * buffer into the reader's) and cancel notices. Whole records only.
@@ -162,7 +162,7 @@ ssize_t ugh_tx_read(struct ugh_session *sess, char __user *buf, size_t count)
 		if (sess->notices) {
 			if (count - done < sizeof(note)) {
 				spin_unlock_irqrestore(&hc->lock, flags);
-				break;
+				return done ? done : -EMSGSIZE;
 			}
 			len = ugh_tx_notice(sess, &note);
 			spin_unlock_irqrestore(&hc->lock, flags);
@@ -180,7 +180,7 @@ ssize_t ugh_tx_read(struct ugh_session *sess, char __user *buf, size_t count)
 		if (it->kind == UGH_I_UNLINK) {
 			if (count - done < sizeof(rec.hdr)) {
 				spin_unlock_irqrestore(&hc->lock, flags);
-				break;
+				return done ? done : -EMSGSIZE;
 			}
 			list_del(&it->node);
 			spin_unlock_irqrestore(&hc->lock, flags);
@@ -198,9 +198,7 @@ ssize_t ugh_tx_read(struct ugh_session *sess, char __user *buf, size_t count)
 		len = ugh_submit_len(u->urb);
 		if (count - done < len) {
 			spin_unlock_irqrestore(&hc->lock, flags);
-			if (!done)
-				return -EMSGSIZE;
-			break;
+			return done ? done : -EMSGSIZE;
 		}
 		list_del(&it->node);
 		u->state = UGH_U_CLAIMED;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * urb.c: URB records: enqueue onto the session attached to the URB's root
+ * URB records: enqueue onto the session attached to the URB's root
  * port, dequeue (unlink: given back at once, the frontend told to cancel),
  * lookup by id and the give back. A URB record is on the session's queue
  * (not read yet), on its in-flight list, or claimed by the one read() or

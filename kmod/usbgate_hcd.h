@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * usbgate_hcd.h: the module's shared state: one controller (a USB 2 and a
+ * The module's shared state: one controller (a USB 2 and a
  * USB 3 root hub over the same ports count), its ports, the sessions (one
  * per open of the character device) and the URB records. One spinlock, the
  * controller's, guards all of it.
@@ -86,7 +86,6 @@ struct ugh_session {
 	struct list_head queue;	/* items: URBs (QUEUED) and cancel notices */
 	struct list_head inflight;	/* items of URBs (INFLIGHT) */
 	wait_queue_head_t wait;
-	bool closing;
 };
 
 /* hcd.c */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * usbgate_hcd_uapi.h: the records exchanged through /dev/usbgate_hcd, shared
+ * The records exchanged through /dev/usbgate_hcd, shared
  * by the kernel module (kmod/) and the frontend (frontend/kmod_*.c).
  *
  * One open of the device is one session: at most one attached device, on a

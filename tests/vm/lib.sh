@@ -82,7 +82,10 @@ vm_build_kmod() {
 	kbuild=$VM_CACHE/current/headers/usr/src/linux-headers-$kver
 	rm -rf "$b"
 	mkdir -p "$b" "$stage/usr/lib/modules/$kver/extra"
-	cp "$VM_TOP"/kmod/Kbuild "$VM_TOP"/kmod/*.[ch] "$b/"
+	cp "$VM_TOP"/kmod/Kbuild "$VM_TOP"/kmod/*.h "$b/"
+	for f in "$VM_TOP"/kmod/*.c; do
+		[[ $f == *.mod.c ]] || cp "$f" "$b/"	# not an earlier build's
+	done
 	if ! make -s -C "$kbuild" M="$b" KCFLAGS=-Werror modules >"$b/build.log" 2>&1; then
 		cat "$b/build.log" >&2
 		vm_log "kmod: build against $kbuild failed"
