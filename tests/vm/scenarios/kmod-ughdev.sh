@@ -12,7 +12,7 @@ scenario() {
 	log=$(vm_bg_log A "$job")
 	[[ $log =~ port\ [0-9]+-1\ speed\ 3 ]] || fail "no high-speed port 1 in: $log"
 	[[ $log == *"reset 1"* ]] || fail "no port reset request reached the device: $log"
-	[[ $log == *"hostile: 17 refused"* ]] || fail "the kernel did not refuse every malformed record: $log"
+	[[ $log == *"hostile: 18 refused"* ]] || fail "the kernel did not refuse every malformed record: $log"
 	vm_bg_kill A "$job" TERM
 	vm_bg_wait A "$job" 20 || fail "tb-ughdev did not end on SIGTERM: $(vm_bg_log A "$job" | tail -n 2)"
 	log=$(vm_bg_log A "$job")
