@@ -13,7 +13,7 @@ scenario() {
 	[[ $log =~ port\ [0-9]+-1\ speed\ 3 ]] || fail "no high-speed port 1 in: $log"
 	[[ $log == *"reset 1"* ]] || fail "no port reset request reached the device: $log"
 	[[ $log == *"hostile: 18 refused"* ]] || fail "the kernel did not refuse every malformed record: $log"
-	vm_bg_kill A "$job" TERM
+	vm_ok A "tb_pkill tb-ughdev TERM" "signalling tb-ughdev"
 	vm_bg_wait A "$job" 20 || fail "tb-ughdev did not end on SIGTERM: $(vm_bg_log A "$job" | tail -n 2)"
 	log=$(vm_bg_log A "$job")
 	[[ $log =~ in\ [1-9][0-9]*\ out\ [1-9][0-9]*\ bad\ 0 ]] || fail "no data counted by the device: $log"
@@ -24,7 +24,7 @@ scenario() {
 	vm_ok A 'cat $(usb_devs 1209:000a)/speed' "reading the device's speed"
 	assert_eq "SuperSpeed device speed" 5000 "$VM_OUT"
 	vm_ok_t 60 A "tb-bulk -m 2 -q 4 -l 65536 1209:000a" "SuperSpeed bulk OUT/IN with pattern check"
-	vm_bg_kill A "$job" TERM
+	vm_ok A "tb_pkill tb-ughdev TERM" "signalling tb-ughdev"
 	vm_bg_wait A "$job" 20 || fail "tb-ughdev -S did not end on SIGTERM"
 	vm_ok A "wait_for 10 eval '! usb_devs 1209:000a'" "the SuperSpeed device must leave"
 	kmod_unload A
