@@ -74,9 +74,31 @@ __vm_is_elf() {
 	[[ -f $1 && $(head -c 4 "$1" | od -An -tx1 | tr -d ' ') == 7f454c46 ]]
 }
 
+# vm_build_kmod STAGE: build kmod/usbgate_hcd.ko against the cached headers
+# of the guest kernel, in a copy under the session (the tree stays clean),
+# warnings as errors, and put it at /usr/lib/modules/KVER/extra in STAGE
+# (guests load it with insmod: tests/vm/kmod.sh).
+vm_build_kmod() {
+	local stage=$1 kver b=$TESTBED_SESSION/kmod kbuild
+	kver=$(basename "$(readlink -f "$VM_CACHE/current")")
+	kbuild=$VM_CACHE/current/headers/usr/src/linux-headers-$kver
+	rm -rf "$b"
+	mkdir -p "$b" "$stage/usr/lib/modules/$kver/extra"
+	cp "$VM_TOP"/kmod/Kbuild "$VM_TOP"/kmod/*.h "$b/"
+	for f in "$VM_TOP"/kmod/*.c; do
+		[[ $f == *.mod.c ]] || cp "$f" "$b/"	# not an earlier build's
+	done
+	if ! make -s -C "$kbuild" M="$b" KCFLAGS=-Werror modules >"$b/build.log" 2>&1; then
+		cat "$b/build.log" >&2
+		vm_log "kmod: build against $kbuild failed"
+		return 1
+	fi
+	cp "$b/usbgate_hcd.ko" "$stage/usr/lib/modules/$kver/extra/"
+}
+
 vm_build_initrd() {
 	local kdir=$VM_CACHE/current stage=$TESTBED_SESSION/stage f n=0 pat
-	[[ -s $kdir/base.cpio && -s $kdir/vmlinux ]] ||
+	[[ -s $kdir/base.cpio && -s $kdir/vmlinux && -f $kdir/headers/.unpacked ]] ||
 		"$VM_DIR/setup" || { vm_log "testbed setup failed"; return 1; }
 	rm -rf "$stage"
 	mkdir -p "$stage/usr/lib/testbed" "$stage/usr/local/bin"
@@ -100,11 +122,12 @@ vm_build_initrd() {
 		done
 	done
 	rm -rf "${stage:?}${USBGATE_BUILDDIR%%/*}/${USBGATE_BUILDDIR#/}" 2>/dev/null
+	vm_build_kmod "$stage" || return 1
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) >"$TESTBED_SESSION/extra.cpio" ||
 		return 1
 	cat "$kdir/base.cpio" "$TESTBED_SESSION/extra.cpio" >"$TESTBED_SESSION/initrd.cpio"
 	rm -rf "$stage"
-	vm_log "initramfs: base + $n project programs from $USBGATE_BUILDDIR:$names"
+	vm_log "initramfs: base + $n project programs from $USBGATE_BUILDDIR:$names + usbgate_hcd.ko"
 }
 
 # vm_scenario_init NAME: fresh $VM_OUTDIR (logs) and $VM_RUNDIR (sockets).

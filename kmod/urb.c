@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * URB records: enqueue onto the session attached to the URB's root
+ * port, dequeue (unlink: given back at once, the frontend told to cancel),
+ * lookup by id and the give back. A URB record is on the session's queue
+ * (not read yet), on its in-flight list, or claimed by the one read() or
+ * write() copying its data; a claimed URB is given back by its claimer.
+ */
+#include <linux/slab.h>
+
+#include "usbgate_hcd.h"
+
+/* The root port a URB's device hangs off, NULL for none of ours. */
+static struct ugh_port *ugh_urb_port(struct ugh_hub *hub, struct urb *urb)
+{
+	struct usb_device *udev = urb->dev;
+
+	while (udev->parent && udev->parent->parent)
+		udev = udev->parent;
+	if (!udev->parent || udev->portnum < 1 ||
+	    udev->portnum > hub->hc->nports)
+		return NULL;
+	return &hub->hc->ports[hub->ss][udev->portnum - 1];
+}
+
+/* A SET_ADDRESS: the controller's business, never the device's. */
+static bool ugh_urb_set_address(struct urb *urb)
+{
+	const struct usb_ctrlrequest *req;
+
+	if (!usb_pipecontrol(urb->pipe) || !urb->setup_packet)
+		return false;
+	req = (const struct usb_ctrlrequest *)urb->setup_packet;
+	return req->bRequestType == (USB_DIR_OUT | USB_TYPE_STANDARD |
+				     USB_RECIP_DEVICE) &&
+	       req->bRequest == USB_REQ_SET_ADDRESS;
+}
+
+int ugh_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags)
+{
+	struct ugh_hub *hub = ugh_hub(hcd);
+	struct ugh_hc *hc = hub->hc;
+	struct ugh_session *sess;
+	struct ugh_port *port;
+	struct ugh_urb *u;
+	unsigned long flags;
+	int rc;
+
+	if (urb->transfer_buffer_length > UGH_MAX_DATA)
+		return -EMSGSIZE;
+	if (urb->transfer_buffer_length && !urb->transfer_buffer)
+		return -EINVAL;
+	if (usb_pipeisoc(urb->pipe) &&
+	    (urb->number_of_packets < 1 ||
+	     urb->number_of_packets > UGH_MAX_ISO))
+		return -EINVAL;
+	if (usb_pipecontrol(urb->pipe) && !urb->setup_packet)
+		return -EINVAL;
+
+	u = kzalloc(sizeof(*u), mem_flags);
+	if (!u)
+		return -ENOMEM;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	port = ugh_urb_port(hub, urb);
+	sess = port ? port->sess : NULL;
+	if (!sess) {
+		rc = -ENODEV;
+		goto refuse;
+	}
+	rc = usb_hcd_link_urb_to_ep(hcd, urb);
+	if (rc)
+		goto refuse;
+	if (ugh_urb_set_address(urb)) {
+		usb_hcd_unlink_urb_from_ep(hcd, urb);
+		spin_unlock_irqrestore(&hc->lock, flags);
+		kfree(u);
+		usb_hcd_giveback_urb(hcd, urb, 0);
+		return 0;
+	}
+	u->item.kind = UGH_I_URB;
+	u->item.id = ++sess->next_id;
+	u->urb = urb;
+	u->hcd = hcd;
+	u->sess = sess;
+	u->conn = sess->conn;
+	u->state = UGH_U_QUEUED;
+	urb->hcpriv = u;
+	list_add_tail(&u->item.node, &sess->queue);
+	wake_up_interruptible(&sess->wait);
+	spin_unlock_irqrestore(&hc->lock, flags);
+	return 0;
+
+refuse:
+	spin_unlock_irqrestore(&hc->lock, flags);
+	kfree(u);
+	return rc;
+}
+
+/* Queue a cancel notice for URB id. hc->lock held; best effort. */
+void ugh_urb_cancel_notice(struct ugh_session *sess, u64 id)
+{
+	struct ugh_item *it;
+
+	it = kzalloc(sizeof(*it), GFP_ATOMIC);
+	if (!it)
+		return;		/* its late completion is dropped as stale */
+	it->kind = UGH_I_UNLINK;
+	it->id = id;
+	list_add_tail(&it->node, &sess->queue);
+	wake_up_interruptible(&sess->wait);
+}
+
+int ugh_urb_dequeue(struct usb_hcd *hcd, struct urb *urb, int status)
+{
+	struct ugh_hc *hc = ugh_hub(hcd)->hc;
+	struct ugh_urb *u;
+	unsigned long flags;
+	int rc;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	rc = usb_hcd_check_unlink_urb(hcd, urb, status);
+	u = urb->hcpriv;
+	if (rc || !u || u->state == UGH_U_CLAIMED) {
+		/* A claimed URB is given back by its claimer. */
+		spin_unlock_irqrestore(&hc->lock, flags);
+		return rc;
+	}
+	if (u->state == UGH_U_INFLIGHT)
+		ugh_urb_cancel_notice(u->sess, u->item.id);
+	list_del(&u->item.node);
+	ugh_urb_retire(u);
+	spin_unlock_irqrestore(&hc->lock, flags);
+	ugh_urb_giveback(u, status);
+	return 0;
+}
+
+/* The in-flight URB of sess with this id, NULL if none. hc->lock held. */
+struct ugh_urb *ugh_urb_find(struct ugh_session *sess, u64 id)
+{
+	struct ugh_item *it;
+
+	list_for_each_entry(it, &sess->inflight, node)
+		if (it->id == id)
+			return container_of(it, struct ugh_urb, item);
+	return NULL;
+}
+
+/* Detach a URB (already off the session's lists) from its endpoint. */
+void ugh_urb_retire(struct ugh_urb *u)
+{
+	usb_hcd_unlink_urb_from_ep(u->hcd, u->urb);
+	u->urb->hcpriv = NULL;
+}
+
+/* Give a retired URB back and free its record. hc->lock not held. */
+void ugh_urb_giveback(struct ugh_urb *u, int status)
+{
+	usb_hcd_giveback_urb(u->hcd, u->urb, status);
+	kfree(u);
+}

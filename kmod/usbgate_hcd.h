@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The module's shared state: one controller (a USB 2 and a
+ * USB 3 root hub over the same ports count), its ports, the sessions (one
+ * per open of the character device) and the URB records. One spinlock, the
+ * controller's, guards all of it.
+ */
+#ifndef USBGATE_HCD_H
+#define USBGATE_HCD_H
+
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/usb.h>
+#include <linux/usb/hcd.h>
+#include <linux/wait.h>
+
+#include "usbgate_hcd_uapi.h"
+
+#define UGH_NAME	"usbgate_hcd"
+#define UGH_MAX_PORTS	15	/* a USB 3 root hub has at most 15 */
+
+struct ugh_session;
+
+/* One root hub port. */
+struct ugh_port {
+	u32 status;		/* wPortStatus | wPortChange << 16 */
+	enum usb_device_speed speed;
+	struct ugh_session *sess;	/* NULL while nothing is attached */
+	u64 resets;		/* reset requests sent since connect */
+};
+
+/* hcd_priv of both root hubs. */
+struct ugh_hub {
+	struct ugh_hc *hc;
+	int ss;			/* index in hc->ports: 0 USB 2, 1 USB 3 */
+};
+
+struct ugh_hc {
+	spinlock_t lock;
+	struct usb_hcd *hcd[2];	/* [0] USB 2 (primary), [1] USB 3 (shared) */
+	unsigned int nports;
+	struct ugh_port ports[2][UGH_MAX_PORTS];
+};
+
+/* Pending notices for the reader, bits of ugh_session.notices. */
+#define UGH_N_PORT	0x01
+#define UGH_N_RESET	0x02
+#define UGH_N_SUSPEND	0x04
+#define UGH_N_RESUME	0x08
+
+/* Where a URB record stands. */
+enum ugh_urb_state {
+	UGH_U_QUEUED,		/* on sess->queue, not read yet */
+	UGH_U_CLAIMED,		/* off every list: a read or write copies data */
+	UGH_U_INFLIGHT,		/* on sess->inflight, the frontend has it */
+};
+
+/* What sits on a session's lists: a URB record or a cancel notice. */
+enum ugh_item_kind {
+	UGH_I_URB,
+	UGH_I_UNLINK,
+};
+
+struct ugh_item {
+	struct list_head node;
+	enum ugh_item_kind kind;
+	u64 id;			/* the URB's id within the session */
+};
+
+struct ugh_urb {
+	struct ugh_item item;	/* first: an item is freed as its URB */
+	struct urb *urb;
+	struct usb_hcd *hcd;
+	struct ugh_session *sess;
+	u64 conn;		/* sess->conn when submitted */
+	enum ugh_urb_state state;
+};
+
+struct ugh_session {
+	struct ugh_hc *hc;
+	struct ugh_port *port;	/* NULL until UGH_F_CONNECT */
+	struct usb_hcd *hcd;	/* the root hub of port */
+	u64 conn;		/* connection number, bumped on detach */
+	u64 next_id;
+	unsigned int notices;	/* UGH_N_* */
+	struct list_head queue;	/* items: URBs (QUEUED) and cancel notices */
+	struct list_head inflight;	/* items of URBs (INFLIGHT) */
+	wait_queue_head_t wait;
+};
+
+/* hcd.c */
+struct ugh_hub *ugh_hub(struct usb_hcd *hcd);
+int ugh_port_attach(struct ugh_session *sess, enum usb_device_speed speed);
+void ugh_port_gone(struct ugh_hc *hc, struct ugh_port *port, bool ss);
+void ugh_port_reset_done(struct ugh_port *port, bool ss);
+
+/* urb.c */
+int ugh_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags);
+int ugh_urb_dequeue(struct usb_hcd *hcd, struct urb *urb, int status);
+void ugh_urb_retire(struct ugh_urb *u);
+void ugh_urb_giveback(struct ugh_urb *u, int status);
+struct ugh_urb *ugh_urb_find(struct ugh_session *sess, u64 id);
+void ugh_urb_cancel_notice(struct ugh_session *sess, u64 id);
+
+/* tx.c: kernel to frontend */
+ssize_t ugh_tx_read(struct ugh_session *sess, char __user *buf, size_t count);
+bool ugh_tx_pending(struct ugh_session *sess);
+
+/* rx.c: frontend to kernel */
+ssize_t ugh_rx_write(struct ugh_session *sess, const char __user *buf,
+		     size_t count);
+
+/* event.c: the one teardown */
+void ugh_session_detach(struct ugh_session *sess);
+
+/* chardev.c */
+int ugh_chardev_init(struct ugh_hc *hc);
+void ugh_chardev_exit(void);
+
+#endif /* USBGATE_HCD_H */
