@@ -77,8 +77,13 @@ soak_ms() { echo $(($(date +%s%N) / 1000000)); }
 # gadget; sets SOAK_BUSID and SOAK_SUM (sha256 of the first SOAK_KB KiB).
 soak_setup() {
 	ctl_boot
+	# follow-window 0: after a kill the end state is always the same (the
+	# device listed, no session). With a window, whether usbgated follows
+	# the device back to B races the restarted daemon's re-publication
+	# against the window, which made the soak fail by chance; following is
+	# proven by ctl-assign and flagship-wallet-assigned.
 	ctl_dom0 'allow id 1209:0001 to B
-deny'
+deny' 'follow-window 0'
 	ctl_backend
 	ctl_frontend B
 	ctl_wait 60 "sys-usb connected to dom0" ctl_connected sys-usb
