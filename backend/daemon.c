@@ -66,8 +66,11 @@ struct bd_dev {
 };
 
 struct bd_sess {
-	struct sv_child child;		/* first; report_fd: the ready pipe */
+	struct sv_child child;		/* first; report_fd: the report pipe */
 	char busid[CTL_BUSID_MAX + 1];
+	char end[CTL_TEXT_MAX + 1];	/* the session's own end record */
+	size_t end_len;
+	int end_done;			/* end[] holds a whole line */
 	int ready;			/* READY sent */
 	int ordered;			/* dom0 said STOP */
 	int reported;			/* the end was already reported */
@@ -167,6 +170,11 @@ sess_term(struct bd *b, struct bd_sess *s)
 	sv_signal(&b->sessions, &s->child, SIGTERM);
 }
 
+/*
+ * The report pipe from a session child carries 'R' (the data channel is
+ * set up: READY is true) and then, once, be_serve()'s end record: 'E', the
+ * one-line reason, '\n' (see serve.h). The pipe stays open for the record.
+ */
 static void
 ready_signal(int fd)
 {
@@ -175,7 +183,6 @@ ready_signal(int fd)
 	if (write(fd, &c, 1) < 0) {
 		/* The daemon is gone; be_serve notices through the device. */
 	}
-	close(fd);
 }
 
 /*
@@ -295,6 +302,7 @@ sess_child(struct bd *b, struct usbdev *ud, const struct ctl_serve *sv,
 	o.pin_config = (sv->options & CTL_OPT_PIN_CONFIG) != 0;
 	o.verify = same_hash;	/* after a reset, as before it */
 	o.verify_arg = sv;
+	o.report_fd = ready_fd;
 	_exit(be_serve(ud, &o));
 }
 
@@ -367,6 +375,13 @@ handle_serve(struct bd *b, const struct ctl_serve *sv)
 		serve_failed(b, sv, CTL_REASON_INTERNAL, "pipe failed");
 		return;
 	}
+	if (fcntl(pfd[0], F_SETFL, O_NONBLOCK) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		free(s);
+		serve_failed(b, sv, CTL_REASON_INTERNAL, "fcntl failed");
+		return;
+	}
 	fflush(stderr);
 	self = getpid();
 	pid = fork();
@@ -416,17 +431,64 @@ handle_stop(struct bd *b, const struct ctl_stop *st)
 	sess_term(b, s);
 }
 
+/*
+ * Read what the report pipe holds: 'R' marks the session ready, 'E' starts
+ * the end record (kept in s->end, cut at CTL_TEXT_MAX). The read end is
+ * non-blocking. Returns 1 at the end of the pipe or on an error, 0 after
+ * reading something, -1 when nothing is there yet.
+ */
+static int
+report_read(struct bd_sess *s, int *got_ready)
+{
+	char buf[512];
+	ssize_t n, i;
+
+	n = read(s->child.report_fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return -1;
+	if (n <= 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (s->end_done)
+			break;
+		if (s->end_len > 0 || buf[i] == 'E') {
+			if (s->end_len == 0 && buf[i] == 'E') {
+				s->end_len = 1;	/* the marker, not kept */
+				continue;
+			}
+			if (buf[i] == '\n') {
+				s->end_done = 1;
+				continue;
+			}
+			if (s->end_len <= CTL_TEXT_MAX)
+				s->end[s->end_len - 1] = buf[i];
+			s->end_len++;
+		} else if (buf[i] == 'R')
+			*got_ready = 1;
+	}
+	s->end[s->end_len > 0 ? (s->end_len - 1 > CTL_TEXT_MAX ?
+	    CTL_TEXT_MAX : s->end_len - 1) : 0] = '\0';
+	return 0;
+}
+
+static void
+report_close(struct bd_sess *s)
+{
+	if (s->child.report_fd >= 0) {
+		close(s->child.report_fd);
+		s->child.report_fd = -1;
+	}
+}
+
 static void
 ready_input(struct bd *b, struct bd_sess *s)
 {
-	char c;
-	ssize_t n = read(s->child.report_fd, &c, 1);
+	int got_ready = 0;
 
-	if (n < 0 && errno == EINTR)
-		return;
-	close(s->child.report_fd);
-	s->child.report_fd = -1;
-	if (n == 1 && !s->reported && !s->silent && !s->ordered) {
+	if (report_read(s, &got_ready) == 1)
+		report_close(s);
+	if (got_ready && !s->ready && !s->reported && !s->silent &&
+	    !s->ordered) {
 		s->ready = 1;
 		send_status(b, s->child.id, s->busid, CTL_SESS_READY,
 		    CTL_REASON_NONE, "%s", "");
@@ -464,9 +526,13 @@ sess_ended(void *ctx, struct sv_child *c, pid_t pid, int status)
 	if (c == NULL)
 		return;
 	if (s->child.report_fd >= 0) {
-		/* A ready byte not yet read counts as not ready. */
-		close(s->child.report_fd);
-		s->child.report_fd = -1;
+		/* The child is gone: its end record is in the pipe if it
+		 * wrote one. A ready byte not yet read counts as not ready. */
+		int ignored = 0;
+
+		while (!s->end_done && report_read(s, &ignored) == 0)
+			;
+		report_close(s);
 	}
 	state = s->ready ? CTL_SESS_ENDED : CTL_SESS_FAILED;
 	if (s->ordered)
@@ -489,6 +555,9 @@ sess_ended(void *ctx, struct sv_child *c, pid_t pid, int status)
 			send_status(b, c->id, s->busid, state, reason,
 			    "serving process killed by signal %d",
 			    WTERMSIG(status));
+		else if (s->end[0] != '\0' && code != SERVE_EXIT_CLEAN)
+			send_status(b, c->id, s->busid, state, reason, "%s "
+			    "(exit status %d)", s->end, code);
 		else
 			send_status(b, c->id, s->busid, state, reason, "%s "
 			    "(exit status %d)", exit_text(code), code);
@@ -811,7 +880,7 @@ usage(void)
 	fprintf(stderr, "usage: usbgate-backend daemon --control URI [--listen] "
 	    "[--name NAME] [--data-pool GLOB]... "
 	    "[--user USER | --uid-range FIRST-LAST] [--accept-timeout SEC] "
-	    "[-v]\n");
+	    "[--check] [-v]\n");
 	exit(BD_EXIT_USAGE);
 }
 
@@ -856,6 +925,13 @@ be_daemon_main(int argc, char **argv)
 		log_warnx("control channel %s: %s", b.opt.control,
 		    ctl_strerror(r));
 		return BD_EXIT_USAGE;
+	}
+	if (b.opt.check) {
+		printf("arguments OK: control %s%s, name %s\n", b.opt.control,
+		    b.opt.listen ? " (listening)" : "",
+		    b.opt.name[0] ? b.opt.name : "(from dom0)");
+		ctl_link_free(b.link);
+		return 0;
 	}
 	b.sessions.grace_ms = BD_KILL_GRACE_MS;
 	b.sessions.what = "session";

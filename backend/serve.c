@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,16 +43,6 @@ static void
 on_stop(int sig)
 {
 	got_stop = 1;
-}
-
-static int
-open_device(const struct usbdev *d)
-{
-	int fd = open(d->devnode, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		log_warn("open %s", d->devnode);
-	return fd;
 }
 
 /*
@@ -168,6 +159,40 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 		snprintf(summary, len, "no interfaces");
 }
 
+/* The end record (serve.h): one write, shorter than PIPE_BUF. */
+static void
+report_end(int fd, const char *reason)
+{
+	char rec[256];
+	int n;
+
+	if (fd <= 0)
+		return;
+	n = snprintf(rec, sizeof(rec), "E%.*s\n", (int)sizeof(rec) - 3,
+	    reason);
+	if (n > 0 && write(fd, rec, (size_t)n) < 0) {
+		/* The daemon is gone: nobody to tell. */
+	}
+}
+
+/* A failure before the session: logged here and sent as the end record. */
+static void
+serve_fail(const struct serve_options *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+serve_fail(const struct serve_options *o, const char *fmt, ...)
+{
+	char reason[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", reason);
+	report_end(o->report_fd, reason);
+}
+
 int
 be_serve(struct usbdev *d, const struct serve_options *o)
 {
@@ -192,16 +217,18 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	fd = open_device(d);
-	if (fd < 0)
+	fd = open(d->devnode, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		serve_fail(o, "open %s: %s", d->devnode, strerror(errno));
 		return SERVE_EXIT_ERROR;
+	}
 	if (o->reset && (fd = reset_device(fd, d, o)) < 0) {
 		if (fd == USBDEV_E_CHANGED) {
-			log_warnx("%s after reset: %s; refused", d->busid,
+			serve_fail(o, "%s after reset: %s; refused", d->busid,
 			    usbdev_strerror(fd));
 			return SERVE_EXIT_CHANGED;
 		}
-		log_warnx("%s did not come back after reset", d->busid);
+		serve_fail(o, "%s did not come back after reset", d->busid);
 		return SERVE_EXIT_ERROR;
 	}
 	/* The session's own uid, held until it is reaped. */
@@ -211,7 +238,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		if (r.count == 0)
 			r = (struct uid_range){ UID_SLOT_FIRST, UID_SLOT_COUNT };
 		if ((rc = uid_slot_take(NULL, &r, &slot)) < 0) {
-			log_warnx("session uid: %s", uid_slot_strerror(rc));
+			serve_fail(o, "session uid: %s", uid_slot_strerror(rc));
 			close(fd);
 			return SERVE_EXIT_ERROR;
 		}
@@ -220,8 +247,8 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	}
 	rc = stream_open(o->channel, o->listen ? STREAM_F_LISTEN : 0, &chan);
 	if (rc < 0) {
-		log_warnx("channel %s: %s%s%s", o->channel, stream_strerror(rc),
-		    rc == STREAM_E_SYS ? ": " : "",
+		serve_fail(o, "channel %s: %s%s%s", o->channel,
+		    stream_strerror(rc), rc == STREAM_E_SYS ? ": " : "",
 		    rc == STREAM_E_SYS ? strerror(errno) : "");
 		close(fd);
 		uid_slot_close(&slot);
@@ -238,6 +265,8 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		struct end_msg m;
 
 		close(sp[0]);
+		if (o->report_fd > 0)
+			close(o->report_fd);	/* the parent's to write */
 		uid_slot_close(&slot);	/* the parent holds it */
 		log_setproc("usbgate-backend[session]");
 		/*
@@ -320,5 +349,6 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
 	    (t1 - t0) / 1e9);
+	report_end(o->report_fd, em.reason[0] ? em.reason : "no reason given");
 	return exit_code;
 }

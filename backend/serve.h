@@ -37,6 +37,12 @@ struct serve_options {
 	 */
 	int (*verify)(const struct usbdev *now, const void *arg);
 	const void *verify_arg;
+	/*
+	 * 0, or a descriptor (never 0) that receives the end record once the
+	 * device is given back: 'E', the one-line reason, '\n'. It is how
+	 * the session's own cause reaches dom0 (usbgate-backend daemon).
+	 */
+	int report_fd;
 };
 
 /* Serve d until the session ends; returns an enum serve_exit. */

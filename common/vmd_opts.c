@@ -8,7 +8,8 @@
 #include "ident.h"
 #include "vmd_opts.h"
 
-#define VMD_SHARED_OPTS	6
+#define VMD_SHARED_OPTS	7
+#define VMD_OPT_CHECK	0x100	/* long only */
 #define VMD_OPTS_MAX	16
 
 static const struct option shared[VMD_SHARED_OPTS] = {
@@ -18,6 +19,7 @@ static const struct option shared[VMD_SHARED_OPTS] = {
 	{ "data-pool", required_argument, NULL, 'p' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "check", no_argument, NULL, VMD_OPT_CHECK },
 };
 
 int
@@ -51,6 +53,7 @@ vmd_opts_parse(int argc, char **argv, const struct option *extra,
 			break;
 		case 'u': o->user = optarg; break;
 		case 'v': o->verbose++; break;
+		case VMD_OPT_CHECK: o->check = 1; break;
 		default:
 			if (ch == '?' || fn == NULL || fn(ctx, ch, optarg) < 0)
 				return -1;

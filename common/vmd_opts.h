@@ -1,7 +1,8 @@
 /*
  * vmd_opts.h: the command line both VM daemons share (usbgate-backend
  * daemon in sys-usb, usbgate-frontend daemon in an AppVM): the control
- * channel, the name, the data-channel pool, the session user, verbosity.
+ * channel, the name, the data-channel pool, the session user, verbosity,
+ * --check (parse the arguments, say what would run, and exit).
  * Each daemon adds its own options through a table and a callback.
  */
 #ifndef USBGATE_VMD_OPTS_H
@@ -18,6 +19,7 @@ struct vmd_opts {
 	struct data_pool pool;	/* --data-pool GLOB... */
 	const char *user;	/* --user USER of the sessions, or NULL */
 	int verbose;		/* -v, repeated */
+	int check;		/* --check: arguments only, then exit */
 };
 
 /* One of the daemon's own options: 0, or -1 to refuse its argument. */

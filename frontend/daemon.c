@@ -350,7 +350,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: usbgate-frontend daemon --control URI "
 	    "[--listen] [--name NAME] [--data-pool GLOB]... [--user USER] "
-	    "[-v]\n");
+	    "[--check] [-v]\n");
 	exit(FE_EXIT_USAGE);
 }
 
@@ -370,6 +370,13 @@ fe_daemon_main(int argc, char **argv)
 		log_warnx("control channel %s: %s", f.opt.control,
 		    ctl_strerror(r));
 		return FE_EXIT_USAGE;
+	}
+	if (f.opt.check) {
+		printf("arguments OK: control %s%s, name %s\n", f.opt.control,
+		    f.opt.listen ? " (listening)" : "",
+		    f.opt.name[0] ? f.opt.name : "(from dom0)");
+		ctl_link_free(f.link);
+		return 0;
 	}
 	f.sessions.grace_ms = FD_KILL_GRACE_MS;
 	sv_signals_init((const int[]){ SIGCHLD, SIGTERM, SIGINT, 0 });

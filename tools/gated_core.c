@@ -1114,6 +1114,11 @@ core_backend_msg(struct gated *g, struct gpeer *p, const struct ctl_msg *m)
 			break;
 		}
 		s->backend_done = 1;
+		/* sys-usb's own cause, whoever ended the session first. */
+		log_info("session %llx: %s ended in %s: %s%s%s",
+		    (unsigned long long)s->id, s->busid, p->conf.name,
+		    ctl_reason_name(st->reason), st->text[0] ? ": " : "",
+		    st->text);
 		if (s->state == SESS_STOPPING) {
 			sess_check_done(g, s);
 			break;
@@ -1123,10 +1128,6 @@ core_backend_msg(struct gated *g, struct gpeer *p, const struct ctl_msg *m)
 			    "%s%s%s", p->conf.name, s->busid,
 			    ctl_reason_name(st->reason), st->text[0] ? ": " :
 			    "", st->text);
-		else
-			log_info("session %llx: %s ended by %s: %s %s",
-			    (unsigned long long)s->id, s->busid, p->conf.name,
-			    ctl_reason_name(st->reason), st->text);
 		if (st->reason == CTL_REASON_DEVICE_GONE ||
 		    st->reason == CTL_REASON_PEER_GONE)
 			follow_add(g, s);

@@ -69,7 +69,11 @@ START_TEST(shared_options_are_read)
 	ck_assert_int_eq(o.pool.n, 2);
 	ck_assert_str_eq(o.user, "nobody");
 	ck_assert_int_eq(o.verbose, 2);
+	ck_assert_int_eq(o.check, 0);
 	ck_assert_int_eq(w.seen_t, 0);
+	ck_assert_int_eq(parse("--check --control dev:/dev/vport0p1", 0, &o,
+	    &w), 0);
+	ck_assert_int_eq(o.check, 1);
 }
 END_TEST
 

@@ -3,7 +3,8 @@
 # into a scratch DESTDIR, then every unit's ExecStart names an installed
 # executable, systemd-analyze verify accepts the units and rates their
 # exposure (security --offline) at most 4.0, dom0's configuration and
-# default rules are there and "usbgated -n" accepts them, every program
+# default rules are there and "usbgated -n" accepts them, the VM daemons'
+# /etc/default files give them a control channel they accept, every program
 # answers --version, the man pages pass mandoc -Tlint, qvm-usb is left alone without --enable-qvm-usb-alias,
 # and a second install keeps the admin's changed files.
 # make check runs it with the configured directories in its environment.
@@ -58,6 +59,22 @@ rules=$d$sysconfdir/usbgate/rules.d/90-default.rules
 [[ -f $d$udevdir/rules.d/80-usbgate.rules ]] || bad "no udev rules in $udevdir/rules.d"
 grep -qx 'vhci-hcd' "$d$modulesloaddir/usbgate-frontend.conf" 2>/dev/null ||
 	bad "no vhci-hcd in $modulesloaddir/usbgate-frontend.conf"
+# The VM daemons' defaults: sourced as systemd's EnvironmentFile would be,
+# the unit's arguments are a command line the daemon accepts.
+for r in backend frontend; do
+	f=$d$sysconfdir/default/usbgate-$r
+	[[ -f $f ]] || { bad "no $sysconfdir/default/usbgate-$r"; continue; }
+	grep -q "^EnvironmentFile=-$sysconfdir/default/usbgate-$r\$" \
+		"$d$systemdsystemunitdir/usbgate-$r.service" ||
+		bad "usbgate-$r.service does not read $sysconfdir/default/usbgate-$r"
+	v=USBGATE_${r^^}_ARGS
+	# shellcheck disable=SC1090
+	args=$(. "$f" && echo "${!v:-}")
+	[[ $args == *--control* ]] || bad "$f: no --control in $v ('$args')"
+	# --check: parse the arguments and exit (no channel is opened).
+	out=$("$d$sbindir/usbgate-$r" daemon $args --check 2>&1) ||
+		bad "usbgate-$r daemon $args refused: $out"
+done
 # The installed configuration, its rules-dir seen from $d.
 grep -q "^rules-dir $sysconfdir/usbgate/rules.d\$" "$conf" || bad "rules-dir in $conf"
 sed "s|^rules-dir |rules-dir $d|" "$conf" >"$root/usbgated.conf"

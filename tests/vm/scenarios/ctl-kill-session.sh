@@ -1,14 +1,19 @@
-# tests/vm/scenarios/ctl-kill-session.sh: two storage gadgets imported into B at once; the session process of the first is killed with SIGKILL: dom0 learns it was signal 9, the first goes back to A's usb-storage, the second stays attached on its own vhci port and a round trip on it works
-# __sessions: the pids of B's session processes (usbgate-frontend not
-# running as root: the sandboxed children that parse the backend's bytes).
+# tests/vm/scenarios/ctl-kill-session.sh: two storage gadgets imported into B at once; the session process of the first is killed with SIGKILL: dom0 learns it was signal 9, the first goes back to A's usb-storage, the second stays attached on its own vhci port and a round trip on it works; then sys-usb's session process of the second is killed with SIGKILL: dom0's log carries sys-usb's own cause (signal 9, not "local failure"), the second goes back to A's usb-storage and B has no port left
+# __sessions VM PROG: the pids of VM's session processes (PROG not running
+# as root: the sandboxed children that parse the peer's bytes).
 __sessions() {
-	vm_ok B 'for p in /proc/[0-9]*; do
+	vm_ok "$1" 'for p in /proc/[0-9]*; do
 		c=$(tr "\0" " " <$p/cmdline 2>/dev/null)
-		case $c in *usbgate-frontend*)
+		case $c in *'"$2"'*)
 			u=$(sed -n "s/^Uid:[[:space:]]*\([0-9]*\).*/\1/p" $p/status 2>/dev/null)
 			[ -n "$u" ] && [ "$u" != 0 ] && echo ${p#/proc/} ;;
 		esac
-	done; true' "listing the session processes in B"
+	done; true' "listing the session processes in $1"
+}
+
+__one_backend_session() {
+	__sessions A usbgate-backend
+	[[ $VM_OUT =~ ^[0-9]+$ ]]
 }
 
 scenario() {
@@ -31,7 +36,7 @@ deny'
 	# The first import and its session process.
 	ctl_ok "attaching the first gadget to B" attach B "sys-usb:$s1"
 	ctl_wait 30 "the first gadget attached to B" ctl_attached "$s1" B
-	__sessions
+	__sessions B usbgate-frontend
 	local p1=$VM_OUT
 	[[ $p1 =~ ^[0-9]+$ ]] || fail "not one session process in B: '$p1'"
 
@@ -59,8 +64,21 @@ deny'
 		"the first gadget has no driver in A after the kill"
 	assert_eq "driver of the first gadget in A" usb-storage "$VM_OUT"
 
-	ctl_ok "detaching the second gadget" detach B "sys-usb:$s2"
-	vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci port still in use in B after detach"
+	# SIGKILL to sys-usb's session of the second: sys-usb says why.
+	ctl_wait 15 "one sandboxed backend session left in A" __one_backend_session
+	__sessions A usbgate-backend
+	local p2=$VM_OUT
+	[[ $p2 =~ ^[0-9]+$ ]] || fail "not one backend session process in A: '$p2'"
+	vm_ok A "kill -KILL $p2" "killing sys-usb's session process of the second gadget"
+	ctl_wait 30 "dom0 ends the second session" eval "! ctl_listed '^sys-usb:$s2 .*attached'"
+	ctl_wait 10 "dom0 logs sys-usb's cause" grep -q -- "$s2 ended in sys-usb: .*session process killed by signal 9" "$VM_OUTDIR/usbgated.log"
+	if grep -q -- "$s2 ended in sys-usb: .*local failure" "$VM_OUTDIR/usbgated.log"; then
+		fail "dom0 got the generic text, not sys-usb's cause: $(grep -- "$s2 ended in" "$VM_OUTDIR/usbgated.log")"
+	fi
+	vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci port still in use in B after the kill in A"
+	vm_ok A "wait_for 15 test -e /sys/bus/usb/devices/$s2:1.0/driver && basename \$(readlink /sys/bus/usb/devices/$s2:1.0/driver)" \
+		"the second gadget has no driver in A after the kill"
+	assert_eq "driver of the second gadget in A" usb-storage "$VM_OUT"
 	ctl_gated_alive || fail "usbgated died"
 	ctl_save_logs
 }
