@@ -182,11 +182,14 @@ vm_port() {
 #   --drive SPEC           -drive SPEC (repeatable)
 #   --qemu ARG             one more raw QEMU argument (repeatable)
 #   --append ARGS          more kernel arguments
+#   --initrd-add CPIO      a newc archive unpacked after the run's initramfs
+#                          (e.g. packages installed into this guest only)
 # Returns 0 when the agent answered, 1 otherwise (the console log tells).
 vm_start() {
 	local name=$1
 	shift
 	local d=$VM_RUNDIR/$name mem=768 append="" xhci=0 nics=0 i t0 id role n p pfx
+	local initrd=$TESTBED_SESSION/initrd.cpio
 	local -a qa=() hostfwd=()
 	local kdir=$VM_CACHE/current
 	if [[ -d $d ]]; then
@@ -243,6 +246,12 @@ vm_start() {
 		--drive) qa+=(-drive "$2"); shift ;;
 		--qemu) qa+=("$2"); shift ;;
 		--append) append+=" $2"; shift ;;
+		--initrd-add)
+			# One more newc archive after the run's initramfs (the
+			# kernel unpacks them in turn): files of this VM only.
+			cat "$initrd" "$2" >"$d/initrd.cpio" || return 1
+			initrd=$d/initrd.cpio
+			shift ;;
 		*) vm_log "vm_start: unknown option $1"; return 1 ;;
 		esac
 		shift
@@ -263,7 +272,7 @@ vm_start() {
 	t0=$(date +%s.%N)
 	qemu-system-x86_64 -name "$name" -accel tcg -M q35 -m "$mem" -smp 1 \
 		-nodefaults -no-user-config -display none -no-reboot \
-		-kernel "$kdir/vmlinux" -initrd "$TESTBED_SESSION/initrd.cpio" \
+		-kernel "$kdir/vmlinux" -initrd "$initrd" \
 		-append "console=ttyS0 loglevel=5 panic=-1 tb_name=$name$append" \
 		-chardev "file,id=con,path=$VM_OUTDIR/$name.console.log" -serial chardev:con \
 		-monitor "unix:$d/mon.sock,server=on,wait=off" \
