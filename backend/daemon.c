@@ -927,9 +927,7 @@ be_daemon_main(int argc, char **argv)
 		return BD_EXIT_USAGE;
 	}
 	if (b.opt.check) {
-		printf("arguments OK: control %s%s, name %s\n", b.opt.control,
-		    b.opt.listen ? " (listening)" : "",
-		    b.opt.name[0] ? b.opt.name : "(from dom0)");
+		vmd_opts_print(&b.opt);
 		ctl_link_free(b.link);
 		return 0;
 	}

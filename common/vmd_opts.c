@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "ident.h"
@@ -64,4 +65,12 @@ vmd_opts_parse(int argc, char **argv, const struct option *extra,
 	if (empty_name_ok && o->name[0] == '\0')
 		return 0;
 	return ident_str_valid(o->name, IDENT_CS_NAME) ? 0 : -1;
+}
+
+void
+vmd_opts_print(const struct vmd_opts *o)
+{
+	printf("arguments OK: control %s%s, name %s\n", o->control,
+	    o->listen ? " (listening)" : "",
+	    o->name[0] ? o->name : "(from dom0)");
 }

@@ -36,4 +36,7 @@ int vmd_opts_parse(int argc, char **argv, const struct option *extra,
     const char *extra_short, vmd_opt_fn *fn, void *ctx,
     const char *name_default, int empty_name_ok, struct vmd_opts *o);
 
+/* --check's answer on stdout: the control channel and the name. */
+void vmd_opts_print(const struct vmd_opts *o);
+
 #endif

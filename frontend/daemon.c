@@ -372,9 +372,7 @@ fe_daemon_main(int argc, char **argv)
 		return FE_EXIT_USAGE;
 	}
 	if (f.opt.check) {
-		printf("arguments OK: control %s%s, name %s\n", f.opt.control,
-		    f.opt.listen ? " (listening)" : "",
-		    f.opt.name[0] ? f.opt.name : "(from dom0)");
+		vmd_opts_print(&f.opt);
 		ctl_link_free(f.link);
 		return 0;
 	}
