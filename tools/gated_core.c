@@ -781,7 +781,8 @@ follow_match(struct gated *g, struct gdev *d)
 	}
 	if (hit == NULL)
 		return 0;
-	log_info("%s:%s came back (re-enumerated); following it to %s",
+	log_info("%s:%s came back (re-enumerated, or its backend "
+	    "restarted); following it to %s",
 	    d->backend->conf.name, d->info.busid, hit->vm);
 	core_attach(g, d, hit->vm, ORIGIN_FOLLOW, 0, NULL);
 	free(hit);
