@@ -652,6 +652,38 @@ START_TEST(test_refused_alt_setting_reaches_backend)
 }
 END_TEST
 
+START_TEST(test_import_classes_of_every_configuration_unpinned)
+{
+	static const uint8_t want[2][3] = { { 8, 6, 0x50 }, { 0xff, 0, 0 } };
+	struct ctl_msg m, s, i;
+	struct cli c;
+	char out[2048];
+
+	/* No interface constraint: every setting of every configuration,
+	 * each class once. */
+	ctl_msg_init(&m, CTL_MSG_DEV_ADD);
+	snprintf(m.u.dev.busid, sizeof(m.u.dev.busid), "1-5");
+	m.u.dev.vid = 0x0951;
+	m.u.dev.pid = 0x1666;
+	m.u.dev.speed = CTL_SPEED_HIGH;
+	m.u.dev.n_ifaces = 1;
+	m.u.dev.ifaces[0] = (struct ctl_iface){ 0, 8, 6, 0x50 };
+	m.u.dev.config = 1;
+	m.u.dev.n_alts = 3;
+	m.u.dev.alts[0] = (struct ctl_ifalt){ 1, 0, 0, 8, 6, 0x50 };
+	m.u.dev.alts[1] = (struct ctl_ifalt){ 1, 0, 1, 8, 6, 0x50 };
+	m.u.dev.alts[2] = (struct ctl_ifalt){ 2, 0, 0, 0xff, 0, 0 };
+	m.u.dev.flags = CTL_DEV_F_EXPORT;
+	send_ok(be, &m);
+	cli_start(&c, "attach", "work", "sys-usb:1-5", (char *)NULL);
+	serve_and_import(fe_work, "1-5", &s, &i);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ck_assert(!(s.u.serve.options & CTL_OPT_PIN_CONFIG));
+	ck_assert_uint_eq(i.u.import.n_classes, 2);
+	ck_assert_mem_eq(i.u.import.classes, want, sizeof(want));
+}
+END_TEST
+
 START_TEST(test_auto_attach_on_add_and_on_vm_connect)
 {
 	struct ctl_conn *fe_personal;
@@ -1644,6 +1676,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_ask_yes_and_no);
 	tcase_add_test(tc, test_refused_interfaces_reach_backend);
 	tcase_add_test(tc, test_refused_alt_setting_reaches_backend);
+	tcase_add_test(tc, test_import_classes_of_every_configuration_unpinned);
 	tcase_add_test(tc, test_auto_attach_on_add_and_on_vm_connect);
 	tcase_add_test(tc, test_failed_auto_attach_is_retried);
 	tcase_add_test(tc, test_udev_request_ignored_by_default);
