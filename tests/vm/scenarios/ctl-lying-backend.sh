@@ -1,4 +1,4 @@
-# tests/vm/scenarios/ctl-lying-backend.sh: a compromised sys-usb (tb-liar on the data channel between the real backend and B) offers the storage gadget dom0 approved as a boot keyboard, first in its configuration descriptors, then in its interface list: each time B's frontend ends the session, the attach fails with "device identity mismatch", the vhci port is released, B's kernel never completes the enumeration nor shows a class 03 interface, and the frontend's log names the class
+# tests/vm/scenarios/ctl-lying-backend.sh: a compromised sys-usb (tb-liar on the data channel between the real backend and B) offers the storage gadget dom0 approved as a boot keyboard, first in its configuration descriptors, then in its interface list: each time B's frontend ends the session, the attach fails with "device identity mismatch", the vhci port is released, B's kernel never completes the enumeration, shows no class 03 interface and probes no HID driver, and the frontend's log names the class
 #
 # ctl_lie_count: the vhci enumerations B's kernel started, and those it
 # completed for the gadget (1209:0001), as "STARTED COMPLETED".
@@ -57,6 +57,9 @@ deny' 'data sys-usb B unix:/run/liar.sock dev:/dev/virtio-ports/usbgate.0'
 		assert_eq "enumerations of the gadget completed in B ($mode)" 0 "${after[1]}"
 		vm_ok B 'cat /sys/bus/usb/devices/*:*/bInterfaceClass 2>/dev/null | grep -c "^03$" || true' "interface classes in B"
 		assert_eq "class 03 interfaces in B ($mode)" 0 "$VM_OUT"
+		# No HID driver ever probed it (without the check, usbhid did).
+		vm_ok B "dmesg | grep -cE 'usbhid [0-9]+-|hid-generic' || true" "HID probes in B's kernel log"
+		assert_eq "HID probes in B ($mode)" 0 "$VM_OUT"
 		ctl_wait 15 "the gadget free again ($mode)" eval "ctl_listed '^sys-usb:$busid ' && ! ctl_listed '^sys-usb:$busid .*B'"
 	done
 
