@@ -99,13 +99,15 @@ exit_for(int err)
 		return FE_EXIT_PEER_GONE;
 	case FE_E_PROTO:
 		return FE_EXIT_PROTO;
+	case FE_E_IDENTITY:
+		return FE_EXIT_MISMATCH;
 	default:
 		return FE_EXIT_ERROR;
 	}
 }
 
 static int
-run_child(struct stream *chan, int priv, int timeout_ms, const char *user,
+run_child(struct stream *chan, int priv, const struct fe_attach_opts *o,
     pid_t parent)
 {
 	struct child_ctx c = { .priv = priv };
@@ -115,7 +117,7 @@ run_child(struct stream *chan, int priv, int timeout_ms, const char *user,
 
 	log_setproc("usbgate-frontend[session]");
 	sandbox_parent_death_signal(SIGKILL, parent);
-	rc = sandbox_enter(user, SANDBOX_ALLOW_SOCKETS);
+	rc = sandbox_enter(o->user, SANDBOX_ALLOW_SOCKETS);
 	if (rc < 0) {
 		log_warnx("sandbox: %s", sandbox_strerror(rc));
 		return FE_EXIT_ERROR;
@@ -127,7 +129,8 @@ run_child(struct stream *chan, int priv, int timeout_ms, const char *user,
 		log_warnx("session: %s", fe_strerror(rc));
 		return FE_EXIT_ERROR;
 	}
-	err = fe_session_run(s, &got_stop, timeout_ms);
+	s->classes = o->classes;
+	err = fe_session_run(s, &got_stop, o->timeout_ms);
 	log_warnx("session ended: %s (%s); %llu URBs, %llu unlinks, "
 	    "%llu bytes in, %llu bytes out, %llu resets, input packets dropped "
 	    "on overflow: %llu interrupt, %llu iso", s->detail, fe_strerror(err),
@@ -335,7 +338,7 @@ import_start(struct import *im)
 		close(sp[0]);
 		if (o->notify_fd >= 0)
 			close(o->notify_fd);
-		_exit(run_child(chan, sp[1], o->timeout_ms, o->user, parent));
+		_exit(run_child(chan, sp[1], o, parent));
 	}
 	/* The parent never touches channel bytes. */
 	close(sp[1]);

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "ifclass.h"
+
 /* Exit statuses of "attach" (documented in usbgate-frontend(8)). */
 enum fe_exit {
 	FE_EXIT_CLEAN = 0,	/* stopped, or the device left sys-usb */
@@ -28,6 +30,7 @@ struct fe_attach_opts {
 	const char *user;	/* unprivileged user of the session */
 	int check_id;		/* refuse a device other than vid:pid */
 	uint16_t vid, pid;
+	struct fe_classes classes;	/* the session refuses other classes */
 	int notify_fd;		/* gets a struct fe_attach_note, or -1 */
 };
 

@@ -143,6 +143,9 @@ handle_import(struct fd *f, const struct ctl_import *im)
 		o.check_id = 1;
 		o.vid = im->vid;
 		o.pid = im->pid;
+		o.classes.check = 1;
+		o.classes.n = im->n_classes;
+		memcpy(o.classes.c, im->classes, 3 * (size_t)im->n_classes);
 		o.notify_fd = 3;
 		_exit(fe_attach_run(&o));
 	}
@@ -152,9 +155,9 @@ handle_import(struct fd *f, const struct ctl_import *im)
 	s->child.report_fd = pfd[0];
 	ctl_strlcpy(s->busid, im->busid, sizeof(s->busid));
 	sv_add(&f->sessions, &s->child);
-	log_info("import %llx: %s:%s (%04x:%04x, %s) on %s",
-	    (unsigned long long)s->child.id, im->backend, im->busid, im->vid,
-	    im->pid, im->device_id, im->uri);
+	log_info("import %llx: %s:%s (%04x:%04x, %s, %u interface classes) "
+	    "on %s", (unsigned long long)s->child.id, im->backend, im->busid,
+	    im->vid, im->pid, im->device_id, im->n_classes, im->uri);
 }
 
 static void

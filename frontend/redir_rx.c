@@ -68,6 +68,9 @@ cb_device_connect(void *priv, struct usb_redir_device_connect_header *untrusted)
 	struct stream *vs;
 	int speed, fd, rc;
 
+	/* Ended by a packet before it in the same read: attach nothing. */
+	if (s->error != FE_OK)
+		return;
 	if (s->connected) {
 		fe_fail(s, FE_E_PROTO, "second device_connect without disconnect");
 		return;
@@ -115,10 +118,27 @@ static void
 cb_interface_info(void *priv, struct usb_redir_interface_info_header *untrusted)
 {
 	struct fe_session *s = SESSION(priv);
+	uint32_t i;
 
-	if (untrusted->interface_count > USBREDIR_IFACES_MAX)
+	if (untrusted->interface_count > USBREDIR_IFACES_MAX) {
 		fe_fail(s, FE_E_PROTO, "interface_info with %u interfaces",
 		    untrusted->interface_count);
+		return;
+	}
+	/* sanitized: the count fits the tables */
+	for (i = 0; i < untrusted->interface_count; i++)
+		if (!fe_classes_allow(&s->classes,
+		    untrusted->interface_class[i],
+		    untrusted->interface_subclass[i],
+		    untrusted->interface_protocol[i])) {
+			fe_fail(s, FE_E_IDENTITY, "the backend announces "
+			    "interface %u of class %02x:%02x:%02x, which dom0 "
+			    "did not approve", untrusted->interface[i],
+			    untrusted->interface_class[i],
+			    untrusted->interface_subclass[i],
+			    untrusted->interface_protocol[i]);
+			return;
+		}
 }
 
 /* The wire's tables are the sizes usb_limits.h names. */
@@ -290,6 +310,8 @@ answer(struct fe_session *s, struct urb *u, uint8_t untrusted_ep,
     uint8_t untrusted_status, uint32_t untrusted_len, uint8_t *data,
     int data_len, const char *what)
 {
+	char why[96];
+
 	if (!status_valid(untrusted_status) || untrusted_ep != u->ep ||
 	    data_len < 0 || (uint32_t)data_len > u->length ||
 	    (u->in && untrusted_len != (uint32_t)data_len &&
@@ -302,7 +324,13 @@ answer(struct fe_session *s, struct urb *u, uint8_t untrusted_ep,
 		    u->ep, data_len, u->length, untrusted_status);
 		return;
 	}
-	/* sanitized */
+	/* sanitized; a configuration is what dom0 approved, or never given */
+	if (u->config_desc && fe_classes_check_config(&s->classes, data,
+	    (size_t)data_len, why, sizeof(why)) < 0) {
+		usbredirparser_free_packet_data(s->parser, data);
+		fe_fail(s, FE_E_IDENTITY, "configuration descriptor: %s", why);
+		return;
+	}
 	if (u->in)
 		fe_complete_owned(s, u, fe_redir_status_to_errno(untrusted_status),
 		    data, (uint32_t)data_len);

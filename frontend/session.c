@@ -29,6 +29,7 @@ static const char *const fe_errstr[FE_E__COUNT] = {
 	"out of memory",
 	"stopped",
 	"backend offered no device in time",
+	"interface class not approved by dom0",
 };
 _Static_assert(sizeof(fe_errstr) / sizeof(fe_errstr[0]) == FE_E__COUNT,
     "fe_errstr matches enum fe_error");

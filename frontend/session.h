@@ -20,6 +20,7 @@
 
 #include <usbredirparser.h>
 
+#include "ifclass.h"
 #include "stream.h"
 #include "usb_limits.h"
 #include "usbip_wire.h"
@@ -35,7 +36,8 @@ enum fe_error {
 	FE_E_NOMEM = -7,
 	FE_E_STOPPED = -8,	/* asked to stop (SIGTERM) */
 	FE_E_TIMEOUT = -9,	/* the backend offered no device in time */
-	FE_E__COUNT = 10
+	FE_E_IDENTITY = -10,	/* an interface class dom0 did not approve */
+	FE_E__COUNT = 11
 };
 
 const char *fe_strerror(int err);
@@ -84,6 +86,7 @@ struct urb {
 	uint8_t ep;		/* endpoint address with direction bit */
 	uint8_t in;
 	uint32_t flags;		/* USB/IP transfer_flags */
+	uint8_t config_desc;	/* GET_DESCRIPTOR of a configuration */
 	uint32_t length;	/* transfer_buffer_length */
 	uint32_t npackets;	/* iso packets */
 	uint32_t filled;	/* iso-IN packets filled so far */
@@ -143,6 +146,7 @@ struct fe_session {
 	int speed;			/* FE_SPEED_* */
 	uint16_t vid, pid;
 	int have_ep_info;
+	struct fe_classes classes;	/* what dom0 approved (ifclass.h) */
 	int configured;			/* a SET_CONFIGURATION(n != 0) succeeded */
 	struct fe_ep ep[USB_EP_SLOTS];
 	uint32_t queued_bytes;		/* input data held by all endpoints */

@@ -18,6 +18,8 @@
 
 #define USB_REQ_GET_DESCRIPTOR		0x06
 #define USB_DT_DEVICE			0x01
+#define USB_DT_CONFIG			0x02
+#define USB_DT_OTHER_SPEED		0x07
 #define USB_REQ_GET_CONFIGURATION	0x08
 #define USB_REQ_SET_CONFIGURATION	0x09
 #define USB_REQ_SET_INTERFACE		0x0b
@@ -121,6 +123,9 @@ submit_control(struct fe_session *s, struct urb *u, const struct usbip_cmd *c,
 		return;
 	}
 	u->kind = URB_CONTROL;
+	/* Any standard one, whatever the recipient: the answer is checked. */
+	u->config_desc = (rt & 0xe0) == 0x80 && req == USB_REQ_GET_DESCRIPTOR &&
+	    ((value >> 8) == USB_DT_CONFIG || (value >> 8) == USB_DT_OTHER_SPEED);
 	memset(&h, 0, sizeof(h));
 	h.endpoint = u->in ? 0x80 : 0x00;
 	h.request = req;

@@ -320,6 +320,8 @@ verify_stop(const struct ctl_stop *m)
 static int
 verify_import(const struct ctl_import *m)
 {
+	int i, j;
+
 	if (!STR_FITS(m->backend) || !STR_FITS(m->busid) ||
 	    !STR_FITS(m->uri) || !STR_FITS(m->device_id))
 		return CTL_E_STRLEN;
@@ -332,6 +334,10 @@ verify_import(const struct ctl_import *m)
 	    !ctl_str_valid(m->uri, CTL_CS_TOKEN) ||
 	    !ctl_str_valid(m->device_id, CTL_CS_TOKEN))
 		return CTL_E_CHARSET;
+	for (i = 0; i < m->n_classes; i++)
+		for (j = 0; j < i; j++)
+			if (memcmp(m->classes[i], m->classes[j], 3) == 0)
+				return CTL_E_RANGE;
 	return CTL_OK;
 }
 
@@ -547,6 +553,9 @@ enc_body(struct ctl_wbuf *w, const struct ctl_msg *msg)
 		ctl_put_u16(w, msg->u.import.pid);
 		ctl_put_u8(w, msg->u.import.speed);
 		ctl_put_str(w, msg->u.import.device_id, CTL_DEVID_MAX);
+		ctl_put_u8(w, msg->u.import.n_classes);
+		ctl_put_bytes(w, msg->u.import.classes,
+		    3 * (size_t)msg->u.import.n_classes);
 		break;
 	case CTL_MSG_UNIMPORT:
 		ctl_put_u64(w, msg->u.unimport.session);
@@ -712,6 +721,9 @@ dec_import(struct ctl_cur *c, struct ctl_msg *m)
 	ctl_get_u8(c, &m->u.import.speed);
 	ctl_get_str(c, m->u.import.device_id,
 	    sizeof(m->u.import.device_id), CTL_DEVID_MAX);
+	ctl_get_u8(c, &m->u.import.n_classes);	/* never above CTL_ALT_MAX */
+	ctl_get_bytes(c, m->u.import.classes,
+	    3 * (size_t)m->u.import.n_classes);
 }
 
 static void

@@ -210,6 +210,14 @@ struct ctl_import {
 	uint16_t vid, pid;		/* the device the frontend must see */
 	uint8_t speed;
 	char device_id[CTL_DEVID_MAX + 1];
+	/*
+	 * Every interface class the AppVM may see (class, subclass,
+	 * protocol; unique): what dom0's policy judged, minus what the
+	 * backend is told to hide. The frontend ends the session on any
+	 * other (frontend/ifclass.h).
+	 */
+	uint8_t n_classes;
+	uint8_t classes[CTL_ALT_MAX][3];
 };
 
 struct ctl_unimport {

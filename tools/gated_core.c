@@ -309,6 +309,65 @@ sess_serve(struct gated *g, struct gsess *s)
 	gated_send(g, d->backend, &m);
 }
 
+/* Does the backend hide alternate setting alt of interface number? */
+static int
+sess_hides(const struct gsess *s, uint8_t number, uint8_t alt)
+{
+	int i;
+
+	for (i = 0; i < s->n_refused; i++)
+		if (s->refused[i] == number)
+			return 1;
+	for (i = 0; i < s->n_refused_alts; i++)
+		if (s->refused_alts[i][0] == number &&
+		    (s->refused_alts[i][1] == alt || s->refused_alts[i][1] == 0))
+			return 1;
+	return 0;
+}
+
+static void
+import_class_add(struct ctl_import *im, uint8_t cls, uint8_t sub,
+    uint8_t proto)
+{
+	const uint8_t c[3] = { cls, sub, proto };
+	int i;
+
+	for (i = 0; i < im->n_classes; i++)
+		if (memcmp(im->classes[i], c, 3) == 0)
+			return;
+	if (im->n_classes < CTL_ALT_MAX)
+		memcpy(im->classes[im->n_classes++], c, 3);
+}
+
+/*
+ * IMPORT's class set: the classes of the interface descriptors policy
+ * judged, as the backend's filter leaves them. A filtered session (pinned,
+ * or something refused) shows only the active configuration's interfaces,
+ * without the refused ones (setting 0 refused: the whole interface); a
+ * device known only by sysfs gets sysfs's interfaces.
+ */
+static void
+import_classes(const struct gsess *s, const struct ctl_dev *d,
+    struct ctl_import *im)
+{
+	int filtered = s->pin_config || s->n_refused > 0 ||
+	    s->n_refused_alts > 0;
+	int i;
+
+	for (i = 0; i < d->n_alts; i++) {
+		const struct ctl_ifalt *a = &d->alts[i];
+
+		if ((filtered && a->config != d->config) ||
+		    sess_hides(s, a->number, a->alt))
+			continue;
+		import_class_add(im, a->cls, a->subcls, a->proto);
+	}
+	for (i = 0; d->n_alts == 0 && i < d->n_ifaces; i++)
+		if (!sess_hides(s, d->ifaces[i].number, 0))
+			import_class_add(im, d->ifaces[i].cls,
+			    d->ifaces[i].subcls, d->ifaces[i].proto);
+}
+
 static void
 sess_import(struct gated *g, struct gsess *s)
 {
@@ -327,6 +386,7 @@ sess_import(struct gated *g, struct gsess *s)
 		m.u.import.vid = s->dev->info.vid;
 		m.u.import.pid = s->dev->info.pid;
 		m.u.import.speed = s->dev->info.speed;
+		import_classes(s, &s->dev->info, &m.u.import);
 	}
 	ctl_strlcpy(m.u.import.device_id, s->device_id,
 	    sizeof(m.u.import.device_id));

@@ -484,9 +484,18 @@ chunks(uint8_t tag, const uint8_t *p, size_t n)
 	}
 }
 
+/*
+ * conf NULL: a device descriptor and a bulk read. Else also the
+ * configuration descriptor conf (a device's raw descriptors) answered to
+ * GET_DESCRIPTOR(CONFIGURATION) as seqnum 3, which fuzz_frontend's class
+ * set approves or not.
+ */
 static void
-frontend_seed(void)
+frontend_seed(const char *name, const uint8_t *conf, size_t conf_len)
 {
+	static const uint8_t get_conf_desc[8] = { 0x80, 6, 0, 2, 0, 0, 255, 0 };
+	struct usb_redir_control_packet_header cc = { 0x80, 6, 0x80, 0,
+	    0x0200, 0, 0 };
 	struct usb_redir_device_connect_header dc = { usb_redir_speed_high,
 	    0, 0, 0, 0x1209, 0x0001, 0x0100 };
 	struct usb_redir_ep_info_header ei;
@@ -528,7 +537,18 @@ frontend_seed(void)
 	    (uint8_t *)"USBS-answer!!", 13);
 	usbredirparser_do_write(H.p);
 	chunks(0, H.out, H.out_len);
-	save("frontend", "connect-control-bulk");
+	H.out_len = 0;
+	if (conf != NULL) {
+		chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 3, USBIP_DIR_IN, 0, 255,
+		    0xffffffffu, get_conf_desc), USBIP_HDR_LEN);
+		cc.length = (uint16_t)(conf_len - 18);
+		usbredirparser_send_control_packet(H.p, 3, &cc,
+		    (uint8_t *)conf + 18, (int)(conf_len - 18));
+		usbredirparser_do_write(H.p);
+		chunks(0, H.out, H.out_len);
+		H.out_len = 0;
+	}
+	save("frontend", name);
 	e_done();
 }
 
@@ -551,6 +571,8 @@ main(int argc, char **argv)
 	    2 | 4, 0);
 	filter_seed("webcam-control-refused", webcam, sizeof(webcam), 0,
 	    2 | 4, 0);
-	frontend_seed();
+	frontend_seed("connect-control-bulk", NULL, 0);
+	frontend_seed("config-approved", kbd_mouse, sizeof(kbd_mouse));
+	frontend_seed("config-foreign-class", webcam, sizeof(webcam));
 	return 0;
 }

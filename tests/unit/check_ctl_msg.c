@@ -109,6 +109,8 @@ sample(uint32_t type, struct ctl_msg *m)
 		m->u.import.pid = 0x5678;
 		m->u.import.speed = CTL_SPEED_HIGH;
 		strcpy(m->u.import.device_id, "1234:5678:SER:u080650");
+		m->u.import.n_classes = 2;
+		memcpy(m->u.import.classes, "\x08\x06\x50\x03\x01\x01", 6);
 		break;
 	case CTL_MSG_UNIMPORT:
 		m->u.unimport.session = 7;
@@ -444,6 +446,11 @@ static void l_serve_uri(struct ctl_msg *m)
 {
 	strcpy(m->u.serve.uri, "unix:/a b");
 }
+static void l_hello_v2(struct ctl_msg *m) { m->u.hello.version = 2; }
+static void l_import_dup_class(struct ctl_msg *m)
+{
+	memcpy(m->u.import.classes[1], m->u.import.classes[0], 3);
+}
 static void l_result_state(struct ctl_msg *m)
 {
 	m->u.import_result.state = 4;
@@ -471,6 +478,8 @@ static const struct verify_case {
 } verify_cases[] = {
 	{ "hello version 0", CTL_MSG_HELLO, l_hello_v0, CTL_E_VERSION },
 	{ "hello version 1", CTL_MSG_HELLO, l_hello_v1, CTL_E_VERSION },
+	{ "hello version 2 (IMPORT without classes)", CTL_MSG_HELLO,
+	    l_hello_v2, CTL_E_VERSION },
 	{ "hello unknown role", CTL_MSG_HELLO, l_hello_role, CTL_E_RANGE },
 	{ "hello name with space", CTL_MSG_HELLO, l_hello_name,
 	    CTL_E_CHARSET },
@@ -486,6 +495,8 @@ static const struct verify_case {
 	{ "serve duplicate refused alt", CTL_MSG_SERVE, l_serve_dup_alt,
 	    CTL_E_RANGE },
 	{ "serve uri with space", CTL_MSG_SERVE, l_serve_uri, CTL_E_CHARSET },
+	{ "import duplicate class", CTL_MSG_IMPORT, l_import_dup_class,
+	    CTL_E_RANGE },
 	{ "result state 4", CTL_MSG_IMPORT_RESULT, l_result_state,
 	    CTL_E_RANGE },
 	{ "result busid junk", CTL_MSG_IMPORT_RESULT, l_result_busid,

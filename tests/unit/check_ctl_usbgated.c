@@ -505,6 +505,9 @@ START_TEST(test_allowed_attach_orders_serve_then_import)
 	ck_assert(!(i.u.import.options & CTL_OPT_LISTEN));
 	ck_assert_str_eq(i.u.import.device_id, "0951:1666:AA55:u080650");
 	ck_assert_str_eq(i.u.import.backend, "sys-usb");
+	/* Known by sysfs only: its classes are what the frontend may see. */
+	ck_assert_uint_eq(i.u.import.n_classes, 1);
+	ck_assert_mem_eq(i.u.import.classes[0], IF_STORAGE[0], 3);
 
 	ck_assert_int_eq(CLI(out, "list"), 0);
 	ck_assert_msg(strstr(out, "sys-usb:1-1") != NULL &&
@@ -589,24 +592,27 @@ END_TEST
 
 START_TEST(test_refused_interfaces_reach_backend)
 {
-	struct ctl_msg s;
+	struct ctl_msg s, i;
 	struct cli c;
 	char out[2048];
 
 	publish("3-1", 0x1234, 0x0001, "T1", 2, IF_TOKEN, CTL_MSG_DEV_ADD);
 	cli_start(&c, "attach", "work", "sys-usb:3-1", (char *)NULL);
-	serve_and_import(fe_work, "3-1", &s, NULL);
+	serve_and_import(fe_work, "3-1", &s, &i);
 	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
 	ck_assert_uint_eq(s.u.serve.n_refused, 1);
 	ck_assert_uint_eq(s.u.serve.refused[0], 1);	/* the HID one */
 	ck_assert_uint_eq(s.u.serve.n_refused_alts, 0);
 	ck_assert(s.u.serve.options & CTL_OPT_PIN_CONFIG);
+	/* The frontend may see the smart card only. */
+	ck_assert_uint_eq(i.u.import.n_classes, 1);
+	ck_assert_mem_eq(i.u.import.classes[0], IF_TOKEN[0], 3);
 }
 END_TEST
 
 START_TEST(test_refused_alt_setting_reaches_backend)
 {
-	struct ctl_msg m, s;
+	struct ctl_msg m, s, i;
 	struct cli c;
 	char out[2048];
 
@@ -621,9 +627,11 @@ START_TEST(test_refused_alt_setting_reaches_backend)
 	m.u.dev.n_ifaces = 1;
 	m.u.dev.ifaces[0] = (struct ctl_iface){ 0, 8, 6, 0x50 };
 	m.u.dev.config = 1;
-	m.u.dev.n_alts = 2;
+	m.u.dev.n_alts = 3;
 	m.u.dev.alts[0] = (struct ctl_ifalt){ 1, 0, 0, 8, 6, 0x50 };
 	m.u.dev.alts[1] = (struct ctl_ifalt){ 1, 0, 1, 3, 1, 1 };
+	/* A second configuration, which the pinned session never shows. */
+	m.u.dev.alts[2] = (struct ctl_ifalt){ 2, 0, 0, 0xff, 0, 0 };
 	m.u.dev.flags = CTL_DEV_F_EXPORT;
 	send_ok(be, &m);
 	ck_assert_int_eq(CLI(out, "info", "work", "sys-usb:3-2"), 0);
@@ -631,13 +639,48 @@ START_TEST(test_refused_alt_setting_reaches_backend)
 	ck_assert_msg(strstr(out, "refused_alternate_settings") != NULL &&
 	    strstr(out, "0.1") != NULL, "%s", out);
 	cli_start(&c, "attach", "work", "sys-usb:3-2", (char *)NULL);
-	serve_and_import(fe_work, "3-2", &s, NULL);
+	serve_and_import(fe_work, "3-2", &s, &i);
 	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
 	ck_assert_uint_eq(s.u.serve.n_refused, 0);
 	ck_assert_uint_eq(s.u.serve.n_refused_alts, 1);
 	ck_assert_uint_eq(s.u.serve.refused_alts[0][0], 0);
 	ck_assert_uint_eq(s.u.serve.refused_alts[0][1], 1);
 	ck_assert(s.u.serve.options & CTL_OPT_PIN_CONFIG);
+	/* Neither the refused keyboard setting nor configuration 2. */
+	ck_assert_uint_eq(i.u.import.n_classes, 1);
+	ck_assert_mem_eq(i.u.import.classes[0], IF_STORAGE[0], 3);
+}
+END_TEST
+
+START_TEST(test_import_classes_of_every_configuration_unpinned)
+{
+	static const uint8_t want[2][3] = { { 8, 6, 0x50 }, { 0xff, 0, 0 } };
+	struct ctl_msg m, s, i;
+	struct cli c;
+	char out[2048];
+
+	/* No interface constraint: every setting of every configuration,
+	 * each class once. */
+	ctl_msg_init(&m, CTL_MSG_DEV_ADD);
+	snprintf(m.u.dev.busid, sizeof(m.u.dev.busid), "1-5");
+	m.u.dev.vid = 0x0951;
+	m.u.dev.pid = 0x1666;
+	m.u.dev.speed = CTL_SPEED_HIGH;
+	m.u.dev.n_ifaces = 1;
+	m.u.dev.ifaces[0] = (struct ctl_iface){ 0, 8, 6, 0x50 };
+	m.u.dev.config = 1;
+	m.u.dev.n_alts = 3;
+	m.u.dev.alts[0] = (struct ctl_ifalt){ 1, 0, 0, 8, 6, 0x50 };
+	m.u.dev.alts[1] = (struct ctl_ifalt){ 1, 0, 1, 8, 6, 0x50 };
+	m.u.dev.alts[2] = (struct ctl_ifalt){ 2, 0, 0, 0xff, 0, 0 };
+	m.u.dev.flags = CTL_DEV_F_EXPORT;
+	send_ok(be, &m);
+	cli_start(&c, "attach", "work", "sys-usb:1-5", (char *)NULL);
+	serve_and_import(fe_work, "1-5", &s, &i);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+	ck_assert(!(s.u.serve.options & CTL_OPT_PIN_CONFIG));
+	ck_assert_uint_eq(i.u.import.n_classes, 2);
+	ck_assert_mem_eq(i.u.import.classes, want, sizeof(want));
 }
 END_TEST
 
@@ -1633,6 +1676,7 @@ unit_suite(void)
 	tcase_add_test(tc, test_ask_yes_and_no);
 	tcase_add_test(tc, test_refused_interfaces_reach_backend);
 	tcase_add_test(tc, test_refused_alt_setting_reaches_backend);
+	tcase_add_test(tc, test_import_classes_of_every_configuration_unpinned);
 	tcase_add_test(tc, test_auto_attach_on_add_and_on_vm_connect);
 	tcase_add_test(tc, test_failed_auto_attach_is_retried);
 	tcase_add_test(tc, test_udev_request_ignored_by_default);

@@ -20,6 +20,7 @@
 
 #include <usbredirparser.h>
 
+#include "hidden_alt.h"
 #include "session.h"
 #include "stream.h"
 #include "usbip_wire.h"
@@ -51,6 +52,10 @@ static int session_rc;
 static int vhci_fd = -1;
 static volatile int attached;
 static int joined;
+/* The class set dom0 approved (none unless a test sets one), and the
+ * class of the one interface the backend announces. */
+static struct fe_classes want;
+static uint8_t offer_class[3];
 
 static int
 p_read(void *priv, uint8_t *d, int c)
@@ -241,6 +246,7 @@ start_session(void)
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_device_disconnect_ack);
 	usbredirparser_init(P.p, "check-backend", caps, USB_REDIR_CAPS_SIZE,
 	    usbredirparser_fl_usb_host);
+	S->classes = want;
 	ck_assert_int_eq(pthread_create(&T, NULL, run, NULL), 0);
 }
 
@@ -262,6 +268,9 @@ offer_device(uint8_t speed)
 	ck_assert(usbredirparser_have_peer_caps(P.p));
 	memset(&ii, 0, sizeof(ii));
 	ii.interface_count = 1;
+	ii.interface_class[0] = offer_class[0];
+	ii.interface_subclass[0] = offer_class[1];
+	ii.interface_protocol[0] = offer_class[2];
 	memset(&ep, 0, sizeof(ep));
 	for (i = 0; i < 32; i++)
 		ep.type[i] = usb_redir_type_invalid;
@@ -1060,6 +1069,104 @@ START_TEST(hostile_backend_never_gets_a_malformed_answer_to_vhci)
 }
 END_TEST
 
+/* dom0 approved storage (and, with kbd, the keyboard setting too). */
+static void
+approve(int kbd)
+{
+	static const uint8_t c[2][3] = { { 8, 6, 0x50 }, { 3, 1, 1 } };
+
+	memset(&want, 0, sizeof(want));
+	want.check = 1;
+	want.n = kbd ? 2 : 1;
+	memcpy(want.c, c, 3 * (size_t)want.n);
+	offer_class[0] = 8;
+	offer_class[1] = 6;
+	offer_class[2] = 0x50;
+}
+
+START_TEST(foreign_class_in_interface_info_ends_session_before_attach)
+{
+	approve(0);
+	offer_class[0] = 3;
+	offer_class[1] = 1;
+	offer_class[2] = 1;
+	start_session();
+	offer_device(usb_redir_speed_high);
+	ck_assert_int_eq(wait_end(), FE_E_IDENTITY);
+	ck_assert_int_eq(attached, 0);
+}
+END_TEST
+
+/*
+ * GET_DESCRIPTOR(CONFIGURATION) answered with the hidden-keyboard
+ * configuration; returns what vhci got (0: nothing) and the session's end.
+ */
+static int
+config_answer_reaches_vhci(uint8_t *got, int *end)
+{
+	static const uint8_t get_conf[8] = { 0x80, 6, 0, 2, 0, 0, 255, 0 };
+	struct usb_redir_control_packet_header h;
+	const struct rec *r;
+	uint8_t hdr[USBIP_HDR_LEN];
+	int t, n = 0;
+
+	start_session();
+	connect_device();
+	vhci_submit(1, 1, 0, 255, 0, get_conf, NULL);
+	r = peer_expect(usb_redir_control_packet);
+	memset(&h, 0, sizeof(h));
+	h.endpoint = 0x80;
+	h.request = 6;
+	h.requesttype = 0x80;
+	h.value = 0x0200;
+	h.length = HA_CONF1_LEN;
+	usbredirparser_send_control_packet(P.p, r->id, &h,
+	    (uint8_t *)hidden_alt + HA_CONF1, HA_CONF1_LEN);
+	for (t = 0; t < 300 && S->error == FE_OK; t++) {
+		struct pollfd pfd = { vhci_fd, POLLIN, 0 };
+
+		peer_pump(0);
+		if (poll(&pfd, 1, 10) > 0) {
+			ck_assert_int_eq(vhci_read(hdr, sizeof(hdr)), 0);
+			ck_assert_uint_eq(be32(hdr + 24), HA_CONF1_LEN);
+			ck_assert_int_eq(vhci_read(got, HA_CONF1_LEN), 0);
+			n = HA_CONF1_LEN;
+			break;
+		}
+	}
+	if (S->error != FE_OK) {
+		/* The session ended: nothing is left for vhci to read. */
+		stop_thread();
+		fcntl(vhci_fd, F_SETFL, O_NONBLOCK);
+		ck_assert_int_eq(read(vhci_fd, hdr, sizeof(hdr)), -1);
+	}
+	*end = finish();
+	return n;
+}
+
+START_TEST(foreign_class_in_configuration_never_reaches_vhci)
+{
+	uint8_t got[HA_CONF1_LEN];
+	int end;
+
+	approve(0);
+	ck_assert_int_eq(config_answer_reaches_vhci(got, &end), 0);
+	ck_assert_int_eq(end, FE_E_IDENTITY);
+}
+END_TEST
+
+START_TEST(approved_configuration_reaches_vhci_intact)
+{
+	uint8_t got[HA_CONF1_LEN];
+	int end;
+
+	approve(1);
+	ck_assert_int_eq(config_answer_reaches_vhci(got, &end), HA_CONF1_LEN);
+	ck_assert_mem_eq(got, hidden_alt + HA_CONF1, HA_CONF1_LEN);
+	ck_assert_int_eq(end, FE_E_STOPPED);
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -1089,6 +1196,9 @@ unit_suite(void)
 	tcase_add_test(tc, iso_flood_is_bounded_by_bytes);
 	tcase_add_loop_test(tc, hostile_backend_never_gets_a_malformed_answer_to_vhci,
 	    0, 8);
+	tcase_add_test(tc, foreign_class_in_interface_info_ends_session_before_attach);
+	tcase_add_test(tc, foreign_class_in_configuration_never_reaches_vhci);
+	tcase_add_test(tc, approved_configuration_reaches_vhci_intact);
 	suite_add_tcase(s, tc);
 	return s;
 }
