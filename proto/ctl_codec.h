@@ -26,8 +26,8 @@
 
 #include "ident.h"
 
-#define CTL_PROTO_VERSION	2	/* this implementation */
-#define CTL_PROTO_VERSION_MIN	2	/* oldest peer we talk to */
+#define CTL_PROTO_VERSION	3	/* this implementation */
+#define CTL_PROTO_VERSION_MIN	3	/* oldest peer we talk to */
 
 #define CTL_HDR_LEN		8
 #define CTL_MSG_MAX		65536	/* header + body, a vchan ring */
