@@ -2,7 +2,8 @@
  * daemon_dev.c: a sys-usb device as DEV_ADD describes it (see daemon.h).
  * Everything here comes from the device (strings, descriptors) or from
  * udev rules; strings are reduced to printable ASCII before they go on
- * the wire, the hash is computed over the raw bytes as USBGuard does.
+ * the wire, the hash is computed over the raw bytes as USBGuard does, and
+ * so is the hash of the hub it hangs on (USBGuard's parent-hash).
  */
 #include "config.h"
 
@@ -102,6 +103,68 @@ put_str(char *dst, size_t size, const char *src)
 	ctl_str_scrub(dst, CTL_CS_PRINT);
 }
 
+/*
+ * USBGuard's hash of the device at dir: what a device's parent-hash is
+ * when dir is its hub. 0, or -1 if it cannot be read (then nothing is
+ * claimed about the parent).
+ */
+static int
+hash_device(const char *dir, uint8_t *buf, size_t size,
+    uint8_t out[CTL_HASH_LEN])
+{
+	char product[256], serial[256], v[8], p[8];
+	uint16_t vid, pid;
+	ssize_t dlen;
+
+	read_raw_str(dir, "idVendor", v, sizeof(v));
+	read_raw_str(dir, "idProduct", p, sizeof(p));
+	if (strlen(v) != 4 || strlen(p) != 4 || !ident_hex4(v, &vid) ||
+	    !ident_hex4(p, &pid))
+		return -1;
+	if ((dlen = read_file(dir, "descriptors", buf, size)) < 18)
+		return -1;
+	read_raw_str(dir, "product", product, sizeof(product));
+	read_raw_str(dir, "serial", serial, sizeof(serial));
+	ident_hash_usbguard(product, vid, pid, serial, buf, (size_t)dlen, out);
+	return 0;
+}
+
+/*
+ * The hub the device hangs on (its sysfs parent: a hub, or the root hub
+ * of a bus) and the port's connect type, as USBGuard reads them.
+ */
+static void
+describe_parent(const char *syspath, uint8_t *buf, size_t size,
+    struct ctl_dev *out)
+{
+	char real[4096], ct[32];
+	char *slash;
+	ssize_t n;
+	int code;
+
+	if (realpath(syspath, real) != NULL &&
+	    (slash = strrchr(real, '/')) != NULL && slash != real) {
+		*slash = '\0';
+		if (hash_device(real, buf, size, out->parent_hash) == 0)
+			out->flags |= CTL_DEV_F_PARENT;
+	}
+	/* USBGuard reads it as optional: no attribute is "". */
+	if ((n = read_file(syspath, "port/connect_type", ct,
+	    sizeof(ct) - 1)) < 0) {
+		if (errno != ENOENT)
+			return;
+		n = 0;
+	}
+	ct[n] = '\0';
+	ct[strcspn(ct, "\n")] = '\0';
+	if ((code = ident_connect_parse(ct)) >= 0) {
+		out->connect_type = (uint8_t)code;
+		out->flags |= CTL_DEV_F_CONNECT;
+	} else
+		log_warnx("%s: unknown port connect_type; not reported",
+		    out->busid);
+}
+
 int
 bd_describe(const struct usbdev *d, struct ctl_dev *out)
 {
@@ -164,9 +227,10 @@ bd_describe(const struct usbdev *d, struct ctl_dev *out)
 	read_raw_str(d->syspath, "serial", serial, sizeof(serial));
 	ident_hash_usbguard(product, d->vid, d->pid, serial, desc, (size_t)dlen,
 	    out->hash);
+	out->flags = CTL_DEV_F_EXPORT | CTL_DEV_F_HASH;
+	describe_parent(d->syspath, desc, BD_DESC_MAX, out);
 	free(desc);
 
-	out->flags = CTL_DEV_F_EXPORT | CTL_DEV_F_HASH;
 	if (d->reset_on_attach)
 		out->flags |= CTL_DEV_F_RESET;
 	/* A request only; dom0 decides. Not a valid VM name: ignored. */

@@ -219,12 +219,50 @@ out:
 	return o.len;
 }
 
+static const char *const connect_names[IDENT_CONNECT__MAX + 1] = {
+	[IDENT_CONNECT_NONE] = "",
+	[IDENT_CONNECT_HOTPLUG] = "hotplug",
+	[IDENT_CONNECT_HARDWIRED] = "hardwired",
+	[IDENT_CONNECT_NOT_USED] = "not used",
+	[IDENT_CONNECT_UNKNOWN] = "unknown",
+};
+
+const char *
+ident_connect_name(int ct)
+{
+	if (ct < 0 || ct > IDENT_CONNECT__MAX)
+		return NULL;
+	return connect_names[ct];
+}
+
+int
+ident_connect_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i <= IDENT_CONNECT__MAX; i++)
+		if (strcmp(s, connect_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+ident_is_root_hub(const void *descriptors, size_t len)
+{
+	const uint8_t *d = descriptors;
+
+	/* A device descriptor of VID 1d6b (Linux Foundation), PID 1..3. */
+	return len >= 18 && d[0] == 18 && d[1] == 0x01 && d[8] == 0x6b &&
+	    d[9] == 0x1d && d[11] == 0 && d[10] >= 1 && d[10] <= 3;
+}
+
 void
 ident_hash_usbguard(const char *product, uint16_t vid, uint16_t pid,
     const char *serial, const void *descriptors, size_t len,
     uint8_t out[IDENT_HASH_LEN])
 {
 	struct sha256_ctx ctx;
+	uint8_t dd[18];
 	char id[5];
 
 	sha256_init(&ctx);
@@ -234,6 +272,14 @@ ident_hash_usbguard(const char *product, uint16_t vid, uint16_t pid,
 	snprintf(id, sizeof(id), "%04x", pid);
 	sha256_update(&ctx, id, 4);
 	sha256_update(&ctx, serial, strlen(serial));
-	sha256_update(&ctx, descriptors, len);
+	if (ident_is_root_hub(descriptors, len)) {
+		/* bcdDevice of a root hub is the kernel's version. */
+		memcpy(dd, descriptors, sizeof(dd));
+		dd[12] = dd[13] = 0;
+		sha256_update(&ctx, dd, sizeof(dd));
+		sha256_update(&ctx, (const uint8_t *)descriptors + sizeof(dd),
+		    len - sizeof(dd));
+	} else
+		sha256_update(&ctx, descriptors, len);
 	sha256_final(&ctx, out);
 }

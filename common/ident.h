@@ -94,10 +94,36 @@ size_t ident_device_id(uint16_t vid, uint16_t pid, const char *serial,
  * USBGuard's device hash: SHA-256 over product, VID and PID as four
  * lowercase hex digits, serial, then the raw descriptors (device
  * descriptor followed by every configuration descriptor, i.e. the sysfs
- * "descriptors" file), concatenated without separators.
+ * "descriptors" file), concatenated without separators. A Linux root hub
+ * (ident_is_root_hub) is hashed with its device descriptor's bcdDevice (the
+ * kernel's version) as zero, as USBGuard does, so its hash, which is the
+ * parent-hash of every device on its ports, survives a kernel update.
  */
 void ident_hash_usbguard(const char *product, uint16_t vid, uint16_t pid,
     const char *serial, const void *descriptors, size_t len,
     uint8_t out[IDENT_HASH_LEN]);
+
+/*
+ * How a device's port is wired, as the kernel's port/connect_type says it
+ * (ACPI or device tree) and USBGuard's with-connect-type matches it: the
+ * text itself, "" when the port has no such attribute.
+ */
+enum ident_connect {
+	IDENT_CONNECT_NONE = 0,		/* "" */
+	IDENT_CONNECT_HOTPLUG = 1,	/* "hotplug": a port a user reaches */
+	IDENT_CONNECT_HARDWIRED = 2,	/* "hardwired": soldered on */
+	IDENT_CONNECT_NOT_USED = 3,	/* "not used" */
+	IDENT_CONNECT_UNKNOWN = 4,	/* "unknown": firmware does not say */
+};
+#define IDENT_CONNECT__MAX	4
+
+/* The text of a connect type ("" for NONE), NULL if out of range. */
+const char *ident_connect_name(int ct);
+/* The connect type of a text, -1 if the kernel never writes it. */
+int ident_connect_parse(const char *s);
+
+/* 1 if the descriptors start with a Linux root hub's device descriptor
+ * (VID 1d6b, PID 0001..0003). */
+int ident_is_root_hub(const void *descriptors, size_t len);
 
 #endif

@@ -71,6 +71,12 @@ struct pol_device {
 	struct pol_ifalt alts[POL_ALT_MAX];
 	int has_hash;
 	uint8_t hash[POL_HASH_LEN];
+	/* USBGuard's parent-hash and with-connect-type; a device whose
+	 * backend did not report one matches no allow rule naming it. */
+	int has_parent_hash;
+	uint8_t parent_hash[POL_HASH_LEN];	/* the hub's hash */
+	int has_connect_type;
+	uint8_t connect_type;			/* enum ident_connect */
 };
 
 /* "u" + class, subclass, protocol in lowercase hex: "u030101". buf >= 8. */

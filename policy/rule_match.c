@@ -13,6 +13,12 @@
  *   equals-ordered  |D| = |R| and D[i] matches R[i] for every i
  *   match-all       every d in D matches some r in R
  * A single value without braces means equals with that one value.
+ *
+ * parent-hash and with-connect-type are what the backend reports of the
+ * hub a device hangs on and of its port. A device whose backend did not
+ * report one cannot be judged by a rule naming it: fail closed, so an
+ * allow or ask rule does not match and a deny rule does (if the rest of it
+ * does); pol_check() keeps the first such rule, for the refusal to say why.
  */
 #include "config.h"
 
@@ -65,8 +71,10 @@ value_match(enum pol_attr_kind kind, const struct devvals *dv, int di,
 	case POL_ATTR_SERIAL:
 	case POL_ATTR_NAME:
 	case POL_ATTR_VIA_PORT:
+	case POL_ATTR_CONNECT_TYPE:
 		return strcmp(a->v.strs[ri], dv->str) == 0;
 	case POL_ATTR_HASH:
+	case POL_ATTR_PARENT_HASH:
 		return dv->hash != NULL &&
 		    memcmp(a->v.hashes[ri], dv->hash, POL_HASH_LEN) == 0;
 	case POL_ATTR_WITH_IFACE:
@@ -207,13 +215,18 @@ target_match(const struct pol_rule *rule, const struct pol_vm *vm)
 	return 0;
 }
 
-int
-pol_rule_match(const struct pol_rule *rule, const struct pol_device *dev,
-    const struct pol_vm *vm)
+/*
+ * pol_rule_match(), and in *unknown the attribute the device could not be
+ * judged on (-1 if none).
+ */
+static int
+rule_match(const struct pol_rule *rule, const struct pol_device *dev,
+    const struct pol_vm *vm, int *unknown)
 {
 	struct devvals dv;
 	int k;
 
+	*unknown = -1;
 	if (rule->from[0] != '\0' && strcmp(rule->from, dev->backend) != 0)
 		return 0;
 	if (!target_match(rule, vm))
@@ -244,17 +257,45 @@ pol_rule_match(const struct pol_rule *rule, const struct pol_device *dev,
 			else
 				dv.n = 0;
 			break;
+		case POL_ATTR_PARENT_HASH:
+			if (!dev->has_parent_hash) {
+				*unknown = k;
+				continue;
+			}
+			dv.hash = dev->parent_hash;
+			break;
 		case POL_ATTR_VIA_PORT:
 			dv.str = dev->busid;
 			break;
 		case POL_ATTR_WITH_IFACE:
 			dev_iftypes(dev, &dv);
 			break;
+		case POL_ATTR_CONNECT_TYPE:
+			if (!dev->has_connect_type ||
+			    (dv.str = ident_connect_name(dev->connect_type)) ==
+			    NULL) {
+				*unknown = k;
+				continue;
+			}
+			break;
 		}
-		if (!attr_match((enum pol_attr_kind)k, &dv, a))
+		if (!attr_match((enum pol_attr_kind)k, &dv, a)) {
+			*unknown = -1;	/* not for want of a value */
 			return 0;
+		}
 	}
+	if (*unknown >= 0)
+		return rule->action == POL_ACT_DENY;
 	return 1;
+}
+
+int
+pol_rule_match(const struct pol_rule *rule, const struct pol_device *dev,
+    const struct pol_vm *vm)
+{
+	int unknown;
+
+	return rule_match(rule, dev, vm, &unknown);
 }
 
 static int
@@ -332,13 +373,18 @@ pol_check(const struct pol_ruleset *rs, const struct pol_device *dev,
 	const struct pol_rule *rule;
 	struct numset numbers;
 	size_t i;
-	int j, k, n_numbers = 0;
+	int j, k, n_numbers = 0, unknown, m;
 
 	memset(out, 0, sizeof(*out));
 	out->decision = POL_NO_MATCH;
 	for (i = 0; rs != NULL && i < rs->n; i++) {
 		rule = rs->rules[i];
-		if (!pol_rule_match(rule, dev, vm))
+		m = rule_match(rule, dev, vm, &unknown);
+		if (unknown >= 0 && out->unknown_rule == NULL) {
+			out->unknown_rule = rule;
+			out->unknown_attr = (enum pol_attr_kind)unknown;
+		}
+		if (!m)
 			continue;
 		out->decision = (enum pol_decision)rule->action;
 		out->rule = rule;

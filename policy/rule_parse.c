@@ -250,9 +250,19 @@ static const char *const attr_kw[POL_ATTR__COUNT] = {
 	[POL_ATTR_SERIAL] = "serial",
 	[POL_ATTR_NAME] = "name",
 	[POL_ATTR_HASH] = "hash",
+	[POL_ATTR_PARENT_HASH] = "parent-hash",
 	[POL_ATTR_VIA_PORT] = "via-port",
 	[POL_ATTR_WITH_IFACE] = "with-interface",
+	[POL_ATTR_CONNECT_TYPE] = "with-connect-type",
 };
+
+const char *
+pol_attr_keyword(enum pol_attr_kind kind)
+{
+	if ((int)kind < 0 || kind >= POL_ATTR__COUNT)
+		return "?";
+	return attr_kw[kind];
+}
 
 static const struct {
 	const char *name;
@@ -291,14 +301,30 @@ attr_value(struct lexer *lx, enum pol_attr_kind kind, struct pol_attr *a,
 			    "or CC:*:*)", t->text);
 		break;
 	case POL_ATTR_HASH:
+	case POL_ATTR_PARENT_HASH:
 		if (t->kind != T_STRING && t->kind != T_WORD)
-			return lx_error(lx, POL_E_SYNTAX, "hash needs a value");
+			return lx_error(lx, POL_E_SYNTAX, "%s needs a value",
+			    attr_kw[kind]);
 		r = pol_b64_decode(t->text, a->v.hashes[i], POL_HASH_LEN);
 		if (r != POL_HASH_LEN || strlen(t->text) != POL_HASH_B64_LEN)
 			return lx_error(lx, POL_E_VALUE,
-			    "bad hash \"%.60s\" (want the base64 of a SHA-256 "
-			    "digest, %d characters)", t->text,
+			    "bad %s \"%.60s\" (want the base64 of a SHA-256 "
+			    "digest, %d characters)", attr_kw[kind], t->text,
 			    POL_HASH_B64_LEN);
+		break;
+	case POL_ATTR_CONNECT_TYPE:
+		if (t->kind != T_STRING)
+			return lx_error(lx, POL_E_SYNTAX,
+			    "%s needs a quoted string, got '%.60s'",
+			    attr_kw[kind], t->text);
+		if (ident_connect_parse(t->text) < 0)
+			return lx_error(lx, POL_E_VALUE,
+			    "bad connect type \"%.60s\" (the kernel writes "
+			    "\"hotplug\", \"hardwired\", \"not used\" or "
+			    "\"unknown\"; \"\" for a port without one)",
+			    t->text);
+		if ((a->v.strs[i] = strdup(t->text)) == NULL)
+			return POL_E_NOMEM;
 		break;
 	case POL_ATTR_VIA_PORT:
 		if ((t->kind != T_STRING && t->kind != T_WORD) ||
@@ -346,6 +372,7 @@ attr_alloc(struct pol_attr *a, enum pol_attr_kind kind)
 		a->v.ifs = calloc(POL_SET_MAX, sizeof(*a->v.ifs));
 		break;
 	case POL_ATTR_HASH:
+	case POL_ATTR_PARENT_HASH:
 		a->v.hashes = calloc(POL_SET_MAX, sizeof(*a->v.hashes));
 		break;
 	default:
@@ -600,12 +627,6 @@ parse_line(struct lexer *lx, struct pol_rule *rule)
 		} else if (strcmp(t.text, "if") == 0)
 			return lx_error(lx, POL_E_SYNTAX, "USBGuard conditions "
 			    "are not supported (at column %d)", t.col);
-		else if (strcmp(t.text, "parent-hash") == 0 ||
-		    strcmp(t.text, "with-connect-type") == 0)
-			return lx_error(lx, POL_E_SYNTAX, "%s at column %d is "
-			    "not matched by usbgate: \"usbgate policy import\" "
-			    "converts USBGuard rules and says what it drops",
-			    t.text, t.col);
 		else
 			return lx_error(lx, POL_E_SYNTAX,
 			    "unknown attribute '%.60s' at column %d", t.text,
@@ -632,7 +653,7 @@ pol_rule_free(struct pol_rule *rule)
 		struct pol_attr *a = &rule->attr[k];
 
 		if (k == POL_ATTR_SERIAL || k == POL_ATTR_NAME ||
-		    k == POL_ATTR_VIA_PORT) {
+		    k == POL_ATTR_VIA_PORT || k == POL_ATTR_CONNECT_TYPE) {
 			if (a->v.strs != NULL)
 				for (i = 0; i < a->n; i++)
 					free(a->v.strs[i]);

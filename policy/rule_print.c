@@ -91,6 +91,7 @@ emit_value(struct out *o, enum pol_attr_kind kind, const struct pol_attr *a,
 		emit_ifpat(o, &a->v.ifs[i]);
 		break;
 	case POL_ATTR_HASH:
+	case POL_ATTR_PARENT_HASH:
 		pol_b64_encode(a->v.hashes[i], POL_HASH_LEN, b64, sizeof(b64));
 		emit(o, "\"%s\"", b64);
 		break;
@@ -99,10 +100,6 @@ emit_value(struct out *o, enum pol_attr_kind kind, const struct pol_attr *a,
 		break;
 	}
 }
-
-static const char *const kw[POL_ATTR__COUNT] = {
-	"id", "serial", "name", "hash", "via-port", "with-interface",
-};
 
 static const char *const opname[] = {
 	[POL_OP_SINGLE] = "",
@@ -130,7 +127,7 @@ pol_rule_print(const struct pol_rule *rule, char *buf, size_t size)
 
 		if (!a->present)
 			continue;
-		emit(&o, " %s ", kw[k]);
+		emit(&o, " %s ", pol_attr_keyword((enum pol_attr_kind)k));
 		if (a->op == POL_OP_SINGLE && a->n == 1) {
 			emit_value(&o, (enum pol_attr_kind)k, a, 0);
 			continue;

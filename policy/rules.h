@@ -3,9 +3,9 @@
  *
  * Owns parsed rules and rule sets. A rule is one line:
  *
- *   ACTION [id ...] [serial ...] [name ...] [hash ...] [via-port ...]
- *          [with-interface ...] [from BACKEND] [to VM|@anyvm|@tag:TAG]
- *          [deny-interface ...]
+ *   ACTION [id ...] [serial ...] [name ...] [hash ...] [parent-hash ...]
+ *          [via-port ...] [with-interface ...] [with-connect-type ...]
+ *          [from BACKEND] [to VM|@anyvm|@tag:TAG] [deny-interface ...]
  *
  * with ACTION allow|deny|ask and USBGuard's attribute vocabulary and set
  * operators (all-of, one-of, none-of, equals, equals-ordered, match-all).
@@ -70,10 +70,15 @@ enum pol_attr_kind {
 	POL_ATTR_SERIAL,
 	POL_ATTR_NAME,
 	POL_ATTR_HASH,
+	POL_ATTR_PARENT_HASH,
 	POL_ATTR_VIA_PORT,
 	POL_ATTR_WITH_IFACE,
+	POL_ATTR_CONNECT_TYPE,
 	POL_ATTR__COUNT
 };
+
+/* The attribute's keyword in the language ("parent-hash"). */
+const char *pol_attr_keyword(enum pol_attr_kind kind);
 
 /* One attribute: an operator and its values (one array is used). */
 struct pol_attr {
@@ -82,8 +87,8 @@ struct pol_attr {
 	int n;
 	union {
 		struct pol_idpat *ids;
-		char **strs;			/* serial, name, via-port */
-		uint8_t (*hashes)[POL_HASH_LEN];
+		char **strs;	/* serial, name, via-port, connect type */
+		uint8_t (*hashes)[POL_HASH_LEN];	/* hash, parent-hash */
 		struct pol_ifpat *ifs;
 	} v;
 };
@@ -179,9 +184,20 @@ struct pol_verdict {
 	uint8_t refused_alts[POL_ALT_MAX][2];	/* interface, alt */
 	int all_refused;		/* every interface is refused */
 	int pin_config;			/* the rule constrains interfaces */
+	/*
+	 * The first rule the device could not be judged by, because it
+	 * names an attribute the device's backend did not report (an allow
+	 * or ask rule is then skipped, a deny rule applies): NULL if none.
+	 */
+	const struct pol_rule *unknown_rule;
+	enum pol_attr_kind unknown_attr;
 };
 
-/* Does rule match dev going to vm? (Ignores the action.) */
+/*
+ * Does rule match dev going to vm? The action matters only when the rule
+ * names an attribute the device lacks (parent-hash, with-connect-type not
+ * reported): a deny rule then matches (if the rest does), others do not.
+ */
 int pol_rule_match(const struct pol_rule *rule, const struct pol_device *dev,
     const struct pol_vm *vm);
 

@@ -223,6 +223,14 @@ verify_dev(const struct ctl_dev *m)
 		return CTL_E_RANGE;
 	if (m->flags & ~CTL_DEV_F__ALL)
 		return CTL_E_RANGE;
+	/* One form per meaning: what a flag says is absent is zero. */
+	if (m->connect_type > CTL_CONNECT__MAX ||
+	    (!(m->flags & CTL_DEV_F_CONNECT) && m->connect_type != 0))
+		return CTL_E_RANGE;
+	if (!(m->flags & CTL_DEV_F_PARENT))
+		for (i = 0; i < CTL_HASH_LEN; i++)
+			if (m->parent_hash[i] != 0)
+				return CTL_E_RANGE;
 	if (m->n_ifaces > CTL_IFACE_MAX)
 		return CTL_E_RANGE;
 	/* A hub is never exported; a device that says it is one is lying. */
@@ -490,6 +498,8 @@ enc_dev(struct ctl_wbuf *w, const struct ctl_dev *m)
 	ctl_put_bytes(w, m->hash, CTL_HASH_LEN);
 	ctl_put_u32(w, m->flags);
 	ctl_put_str(w, m->auto_attach, CTL_NAME_MAX);
+	ctl_put_bytes(w, m->parent_hash, CTL_HASH_LEN);
+	ctl_put_u8(w, m->connect_type);
 }
 
 static void
@@ -657,6 +667,8 @@ dec_dev(struct ctl_cur *c, struct ctl_dev *m)
 	ctl_get_bytes(c, m->hash, CTL_HASH_LEN);
 	ctl_get_u32(c, &m->flags);
 	ctl_get_str(c, m->auto_attach, sizeof(m->auto_attach), CTL_NAME_MAX);
+	ctl_get_bytes(c, m->parent_hash, CTL_HASH_LEN);
+	ctl_get_u8(c, &m->connect_type);
 }
 
 static void

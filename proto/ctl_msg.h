@@ -1,5 +1,5 @@
 /*
- * ctl_msg.h: the messages of the usbgate control protocol (version 2).
+ * ctl_msg.h: the messages of the usbgate control protocol (version 3).
  *
  * Owns: message type numbers (grouped by direction, as qrexec.h does), the
  * per-field caps, one C struct per message, and three operations on them:
@@ -98,7 +98,12 @@ const char *ctl_speed_name(int speed);	/* "480", "5000", "unknown" */
 #define CTL_DEV_F_EXPORT	0x01u	/* USBGATE_EXPORT != 0 */
 #define CTL_DEV_F_RESET		0x02u	/* USBGATE_RESET_ON_ATTACH=1 */
 #define CTL_DEV_F_HASH		0x04u	/* hash[] is valid */
-#define CTL_DEV_F__ALL		0x07u
+#define CTL_DEV_F_PARENT	0x08u	/* parent_hash[] is valid */
+#define CTL_DEV_F_CONNECT	0x10u	/* connect_type is valid */
+#define CTL_DEV_F__ALL		0x1fu
+
+/* enum ident_connect: the port's connect_type ("hotplug", ...). */
+#define CTL_CONNECT__MAX	IDENT_CONNECT__MAX
 
 struct ctl_iface {
 	uint8_t number;		/* bInterfaceNumber */
@@ -139,6 +144,9 @@ struct ctl_dev {
 	uint8_t hash[CTL_HASH_LEN];	/* see CTL_DEV_F_HASH */
 	uint32_t flags;			/* CTL_DEV_F_* */
 	char auto_attach[CTL_NAME_MAX + 1];	/* USBGATE_AUTO_ATTACH or "" */
+	/* Since version 3. Zero unless their flag is set. */
+	uint8_t parent_hash[CTL_HASH_LEN];	/* the hub's USBGuard hash */
+	uint8_t connect_type;		/* enum ident_connect */
 };
 
 struct ctl_dev_remove {

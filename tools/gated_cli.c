@@ -147,6 +147,14 @@ dev_row(struct gated *g, const struct gdev *d, struct ctl_cli_row *row)
 		pol_b64_encode(d->info.hash, CTL_HASH_LEN, b64, sizeof(b64));
 		ctl_row_add(row, "hash", b64);
 	}
+	if (d->info.flags & CTL_DEV_F_PARENT) {
+		pol_b64_encode(d->info.parent_hash, CTL_HASH_LEN, b64,
+		    sizeof(b64));
+		ctl_row_add(row, "parent_hash", b64);
+	}
+	if (d->info.flags & CTL_DEV_F_CONNECT)
+		ctl_row_add(row, "connect_type",
+		    ident_connect_name(d->info.connect_type));
 	ctl_row_add(row, "present", "yes");
 }
 

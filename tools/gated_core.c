@@ -583,12 +583,30 @@ attach_blocked(struct attach_req *r)
 	return 0;
 }
 
+/*
+ * "; rule F:L names parent-hash, which backend B did not report" when the
+ * verdict turned on an attribute the device lacks, else "".
+ */
+static void
+unknown_why(const struct attach_req *r, const struct pol_verdict *v,
+    char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (v->unknown_rule == NULL)
+		return;
+	snprintf(buf, size, "; rule %s:%d names %s, which backend %s did not "
+	    "report for this device", v->unknown_rule->file ?
+	    v->unknown_rule->file : "-", v->unknown_rule->line,
+	    pol_attr_keyword(v->unknown_attr), r->d->backend->conf.name);
+}
+
 /* Policy: the only authority. 1 (with status and msg) if it says no. */
 static int
 attach_denied(struct gated *g, struct attach_req *r)
 {
 	const char *tags[GATED_TAGS_MAX];
 	struct pol_verdict *v = &r->v;
+	char why[512];
 	struct pol_vm pv;
 	int i;
 
@@ -605,15 +623,17 @@ attach_denied(struct gated *g, struct attach_req *r)
 	pol_check(&g->rules, &r->d->pdev, &pv, v);
 	if (v->rule != NULL)
 		pol_rule_describe(v->rule, r->rule, sizeof(r->rule));
+	unknown_why(r, v, why, sizeof(why));
 	if (v->decision == POL_NO_MATCH) {
 		snprintf(r->msg, sizeof(r->msg), "denied: no rule allows %s "
-		    "(%s) for %s, and no match means deny (try: usbgate policy "
-		    "test %s %s)", r->devname, r->d->desc, r->vm, r->devname,
-		    r->vm);
+		    "(%s) for %s, and no match means deny%s (try: usbgate "
+		    "policy test %s %s)", r->devname, r->d->desc, r->vm, why,
+		    r->devname, r->vm);
 		return 1;
 	}
 	if (v->decision == POL_DENY) {
-		snprintf(r->msg, sizeof(r->msg), "denied by rule %s", r->rule);
+		snprintf(r->msg, sizeof(r->msg), "denied by rule %s%s",
+		    r->rule, why);
 		return 1;
 	}
 	if (r->origin == ORIGIN_UDEV &&
@@ -1022,6 +1042,10 @@ dev_fill(struct gated *g, struct gdev *d)
 	}
 	pd->has_hash = (d->info.flags & CTL_DEV_F_HASH) != 0;
 	memcpy(pd->hash, d->info.hash, sizeof(pd->hash));
+	pd->has_parent_hash = (d->info.flags & CTL_DEV_F_PARENT) != 0;
+	memcpy(pd->parent_hash, d->info.parent_hash, sizeof(pd->parent_hash));
+	pd->has_connect_type = (d->info.flags & CTL_DEV_F_CONNECT) != 0;
+	pd->connect_type = d->info.connect_type;
 	if (pol_device_id(pd, d->device_id, sizeof(d->device_id)) < 0)
 		ctl_strlcpy(d->device_id, POL_DEVID_UNKNOWN,
 		    sizeof(d->device_id));

@@ -474,7 +474,8 @@ cmd_info(int argc, char **argv)
 {
 	static const char *const extras[] = {
 		"device", "id", "manufacturer", "product", "serial", "speed",
-		"interfaces", "interface_descriptors", "hash", "used_by",
+		"interfaces", "interface_descriptors", "hash", "parent_hash",
+		"connect_type", "used_by",
 		"assignments", "udev_auto_attach", "reset_on_attach",
 		"refused_interfaces", "refused_alternate_settings",
 		NULL,

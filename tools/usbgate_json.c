@@ -35,6 +35,7 @@ static const struct {
 	{ "udev_auto_attach", UJ_OPTIONAL },
 	{ "rule", UJ_OPTIONAL },
 	{ "hash", UJ_OPTIONAL },
+	{ "parent_hash", UJ_OPTIONAL },
 };
 
 static int uj_state;	/* 0 nothing yet, 1 in rows, 2 done */

@@ -4,8 +4,6 @@
  * (usbgate-rules(5)); what differs is settled here, each case reported:
  *
  *   block, reject          read as deny (a refused device stays in sys-usb)
- *   parent-hash            dropped: usbgated does not know a device's parent
- *   with-connect-type      dropped: nor how its port is wired
  *   label "TEXT"           kept as a comment above the rule
  *   if CONDITION           not converted (rule_parse.c says where)
  *
@@ -105,15 +103,6 @@ convert_line(const char *in, char *out, size_t size, char *notes,
 	}
 	while (*(s = skip_blanks(s)) != '\0' && o + 1 < size) {
 		n = tok_len(s);
-		if ((n == 11 && strncmp(s, "parent-hash", n) == 0) ||
-		    (n == 17 && strncmp(s, "with-connect-type", n) == 0)) {
-			const char *v = skip_blanks(s + n), *end = skip_value(v);
-
-			note(notes, "", s, (int)(end - s),
-			    " dropped (usbgated cannot match it)");
-			s = end;
-			continue;
-		}
 		if (n == 5 && strncmp(s, "label", n) == 0) {
 			const char *v = skip_blanks(s + n), *end = skip_value(v);
 

@@ -20,6 +20,14 @@ static const struct pol_device dev = {
 	.product = "YubiKey OTP+FIDO+CCID", .n_ifaces = 3,
 	.ifaces = { { 0, 3, 1, 1 }, { 1, 3, 0, 0 }, { 2, 0x0b, 0, 0 } },
 	.has_hash = 1, .hash = { 1, 2, 3, 4 },
+	.has_parent_hash = 1, .parent_hash = { 5, 6, 7, 8 },
+	.has_connect_type = 1, .connect_type = 1,
+};
+
+/* The same device from a backend that reported neither (fail closed). */
+static const struct pol_device dev_unknown = {
+	.backend = "sys-usb", .busid = "2-1.4", .vid = 0x1050,
+	.pid = 0x0407, .n_ifaces = 1, .ifaces = { { 0, 3, 1, 1 } },
 };
 
 int
@@ -50,10 +58,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(pol_rule_print(r, again, sizeof(again)) == n);
 		FUZZ_ASSERT(strcmp(line, again) == 0);
 		(void)pol_rule_match(r, &dev, &vm);
+		/* Unknown attributes: only a deny rule may match. */
+		FUZZ_ASSERT(!pol_rule_match(r, &dev_unknown, &vm) ||
+		    r->action == POL_ACT_DENY ||
+		    (!r->attr[POL_ATTR_PARENT_HASH].present &&
+		    !r->attr[POL_ATTR_CONNECT_TYPE].present));
 		pol_rule_free(r);
 		(void)pol_rule_describe(rs.rules[i], line, sizeof(line));
 	}
 	(void)pol_check(&rs, &dev, &vm, &v);
+	(void)pol_check(&rs, &dev_unknown, &vm, &v);
+	FUZZ_ASSERT(v.unknown_rule == NULL ||
+	    v.unknown_rule->attr[v.unknown_attr].present);
 out:
 	pol_ruleset_free(&rs);
 	free(text);

@@ -5,6 +5,8 @@
  * streams from a pair of real libusbredirparsers (host and guest role)
  * that have exchanged hellos. The text corpora (rules, assignments,
  * usbgated.conf, usb.ids) are files copied from the tree by hand.
+ * Seeds of messages whose layout changed are named with the protocol
+ * version ("DEV_ADD-v3"), so the older seeds stay in the corpus.
  *
  * Usage (from the top of the tree, after make):
  *   make tests/fuzz/mkseeds && tests/fuzz/mkseeds tests/fuzz/corpus
@@ -67,6 +69,19 @@ save(const char *target, const char *name)
 
 /* ---- control protocol --------------------------------------------------- */
 
+/* The seed's name: versioned for the messages version 3 changed. */
+static const char *
+ctl_seed_name(uint32_t type, const char *name)
+{
+	static char buf[64];
+
+	if (type != CTL_MSG_HELLO && type != CTL_MSG_DEV_ADD &&
+	    type != CTL_MSG_DEV_CHANGE)
+		return name;
+	snprintf(buf, sizeof(buf), "%s-v%d", name, CTL_PROTO_VERSION);
+	return buf;
+}
+
 static uint8_t frame[CTL_MSG_MAX];
 
 static size_t
@@ -120,7 +135,10 @@ ctl_seeds(void)
 			ctl_strlcpy(d->product, "Storage", CTL_USBSTR_MAX);
 			d->n_ifaces = 1;
 			d->ifaces[0] = (struct ctl_iface){ 0, 8, 6, 0x50 };
-			d->flags = CTL_DEV_F_EXPORT;
+			d->flags = CTL_DEV_F_EXPORT | CTL_DEV_F_PARENT |
+			    CTL_DEV_F_CONNECT;
+			memset(d->parent_hash, 0x5c, CTL_HASH_LEN);
+			d->connect_type = IDENT_CONNECT_HOTPLUG;
 			break;
 		case CTL_MSG_DEV_REMOVE:
 			ctl_strlcpy(m.u.dev_remove.busid, "1-2", CTL_BUSID_MAX);
@@ -177,7 +195,8 @@ ctl_seeds(void)
 		n = encode(&m);
 		put8((uint8_t)i);
 		put(frame + CTL_HDR_LEN, n - CTL_HDR_LEN);
-		save("ctl_msg", ctl_msg_name(types[i]));
+		save("ctl_msg", ctl_seed_name(types[i],
+		    ctl_msg_name(types[i])));
 	}
 	/* A connection: the backend's hello, then a device and a status. */
 	put8(1 | 1 << 1);		/* we are dom0, the peer a backend */
@@ -189,18 +208,21 @@ ctl_seeds(void)
 	d->speed = CTL_SPEED_LOW;
 	d->n_ifaces = 1;
 	d->ifaces[0] = (struct ctl_iface){ 0, 3, 1, 1 };
+	d->flags = CTL_DEV_F_EXPORT | CTL_DEV_F_CONNECT;
+	d->connect_type = IDENT_CONNECT_HARDWIRED;
 	put(frame, encode(&m));
 	ctl_msg_init(&m, CTL_MSG_DEV_REMOVE);
 	ctl_strlcpy(m.u.dev_remove.busid, "3-1", CTL_BUSID_MAX);
 	put(frame, encode(&m));
-	save("ctl_conn", "backend-hello-add-remove");
+	save("ctl_conn", ctl_seed_name(CTL_MSG_HELLO,
+	    "backend-hello-add-remove"));
 	hello.u.hello.role = CTL_ROLE_CLI;
 	put8(1 | 3 << 1);		/* dom0, the peer the CLI */
 	put(frame, encode(&hello));
 	ctl_msg_init(&m, CTL_MSG_CLI_REQUEST);
 	m.u.cli_request.cmd = CTL_CLI_STATUS;
 	put(frame, encode(&m));
-	save("ctl_conn", "cli-hello-status");
+	save("ctl_conn", ctl_seed_name(CTL_MSG_HELLO, "cli-hello-status"));
 }
 
 /* ---- session framing and USB/IP ------------------------------------------ */

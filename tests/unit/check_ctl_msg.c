@@ -45,8 +45,11 @@ sample_dev(struct ctl_dev *d)
 	d->alts[1] = (struct ctl_ifalt){ 1, 1, 0, 0x0b, 0x00, 0x00 };
 	d->alts[2] = (struct ctl_ifalt){ 1, 1, 1, 0x03, 0x01, 0x01 };
 	memset(d->hash, 0x5a, sizeof(d->hash));
-	d->flags = CTL_DEV_F_EXPORT | CTL_DEV_F_HASH;
+	d->flags = CTL_DEV_F_EXPORT | CTL_DEV_F_HASH | CTL_DEV_F_PARENT |
+	    CTL_DEV_F_CONNECT;
 	strcpy(d->auto_attach, "work");
+	memset(d->parent_hash, 0xa5, sizeof(d->parent_hash));
+	d->connect_type = IDENT_CONNECT_HARDWIRED;
 }
 
 static void
@@ -324,6 +327,8 @@ raw_dev(struct ctl_wbuf *w, const struct ctl_dev *d, int n_ifaces_wire)
 	ctl_put_bytes(w, d->hash, CTL_HASH_LEN);
 	ctl_put_u32(w, d->flags);
 	ctl_put_str(w, d->auto_attach, 1000);
+	ctl_put_bytes(w, d->parent_hash, CTL_HASH_LEN);	/* version 3 */
+	ctl_put_u8(w, d->connect_type);
 }
 
 /* Mutations of a valid DEV_ADD; each must be refused with `want`. */
@@ -348,6 +353,15 @@ static void m_manuf_utf8(struct ctl_dev *d)
 }
 static void m_vm_shell(struct ctl_dev *d) { strcpy(d->auto_attach, "a;b"); }
 static void m_vm_digit(struct ctl_dev *d) { strcpy(d->auto_attach, "0day"); }
+static void m_connect_range(struct ctl_dev *d) { d->connect_type = 5; }
+static void m_connect_noflag(struct ctl_dev *d)
+{
+	d->flags &= ~CTL_DEV_F_CONNECT;
+}
+static void m_parent_noflag(struct ctl_dev *d)
+{
+	d->flags &= ~CTL_DEV_F_PARENT;
+}
 
 #define WANT_ANY_ERROR	1	/* not an enum ctl_error value */
 
@@ -372,6 +386,10 @@ static const struct lie_case {
 	{ "manufacturer not ASCII", m_manuf_utf8, 0, CTL_E_CHARSET },
 	{ "auto-attach VM has shell chars", m_vm_shell, 0, CTL_E_CHARSET },
 	{ "auto-attach VM starts with digit", m_vm_digit, 0, CTL_E_CHARSET },
+	{ "connect type out of range", m_connect_range, 0, CTL_E_RANGE },
+	/* What a flag says is absent must be zero: one form per meaning. */
+	{ "connect type without its flag", m_connect_noflag, 0, CTL_E_RANGE },
+	{ "parent hash without its flag", m_parent_noflag, 0, CTL_E_RANGE },
 	/* The count shifts every later field: any refusal will do. */
 	{ "interface count says more", NULL, +1, WANT_ANY_ERROR },
 	{ "interface count says fewer", NULL, -1, WANT_ANY_ERROR },
@@ -414,10 +432,47 @@ START_TEST(test_independent_encoder_matches_layout)
 }
 END_TEST
 
+/*
+ * A version 2 DEV_ADD (no parent hash, no connect type) is refused, and a
+ * device its backend says nothing about carries zeros and no flags.
+ */
+START_TEST(test_parent_and_connect_fields)
+{
+	struct ctl_msg in, out;
+	struct ctl_wbuf w;
+
+	sample(CTL_MSG_DEV_ADD, &in);
+	ctl_wbuf_init(&w, wire, sizeof(wire));
+	raw_dev(&w, &in.u.dev, in.u.dev.n_ifaces);
+	ck_assert_int_eq(ctl_msg_parse(CTL_MSG_DEV_ADD, wire,
+	    w.len - CTL_HASH_LEN - 1, &out), CTL_E_TRUNC);
+	ck_assert_int_eq(ctl_msg_parse(CTL_MSG_DEV_ADD, wire, w.len, &out),
+	    CTL_OK);
+	ck_assert_uint_eq(out.u.dev.connect_type, IDENT_CONNECT_HARDWIRED);
+	ck_assert_uint_eq(out.u.dev.parent_hash[31], 0xa5);
+
+	in.u.dev.flags &= ~(CTL_DEV_F_PARENT | CTL_DEV_F_CONNECT);
+	memset(in.u.dev.parent_hash, 0, CTL_HASH_LEN);
+	in.u.dev.connect_type = 0;
+	ctl_wbuf_init(&w, wire, sizeof(wire));
+	ck_assert_int_eq(ctl_msg_encode(&in, &w), CTL_OK);
+	ck_assert_int_eq(ctl_msg_parse(CTL_MSG_DEV_ADD, wire + CTL_HDR_LEN,
+	    w.len - CTL_HDR_LEN, &out), CTL_OK);
+	ck_assert_uint_eq(out.u.dev.flags & (CTL_DEV_F_PARENT |
+	    CTL_DEV_F_CONNECT), 0);
+	/* Every connect type the kernel writes has a name, and only those. */
+	ck_assert_str_eq(ident_connect_name(IDENT_CONNECT_NOT_USED),
+	    "not used");
+	ck_assert_ptr_null(ident_connect_name(CTL_CONNECT__MAX + 1));
+}
+END_TEST
+
 /* Hostile values in the other messages, checked through the verifier. */
 static void l_hello_v0(struct ctl_msg *m) { m->u.hello.version = 0; }
 /* Version 1 carried no alternate settings: its DEV_ADD hides classes. */
 static void l_hello_v1(struct ctl_msg *m) { m->u.hello.version = 1; }
+/* Version 2's DEV_ADD ends before the parent hash and connect type. */
+static void l_hello_v2(struct ctl_msg *m) { m->u.hello.version = 2; }
 static void l_hello_role(struct ctl_msg *m) { m->u.hello.role = 9; }
 static void l_hello_name(struct ctl_msg *m)
 {
@@ -446,7 +501,6 @@ static void l_serve_uri(struct ctl_msg *m)
 {
 	strcpy(m->u.serve.uri, "unix:/a b");
 }
-static void l_hello_v2(struct ctl_msg *m) { m->u.hello.version = 2; }
 static void l_import_dup_class(struct ctl_msg *m)
 {
 	memcpy(m->u.import.classes[1], m->u.import.classes[0], 3);
@@ -631,6 +685,7 @@ unit_suite(void)
 	tcase_add_loop_test(tc, test_lying_dev_add_refused, 0,
 	    sizeof(lie_cases) / sizeof(lie_cases[0]));
 	tcase_add_test(tc, test_independent_encoder_matches_layout);
+	tcase_add_test(tc, test_parent_and_connect_fields);
 	tcase_add_loop_test(tc, test_hostile_values_fail_verify, 0,
 	    sizeof(verify_cases) / sizeof(verify_cases[0]));
 	tcase_add_test(tc, test_oversized_count_fields_refused_before_use);

@@ -58,7 +58,10 @@ static struct ctl_conn *be, *fe_work;
 	"ask id 1050:* to work\n" \
 	"allow id 1234:* to work deny-interface 03:*:*\n" \
 	"allow id 20a0:* to @anyvm\n" \
-	"allow id 0951:1666 to work\n"
+	"allow id 0951:1666 to work\n" \
+	"allow id 4711:* parent-hash \"" PARENT_B64 "\" " \
+	"with-connect-type one-of { \"hotplug\" \"unknown\" } to work\n"
+#define PARENT_B64	"ERERERERERERERERERERERERERERERERERERERERERE="	/* 0x11 */
 
 static void
 write_file(const char *name, const char *text, mode_t mode)
@@ -535,6 +538,67 @@ START_TEST(test_allowed_attach_orders_serve_then_import)
 	ck_assert_ptr_nonnull(strstr(out, "Detached sys-usb:1-1 from work"));
 	ck_assert_int_eq(CLI(out, "list"), 0);
 	ck_assert_ptr_null(strstr(out, "(attached)"));
+}
+END_TEST
+
+/* A device with its hub's hash and its port's connect type. */
+static void
+publish_parent(const char *busid, uint8_t parent_byte, int connect,
+    uint32_t flags)
+{
+	struct ctl_msg m;
+
+	ctl_msg_init(&m, CTL_MSG_DEV_ADD);
+	snprintf(m.u.dev.busid, sizeof(m.u.dev.busid), "%s", busid);
+	m.u.dev.vid = 0x4711;
+	m.u.dev.pid = 0x0001;
+	m.u.dev.n_ifaces = 1;
+	m.u.dev.ifaces[0] = (struct ctl_iface){ 0, 8, 6, 0x50 };
+	m.u.dev.flags = CTL_DEV_F_EXPORT | flags;
+	if (flags & CTL_DEV_F_PARENT)
+		memset(m.u.dev.parent_hash, parent_byte, CTL_HASH_LEN);
+	if (flags & CTL_DEV_F_CONNECT)
+		m.u.dev.connect_type = (uint8_t)connect;
+	send_ok(be, &m);
+}
+
+/*
+ * parent-hash and with-connect-type: matched against what sys-usb sent;
+ * a device it sent neither for is refused, and the refusal says why.
+ */
+START_TEST(test_parent_hash_and_connect_type_rules)
+{
+	const uint32_t both = CTL_DEV_F_PARENT | CTL_DEV_F_CONNECT;
+	struct cli c;
+	char out[4096];
+
+	publish_parent("1-5", 0x11, IDENT_CONNECT_UNKNOWN, both);
+	ck_assert_int_eq(CLI(out, "info", "work", "sys-usb:1-5"), 0);
+	ck_assert_msg(strstr(out, PARENT_B64) && strstr(out, "unknown"),
+	    "%s", out);
+	cli_start(&c, "attach", "work", "sys-usb:1-5", (char *)NULL);
+	serve_and_import(fe_work, "1-5", NULL, NULL);
+	ck_assert_int_eq(cli_wait(&c, out, sizeof(out)), 0);
+
+	/* Another hub, another connect type: no rule allows them. */
+	publish_parent("1-6", 0x12, IDENT_CONNECT_HOTPLUG, both);
+	ck_assert_int_eq(CLI(out, "attach", "work", "sys-usb:1-6"), 4);
+	ck_assert_msg(strstr(out, "no rule allows") && !strstr(out,
+	    "did not report"), "%s", out);
+	publish_parent("1-7", 0x11, IDENT_CONNECT_HARDWIRED, both);
+	ck_assert_int_eq(CLI(out, "attach", "work", "sys-usb:1-7"), 4);
+	ck_assert_msg(strstr(out, "no rule allows"), "%s", out);
+
+	/* Not reported: fail closed, and say which rule needed what. */
+	publish_parent("1-8", 0, IDENT_CONNECT_UNKNOWN, CTL_DEV_F_CONNECT);
+	ck_assert_int_eq(CLI(out, "attach", "work", "sys-usb:1-8"), 4);
+	ck_assert_msg(strstr(out, "50-test.rules:7 names parent-hash, which "
+	    "backend sys-usb did not report"), "%s", out);
+	publish_parent("1-9", 0x11, 0, CTL_DEV_F_PARENT);
+	ck_assert_int_eq(CLI(out, "attach", "work", "sys-usb:1-9"), 4);
+	ck_assert_msg(strstr(out, "names with-connect-type, which backend "
+	    "sys-usb did not report"), "%s", out);
+	expect_nothing(be, 100);
 }
 END_TEST
 
@@ -1603,13 +1667,14 @@ START_TEST(test_policy_import_usbguard_corpus)
 
 	ck_assert_int_eq(cli_split("usbgate", (const char *const[]){ "policy",
 	    "import", gp, NULL }, out, sizeof(out), errb, sizeof(errb)), 0);
+	/* parent-hash and with-connect-type are kept: usbgated matches them. */
 	ck_assert_msg(strstr(errb, "generate-policy.rules: 10 rule(s) "
-	    "converted (10 with changes), 0 not converted") &&
-	    strstr(errb, "generate-policy.rules:3: converted: parent-hash \"") &&
-	    strstr(errb, "with-connect-type \"hardwired\" dropped"),
+	    "converted (0 with changes), 0 not converted") &&
+	    strstr(errb, "generate-policy.rules:3: converted\n"),
 	    "%.3000s", errb);
-	ck_assert_msg(strstr(out, "via-port \"1-10\" with-interface equals "
-	    "{ e0:01:01 }") && !strstr(out, "parent-hash"), "%.3000s", out);
+	ck_assert_msg(strstr(out, "parent-hash \"5j0DEg2H+U5uJr6Oq5I0snaOoUpZ"
+	    "QEreL9ha/x9ajZI=\" via-port \"1-10\" with-interface equals "
+	    "{ e0:01:01 } with-connect-type \"hardwired\"\n"), "%.3000s", out);
 	ck_assert_ptr_nonnull(f = fopen(rfile, "w"));
 	fputs(out, f);
 	fclose(f);
@@ -1625,7 +1690,8 @@ START_TEST(test_policy_import_usbguard_corpus)
 	    strstr(errb, "rules.conf:4: converted: reject read as deny") &&
 	    strstr(errb, "rules.conf:2: converted: label \"the mouse-like "
 	    "token\" kept as a comment") &&
-	    strstr(errb, "6 rule(s) converted (5 with changes), 1 not "
+	    strstr(errb, "rules.conf:7: converted\n") &&
+	    strstr(errb, "6 rule(s) converted (4 with changes), 1 not "
 	    "converted"), "%.3000s", errb);
 	ck_assert_msg(strstr(out, "# allow id 0781:5581 if !rule-applied"),
 	    "%.3000s", out);
@@ -1673,6 +1739,7 @@ unit_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_allowed_attach_orders_serve_then_import);
 	tcase_add_test(tc, test_denied_attach_names_rule_and_orders_nothing);
+	tcase_add_test(tc, test_parent_hash_and_connect_type_rules);
 	tcase_add_test(tc, test_ask_yes_and_no);
 	tcase_add_test(tc, test_refused_interfaces_reach_backend);
 	tcase_add_test(tc, test_refused_alt_setting_reaches_backend);

@@ -244,6 +244,72 @@ START_TEST(usbguard_hash_is_the_recipe)
 }
 END_TEST
 
+/*
+ * A Linux root hub (VID 1d6b, PID 0001..0003) is hashed with bcdDevice,
+ * the kernel's version, as zero: its hash is the parent-hash of every
+ * device on its ports and must not change with a kernel update. Any other
+ * device is hashed as it is.
+ */
+START_TEST(usbguard_hash_zeroes_root_hub_bcd)
+{
+	uint8_t desc[27] = {
+		18, 0x01, 0x00, 0x02, 0x09, 0x00, 0x01, 0x40,
+		0x6b, 0x1d, 0x02, 0x00, 0x15, 0x06, 0x03, 0x02, 0x01, 0x01,
+		9, 0x02, 25, 0, 1, 1, 0, 0xe0, 0,
+	};
+	uint8_t want_in[sizeof("EHCI Host Controller" "1d6b" "0002"
+	    "0000:00:1d.0") - 1 + sizeof(desc)];
+	uint8_t got[IDENT_HASH_LEN], want[SHA256_DIGEST_LEN];
+	size_t n = sizeof(want_in) - sizeof(desc);
+
+	memcpy(want_in, "EHCI Host Controller" "1d6b" "0002" "0000:00:1d.0",
+	    n);
+	memcpy(want_in + n, desc, sizeof(desc));
+	want_in[n + 12] = want_in[n + 13] = 0;		/* bcdDevice 6.15 */
+	ck_assert(ident_is_root_hub(desc, sizeof(desc)));
+	ident_hash_usbguard("EHCI Host Controller", 0x1d6b, 0x0002,
+	    "0000:00:1d.0", desc, sizeof(desc), got);
+	sha256(want_in, sizeof(want_in), want);
+	ck_assert_mem_eq(got, want, sizeof(want));
+	/* Another kernel: the same hash. */
+	desc[12] = 0x08;
+	ident_hash_usbguard("EHCI Host Controller", 0x1d6b, 0x0002,
+	    "0000:00:1d.0", desc, sizeof(desc), got);
+	ck_assert_mem_eq(got, want, sizeof(want));
+	/* Not a root hub (a Linux gadget, PID 0104): hashed as it is. */
+	desc[10] = 0x04;
+	desc[11] = 0x01;
+	ck_assert(!ident_is_root_hub(desc, sizeof(desc)));
+	ck_assert(!ident_is_root_hub(desc, 17));
+	memcpy(want_in, "EHCI Host Controller" "1d6b" "0104", 28);
+	memcpy(want_in + n, desc, sizeof(desc));
+	ident_hash_usbguard("EHCI Host Controller", 0x1d6b, 0x0104,
+	    "0000:00:1d.0", desc, sizeof(desc), got);
+	sha256(want_in, sizeof(want_in), want);
+	ck_assert_mem_eq(got, want, sizeof(want));
+}
+END_TEST
+
+/* The connect types are the kernel's words, and nothing else. */
+START_TEST(connect_types_are_the_kernels)
+{
+	static const char *const words[] = {
+		"", "hotplug", "hardwired", "not used", "unknown",
+	};
+	int i;
+
+	for (i = 0; i <= IDENT_CONNECT__MAX; i++) {
+		ck_assert_str_eq(ident_connect_name(i), words[i]);
+		ck_assert_int_eq(ident_connect_parse(words[i]), i);
+	}
+	ck_assert_ptr_null(ident_connect_name(-1));
+	ck_assert_ptr_null(ident_connect_name(IDENT_CONNECT__MAX + 1));
+	ck_assert_int_eq(ident_connect_parse("hotplug\n"), -1);
+	ck_assert_int_eq(ident_connect_parse("Hardwired"), -1);
+	ck_assert_int_eq(ident_connect_parse("not_used"), -1);
+}
+END_TEST
+
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
 
 Suite *
@@ -264,6 +330,8 @@ unit_suite(void)
 	    N(devid_cases));
 	tcase_add_test(tc, device_id_reports_a_short_buffer_as_snprintf);
 	tcase_add_test(tc, usbguard_hash_is_the_recipe);
+	tcase_add_test(tc, usbguard_hash_zeroes_root_hub_bcd);
+	tcase_add_test(tc, connect_types_are_the_kernels);
 	suite_add_tcase(s, tc);
 	return s;
 }

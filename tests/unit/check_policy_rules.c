@@ -11,7 +11,10 @@
  * a storage setting is seen), deny-interface refuses single alternate
  * settings of the active configuration (setting 0: the interface), and a
  * rule naming interfaces pins the configuration; rule directories are
- * read in name order; and mutated rule lines never crash the parser.
+ * read in name order; parent-hash and with-connect-type match what the
+ * backend reported, with their sets, and fail closed (an allow rule does
+ * not match, a deny rule does, the rule is named) when it reported
+ * nothing; and mutated rule lines never crash the parser.
  */
 #include "config.h"
 
@@ -327,6 +330,87 @@ START_TEST(test_match_table_first_match_wins)
 }
 END_TEST
 
+/* ---- parent-hash and with-connect-type ---------------------------------- */
+
+#define P_B64	"JDvT6ELwPWOLg0VhH/DqXyLTjfiVEHTmyUPSR1o7+lU="
+
+static const char parent_rules[] =
+    "deny with-connect-type \"hardwired\" to personal\n"
+    "allow parent-hash \"" P_B64 "\" with-connect-type one-of "
+    "{ \"hotplug\" \"unknown\" } to work\n"
+    "allow parent-hash none-of { \"" P_B64 "\" } to guest\n"
+    "allow with-connect-type match-all { \"hotplug\" \"\" } to kiosk\n";
+
+static const struct parent_case {
+	const char *name, *vm;
+	int parent;		/* 0 not reported, 1 P, 2 another hub */
+	int connect;		/* enum ident_connect, -1 not reported */
+	enum pol_decision want;
+	int want_line;
+	int unknown_line;	/* rule the device could not be judged by */
+	enum pol_attr_kind unknown_attr;
+} parent_cases[] = {
+	{ "hub and port allowed", "work", 1, IDENT_CONNECT_HOTPLUG,
+	  POL_ALLOW, 2, 0, 0 },
+	{ "second value of the set", "work", 1, IDENT_CONNECT_UNKNOWN,
+	  POL_ALLOW, 2, 0, 0 },
+	{ "hardwired port", "work", 1, IDENT_CONNECT_HARDWIRED,
+	  POL_NO_MATCH, 0, 0, 0 },
+	{ "another hub", "work", 2, IDENT_CONNECT_HOTPLUG, POL_NO_MATCH, 0,
+	  0, 0 },
+	{ "no parent reported: fail closed", "work", 0,
+	  IDENT_CONNECT_HOTPLUG, POL_NO_MATCH, 0, 2, POL_ATTR_PARENT_HASH },
+	{ "no connect type reported: fail closed", "work", 1, -1,
+	  POL_NO_MATCH, 0, 2, POL_ATTR_CONNECT_TYPE },
+	{ "deny rule applies when unknown", "personal", 1, -1, POL_DENY, 1,
+	  1, POL_ATTR_CONNECT_TYPE },
+	{ "deny rule, known other type", "personal", 1,
+	  IDENT_CONNECT_HOTPLUG, POL_NO_MATCH, 0, 0, 0 },
+	{ "none-of: another hub", "guest", 2, -1, POL_ALLOW, 3, 0, 0 },
+	{ "none-of: that hub", "guest", 1, -1, POL_NO_MATCH, 0, 0, 0 },
+	{ "none-of: unknown hub is not allowed", "guest", 0, -1,
+	  POL_NO_MATCH, 0, 3, POL_ATTR_PARENT_HASH },
+	{ "match-all: no attribute (\"\")", "kiosk", 0, IDENT_CONNECT_NONE,
+	  POL_ALLOW, 4, 0, 0 },
+	{ "match-all: not used", "kiosk", 0, IDENT_CONNECT_NOT_USED,
+	  POL_NO_MATCH, 0, 0, 0 },
+};
+
+START_TEST(test_parent_hash_and_connect_type_match)
+{
+	const struct parent_case *t = &parent_cases[_i];
+	struct pol_vm vm = { t->vm, NULL, 0 };
+	struct pol_ruleset rs;
+	struct pol_verdict v;
+	struct pol_device d;
+
+	pol_ruleset_init(&rs);
+	ck_assert_int_eq(pol_ruleset_load_text(&rs, parent_rules, "p.rules",
+	    NULL), POL_OK);
+	memset(&d, 0, sizeof(d));
+	strcpy(d.backend, "sys-usb");
+	strcpy(d.busid, "1-1");
+	d.vid = 0x1050;
+	d.has_parent_hash = t->parent != 0;
+	if (t->parent == 1)
+		ck_assert_int_eq(pol_b64_decode(P_B64, d.parent_hash,
+		    sizeof(d.parent_hash)), POL_HASH_LEN);
+	else if (t->parent == 2)
+		memset(d.parent_hash, 0x77, sizeof(d.parent_hash));
+	d.has_connect_type = t->connect >= 0;
+	d.connect_type = (uint8_t)(t->connect >= 0 ? t->connect : 0);
+	ck_assert_msg(pol_check(&rs, &d, &vm, &v) == t->want, "%s: got %s",
+	    t->name, pol_decision_name(v.decision));
+	ck_assert_int_eq(v.rule ? v.rule->line : 0, t->want_line);
+	ck_assert_msg((v.unknown_rule ? v.unknown_rule->line : 0) ==
+	    t->unknown_line, "%s: unknown rule", t->name);
+	if (t->unknown_line != 0)
+		ck_assert_str_eq(pol_attr_keyword(v.unknown_attr),
+		    pol_attr_keyword(t->unknown_attr));
+	pol_ruleset_free(&rs);
+}
+END_TEST
+
 START_TEST(test_empty_ruleset_matches_nothing)
 {
 	struct pol_ruleset rs;
@@ -630,6 +714,8 @@ unit_suite(void)
 	    sizeof(canon_cases) / sizeof(canon_cases[0]));
 	tcase_add_test(tc, test_errors_report_file_line_and_all_of_them);
 	tcase_add_test(tc, test_overlong_line_reported);
+	tcase_add_loop_test(tc, test_parent_hash_and_connect_type_match, 0,
+	    sizeof(parent_cases) / sizeof(parent_cases[0]));
 	tcase_add_loop_test(tc, test_match_table_first_match_wins, 0,
 	    sizeof(match_cases) / sizeof(match_cases[0]));
 	tcase_add_test(tc, test_empty_ruleset_matches_nothing);

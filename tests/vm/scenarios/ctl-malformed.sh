@@ -1,4 +1,4 @@
-# tests/vm/scenarios/ctl-malformed.sh: a hostile sys-usb (a script in A speaking the session framing on usbgate.ctl) sends, inside valid frames, garbage, an oversized header, messages before HELLO, bad strings, truncated and padded bodies, another role's messages, a hub; then broken frames (bad magic, an oversized frame) and a second session nonce; before each handshake, garbage and a DATA frame the framing must drop; then well-formed lies (unknown sessions, unknown devices, a device flood) on a session kept alive: usbgated cuts each broken connection, drops what came before the handshake, ignores the lies, caps the flood, stays up and answers; the real backend then replaces the lies and an attach works
+# tests/vm/scenarios/ctl-malformed.sh: a hostile sys-usb (a script in A speaking the session framing on usbgate.ctl) sends, inside valid frames, garbage, an oversized header, messages before HELLO, bad strings, truncated and padded bodies, another role's messages, a hub, a connect type without its flag; then broken frames (bad magic, an oversized frame) and a second session nonce; before each handshake, garbage and a DATA frame the framing must drop; then well-formed lies (unknown sessions, unknown devices, a device flood) on a session kept alive: usbgated cuts each broken connection, drops what came before the handshake, ignores the lies, caps the flood, stays up and answers; the real backend then replaces the lies and an attach works
 
 # Frame builders (little-endian), appending to the file $F.
 __b() { printf "\\$(printf %03o "$1")" >>"$F"; }
@@ -18,9 +18,9 @@ __body() { # name: start a body file
 }
 __hello() { # ROLE
 	local F=$B
-	__u32 2; __u32 0; __b "$1"; __str sys-usb
+	__u32 3; __u32 0; __b "$1"; __str sys-usb
 }
-# __dev BUSID CLASS FLAGS PRODUCT
+# __dev BUSID CLASS FLAGS PRODUCT [CONNECT-TYPE]
 __dev() {
 	local F=$B i
 	__str "$1"; __u16 0x1209; __u16 0x00ff; __u16 0x0100; __u16 0x0200
@@ -33,6 +33,9 @@ __dev() {
 	__b 1; __b 1; __b 1; __b 0; __b 0; __b 8; __b 6; __b 0x50
 	for i in $(seq 32); do __b 0; done
 	__u32 "$3"; __str ""
+	# version 3: parent hash (zero: no PARENT flag), connect type
+	for i in $(seq 32); do __b 0; done
+	__b "${5:-0}"
 }
 
 # Session framing (doc/data-plane.md): "UGF1", u8 type, 3 zero bytes, u32
@@ -51,6 +54,7 @@ ctl_make_frames() {
 	__body dev_hidden; __dev 9-254 0 0 'not exported'
 	__body dev_hub; __dev 9-253 9 1 'a hub'
 	__body dev_ctrl; __dev 9-252 0 1 'bad\001string'
+	__body dev_connect; __dev 9-249 0 1 'connect type without its flag' 4
 	__body dev_early; __dev 9-250 0 1 'before the handshake'
 	__body status; F=$B; __u64 0x1234; __str 9-255; __b 1; __b 0; __str ""
 	__body remove; F=$B; __str 9-251
@@ -69,6 +73,7 @@ ctl_make_frames() {
 	F=$r/07-wrong-direction; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x301 "$VM_RUNDIR/body.import_result"
 	F=$r/08-wrong-role; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello_fe"
 	F=$r/09-hub; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x101 "$VM_RUNDIR/body.dev_hub"
+	F=$r/0a-connect-no-flag; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x101 "$VM_RUNDIR/body.dev_connect"
 	F=$r/hello; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"
 	F=$r/early; : >"$F"; __frame 1 "$VM_RUNDIR/body.hello"; __frame 0x101 "$VM_RUNDIR/body.dev_early"
 	# Well-formed lies on a connection that stays up.
