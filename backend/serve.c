@@ -26,6 +26,7 @@
 #include <linux/usbdevice_fs.h>
 
 #include "clock.h"
+#include "confine.h"
 #include "host_session.h"
 #include "log.h"
 #include "sandbox.h"
@@ -125,9 +126,11 @@ driver_of(int fd, int ifno, char *buf, size_t len)
 }
 
 /*
- * Release any interface still claimed through our file and let the kernel
- * probe its drivers again. Release everything first, in reverse order, then
- * connect: cdc_acm probes interface 0 and needs interface 1 free.
+ * Release any interface still claimed through the session's file and let the
+ * kernel probe its drivers again. Release everything first, in reverse order,
+ * then connect: cdc_acm probes interface 0 and needs interface 1 free. The
+ * session's file may be confined (no driver connection): connect through a
+ * file of our own.
  */
 static void
 give_back(int fd, struct usbdev *d, char *summary, size_t len)
@@ -135,7 +138,7 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 	struct usbdev now;
 	char drv[256];
 	size_t off = 0;
-	int i;
+	int i, sfd = fd;
 
 	summary[0] = '\0';
 	if (usbdev_from_syspath(d->syspath, &now) != USBDEV_OK) {
@@ -145,8 +148,10 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 	for (i = now.niface - 1; i >= 0; i--) {
 		unsigned int ifno = now.iface[i].number;
 
-		ioctl(fd, USBDEVFS_RELEASEINTERFACE, &ifno);
+		ioctl(sfd, USBDEVFS_RELEASEINTERFACE, &ifno);
 	}
+	if ((fd = open(now.devnode, O_RDWR | O_CLOEXEC)) < 0)
+		fd = sfd;
 	for (i = 0; i < now.niface; i++) {
 		struct usbdevfs_ioctl ctl = {
 			.ifno = now.iface[i].number,
@@ -166,6 +171,8 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 	}
 	if (now.niface == 0)
 		snprintf(summary, len, "no interfaces");
+	if (fd != sfd)
+		close(fd);
 }
 
 int
@@ -227,6 +234,17 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		uid_slot_close(&slot);
 		return SERVE_EXIT_ERROR;
 	}
+	/* Refused interfaces out of the session's reach (confine.h). */
+	rc = confine_session_file(fd, d, o->refused, o->n_refused);
+	if (rc < 0 && (rc != CONFINE_E_NOCAP || o->n_refused > 0)) {
+		log_warnx("%s: %s; refused", d->busid, confine_strerror(rc));
+		give_back(fd, d, summary, sizeof(summary));
+		close(fd);
+		stream_close(chan);
+		uid_slot_close(&slot);
+		return SERVE_EXIT_ERROR;
+	}
+	bo.confined = rc == CONFINE_OK;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		fatal("socketpair");
 	t0 = mono_ns();
@@ -242,8 +260,8 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		log_setproc("usbgate-backend[session]");
 		/*
 		 * If the parent dies, end like on SIGTERM: tell the frontend,
-		 * release the interfaces and re-attach sys-usb's drivers
-		 * (usbredirhost_close does; the usbfs descriptor allows it).
+		 * release the interfaces (usbredirhost_close); the parent's
+		 * give_back re-attaches sys-usb's drivers.
 		 */
 		sandbox_parent_death_signal(SIGTERM, parent);
 		bo.parent = parent;
