@@ -7,7 +7,7 @@
  * device (so claiming needs no privilege), then USBDEVFS_DROP_PRIVILEGES
  * (Linux 4.10) with the mask of the interfaces the session serves. What the
  * kernel then enforces on that file, and what it does not, is in
- * doc/data-plane.md ("Refused interfaces").
+ * doc/data-plane.md ("Refused interfaces and the kernel").
  */
 #ifndef USBGATE_CONFINE_H
 #define USBGATE_CONFINE_H

@@ -175,6 +175,45 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 		close(fd);
 }
 
+/*
+ * The process that gives the device back once the session child is gone,
+ * even when we are killed first (the session then ends on its parent-death
+ * signal, and its confined file cannot re-attach drivers): it waits for end
+ * of file on alive, whose write end only the session child holds, gives the
+ * device back and writes the summary on the returned descriptor (-1 if it
+ * cannot start). Forked twice: the session child stays our only child.
+ */
+static int
+spawn_keeper(int fd, struct usbdev *d, int alive)
+{
+	char summary[256], c;
+	ssize_t n;
+	pid_t pid;
+	int p[2], st = 1;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) != 0) {
+		close(p[1]);
+		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			return p[0];
+		close(p[0]);
+		return -1;
+	}
+	if ((pid = fork()) != 0)
+		_exit(pid < 0);
+	close(p[0]);
+	while ((n = read(alive, &c, 1)) != 0)
+		if (n < 0 && errno != EINTR)
+			break;
+	give_back(fd, d, summary, sizeof(summary));
+	if (write(p[1], summary, strlen(summary) + 1) < 0)
+		_exit(1);
+	_exit(0);
+}
+
 int
 be_serve(struct usbdev *d, const struct serve_options *o)
 {
@@ -188,7 +227,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	char summary[256];
 	struct stream *chan;
 	struct sigaction sa;
-	int fd, sp[2], rc, status, exit_code;
+	int fd, sp[2], alive[2], rc, status, exit_code, summary_fd;
 	struct rusage ru;
 	uint64_t t0, t1;
 	pid_t pid, parent;
@@ -245,7 +284,8 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		return SERVE_EXIT_ERROR;
 	}
 	bo.confined = rc == CONFINE_OK;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
+	    pipe2(alive, O_CLOEXEC) < 0)
 		fatal("socketpair");
 	t0 = mono_ns();
 	parent = getpid();
@@ -256,6 +296,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		struct end_msg m;
 
 		close(sp[0]);
+		close(alive[0]);	/* alive[1] is closed by our end */
 		uid_slot_close(&slot);	/* the parent holds it */
 		log_setproc("usbgate-backend[session]");
 		/*
@@ -272,7 +313,10 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		_exit(0);
 	}
 	close(sp[1]);
+	close(alive[1]);
 	stream_close(chan);	/* the parent never touches channel bytes */
+	summary_fd = spawn_keeper(fd, d, alive[0]);
+	close(alive[0]);
 	log_info("serving %s (%04x:%04x) on %s", d->busid, d->vid, d->pid,
 	    o->channel);
 
@@ -301,7 +345,16 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		;
 	t1 = mono_ns();
 	close(sp[0]);
-	give_back(fd, d, summary, sizeof(summary));
+	summary[0] = '\0';
+	if (summary_fd < 0)
+		give_back(fd, d, summary, sizeof(summary));
+	else {
+		while (read(summary_fd, summary, sizeof(summary) - 1) < 0 &&
+		    errno == EINTR)
+			;
+		summary[sizeof(summary) - 1] = '\0';
+		close(summary_fd);
+	}
 	close(fd);
 	uid_slot_close(&slot);
 
