@@ -112,6 +112,47 @@ reset_device(int fd, struct usbdev *d, const struct serve_options *o)
 	return r == USBDEV_E_CHANGED ? r : USBDEV_E_NOTFOUND;
 }
 
+static void give_back(int, struct usbdev *, char *, size_t);
+
+/*
+ * The process that gives the device back once the session child is gone,
+ * even when we are killed first (the session then ends on its parent-death
+ * signal, and its confined file cannot re-attach drivers): it waits for end
+ * of file on alive, whose write end only the session child holds, gives the
+ * device back and writes the summary on the returned descriptor (-1 if it
+ * cannot start). Forked twice: the session child stays our only child.
+ */
+static int
+spawn_keeper(int fd, struct usbdev *d, int alive)
+{
+	char summary[256], c;
+	ssize_t n;
+	pid_t pid;
+	int p[2], st = 1;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) != 0) {
+		close(p[1]);
+		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			return p[0];
+		close(p[0]);
+		return -1;
+	}
+	if ((pid = fork()) != 0)
+		_exit(pid < 0);
+	close(p[0]);
+	while ((n = read(alive, &c, 1)) != 0)
+		if (n < 0 && errno != EINTR)
+			break;
+	give_back(fd, d, summary, sizeof(summary));
+	if (write(p[1], summary, strlen(summary) + 1) < 0)
+		_exit(1);
+	_exit(0);
+}
+
 static const char *
 driver_of(int fd, int ifno, char *buf, size_t len)
 {
@@ -173,45 +214,6 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 		snprintf(summary, len, "no interfaces");
 	if (fd != sfd)
 		close(fd);
-}
-
-/*
- * The process that gives the device back once the session child is gone,
- * even when we are killed first (the session then ends on its parent-death
- * signal, and its confined file cannot re-attach drivers): it waits for end
- * of file on alive, whose write end only the session child holds, gives the
- * device back and writes the summary on the returned descriptor (-1 if it
- * cannot start). Forked twice: the session child stays our only child.
- */
-static int
-spawn_keeper(int fd, struct usbdev *d, int alive)
-{
-	char summary[256], c;
-	ssize_t n;
-	pid_t pid;
-	int p[2], st = 1;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	if ((pid = fork()) != 0) {
-		close(p[1]);
-		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			return p[0];
-		close(p[0]);
-		return -1;
-	}
-	if ((pid = fork()) != 0)
-		_exit(pid < 0);
-	close(p[0]);
-	while ((n = read(alive, &c, 1)) != 0)
-		if (n < 0 && errno != EINTR)
-			break;
-	give_back(fd, d, summary, sizeof(summary));
-	if (write(p[1], summary, strlen(summary) + 1) < 0)
-		_exit(1);
-	_exit(0);
 }
 
 int
@@ -296,9 +298,9 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		struct end_msg m;
 
 		close(sp[0]);
-		close(alive[0]);	/* alive[1] is closed by our end */
 		uid_slot_close(&slot);	/* the parent holds it */
 		log_setproc("usbgate-backend[session]");
+		close(alive[0]);	/* alive[1] is closed by our end */
 		/*
 		 * If the parent dies, end like on SIGTERM: tell the frontend,
 		 * release the interfaces (usbredirhost_close); the parent's
