@@ -57,8 +57,8 @@ be_strerror(int err)
  * finds the executable's symbols before libusb's): a refused interface
  * counts as claimed without asking the kernel (it stays unclaimed: the
  * filter hides it from the AppVM and the kernel answers EACCES to any use of
- * it), and re-attaching drivers is left to the parent (serve.c's
- * give_back). Everything else goes to libusb's own functions.
+ * it), and re-attaching drivers is left to serve.c (its keeper gives the
+ * device back). Everything else goes to libusb's own functions.
  */
 static struct {
 	int (*claim)(libusb_device_handle *, int);
@@ -512,8 +512,8 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 out:
 	/*
 	 * Close releases the interfaces and resets the device; it re-attaches
-	 * the kernel drivers unless confined. The parent gives the device
-	 * back either way.
+	 * the kernel drivers unless confined. serve.c's keeper gives the
+	 * device back either way.
 	 */
 	free(untrusted_desc);
 	flush_all(&s);

@@ -303,8 +303,8 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		close(alive[0]);	/* alive[1] is closed by our end */
 		/*
 		 * If the parent dies, end like on SIGTERM: tell the frontend,
-		 * release the interfaces (usbredirhost_close); the parent's
-		 * give_back re-attaches sys-usb's drivers.
+		 * release the interfaces (usbredirhost_close); the keeper
+		 * re-attaches sys-usb's drivers.
 		 */
 		sandbox_parent_death_signal(SIGTERM, parent);
 		bo.parent = parent;
