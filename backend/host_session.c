@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -45,6 +46,62 @@ be_strerror(int err)
 	if (err > 0 || -err >= BE_E__COUNT)
 		return "unknown backend error";
 	return be_errstr[-err];
+}
+
+/*
+ * In a confined session (be_options.confined, confine.h) the kernel refuses
+ * this process the refused interfaces and any driver (dis)connection.
+ * usbredirhost claims every interface of the configuration, giving up on the
+ * first refusal, and re-attaches kernel drivers when it lets the device go.
+ * These two definitions take libusbredirhost's calls (the dynamic linker
+ * finds the executable's symbols before libusb's): a refused interface
+ * counts as claimed without asking the kernel (it stays unclaimed: the
+ * filter hides it from the AppVM and the kernel answers EACCES to any use of
+ * it), and re-attaching drivers is left to serve.c (its keeper gives the
+ * device back). Everything else goes to libusb's own functions.
+ */
+static struct {
+	int (*claim)(libusb_device_handle *, int);
+	int (*attach)(libusb_device_handle *, int);
+	uint32_t refused;	/* interface bits */
+	int confined;
+} shim;
+
+int LIBUSB_CALL
+libusb_claim_interface(libusb_device_handle *h, int ifno)
+{
+	if (shim.confined && ifno >= 0 && ifno < 32 &&
+	    (shim.refused >> ifno & 1) != 0)
+		return LIBUSB_SUCCESS;
+	return shim.claim != NULL ? shim.claim(h, ifno) :
+	    LIBUSB_ERROR_NOT_SUPPORTED;
+}
+
+int LIBUSB_CALL
+libusb_attach_kernel_driver(libusb_device_handle *h, int ifno)
+{
+	if (shim.confined || shim.attach == NULL)
+		return LIBUSB_ERROR_NOT_SUPPORTED;
+	return shim.attach(h, ifno);
+}
+
+/* libusb's own functions, found before the sandbox. */
+static int
+shim_init(const struct be_options *opt)
+{
+	int i;
+
+	*(void **)&shim.claim = dlsym(RTLD_NEXT, "libusb_claim_interface");
+	*(void **)&shim.attach = dlsym(RTLD_NEXT,
+	    "libusb_attach_kernel_driver");
+	if (shim.claim == NULL || shim.attach == NULL)
+		return -1;
+	shim.confined = opt->confined;
+	shim.refused = 0;
+	for (i = 0; i < opt->n_refused; i++)
+		if (opt->refused[i] < 32)
+			shim.refused |= 1u << opt->refused[i];
+	return 0;
 }
 
 struct be_session {
@@ -336,6 +393,10 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 		be_fail(&s, BE_E_LIBUSB, "libusb_init failed");
 		goto out;
 	}
+	if (shim_init(opt) < 0) {
+		be_fail(&s, BE_E_LIBUSB, "libusb's claim function not found");
+		goto out;
+	}
 	if ((opt->n_refused > 0 || opt->n_refused_alts > 0 ||
 	    opt->pin_config) &&
 	    (untrusted_desc = raw_descriptors(&s, devfd, &desc_len)) == NULL)
@@ -370,7 +431,11 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 		goto out;
 	}
 	usbredirhost_set_buffered_output_size_cb(s.host, host_buffered);
-	/* set_device claims every interface (kernel drivers detached). */
+	/*
+	 * set_device claims every interface (kernel drivers detached; in a
+	 * confined session the parent detached them and refused interfaces
+	 * are left alone: see shim above) and resets the device.
+	 */
 	rc = usbredirhost_set_device(s.host, h);
 	h = NULL;		/* owned by usbredirhost now, even on failure */
 	if (rc != usb_redir_success) {
@@ -446,8 +511,9 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 	}
 out:
 	/*
-	 * Close releases the interfaces, re-attaches the kernel drivers
-	 * usbredirhost detached and resets the device; the parent checks.
+	 * Close releases the interfaces and resets the device; it re-attaches
+	 * the kernel drivers unless confined. serve.c's keeper gives the
+	 * device back either way.
 	 */
 	free(untrusted_desc);
 	flush_all(&s);

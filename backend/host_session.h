@@ -45,6 +45,9 @@ struct be_options {
 	const uint8_t (*refused_alts)[2];	/* (interface, alt), borrowed */
 	int n_refused_alts;
 	int pin_config;		/* refuse other configurations */
+	int confined;		/* devfd confined (confine.h): the kernel
+				 * refuses claiming refused interfaces and
+				 * (dis)connecting drivers */
 };
 
 /*

@@ -30,6 +30,13 @@
  * a whole is passed on (it names no interface); so is everything a device
  * answers to it.
  *
+ * The filter runs in the sandboxed session, beside the parser it guards.
+ * Whole refused interfaces are also out of that process's reach in the
+ * kernel (confine.h: no claim, no transfer, no setting, no driver rebind);
+ * refused alternate settings, the pinned configuration and vendor-type
+ * requests are the filter's alone (doc/data-plane.md, "Refused interfaces
+ * and the kernel").
+ *
  * Descriptors come from the device (through the kernel's cache), usbredir
  * packets from the AppVM: both are parsed with bounds checks, and anything
  * that does not parse is refused (the session is not served), never

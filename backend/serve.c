@@ -27,6 +27,7 @@
 #include <linux/usbdevice_fs.h>
 
 #include "clock.h"
+#include "confine.h"
 #include "host_session.h"
 #include "log.h"
 #include "sandbox.h"
@@ -102,6 +103,47 @@ reset_device(int fd, struct usbdev *d, const struct serve_options *o)
 	return r == USBDEV_E_CHANGED ? r : USBDEV_E_NOTFOUND;
 }
 
+static void give_back(int, struct usbdev *, char *, size_t);
+
+/*
+ * The process that gives the device back once the session child is gone,
+ * even when we are killed first (the session then ends on its parent-death
+ * signal, and its confined file cannot re-attach drivers): it waits for end
+ * of file on alive, whose write end only the session child holds, gives the
+ * device back and writes the summary on the returned descriptor (-1 if it
+ * cannot start). Forked twice: the session child stays our only child.
+ */
+static int
+spawn_keeper(int fd, struct usbdev *d, int alive)
+{
+	char summary[256], c;
+	ssize_t n;
+	pid_t pid;
+	int p[2], st = 1;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) != 0) {
+		close(p[1]);
+		while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			return p[0];
+		close(p[0]);
+		return -1;
+	}
+	if ((pid = fork()) != 0)
+		_exit(pid < 0);
+	close(p[0]);
+	while ((n = read(alive, &c, 1)) != 0)
+		if (n < 0 && errno != EINTR)
+			break;
+	give_back(fd, d, summary, sizeof(summary));
+	if (write(p[1], summary, strlen(summary) + 1) < 0)
+		_exit(1);
+	_exit(0);
+}
+
 static const char *
 driver_of(int fd, int ifno, char *buf, size_t len)
 {
@@ -116,9 +158,11 @@ driver_of(int fd, int ifno, char *buf, size_t len)
 }
 
 /*
- * Release any interface still claimed through our file and let the kernel
- * probe its drivers again. Release everything first, in reverse order, then
- * connect: cdc_acm probes interface 0 and needs interface 1 free.
+ * Release any interface still claimed through the session's file and let the
+ * kernel probe its drivers again. Release everything first, in reverse order,
+ * then connect: cdc_acm probes interface 0 and needs interface 1 free. The
+ * session's file may be confined (no driver connection): connect through a
+ * file of our own.
  */
 static void
 give_back(int fd, struct usbdev *d, char *summary, size_t len)
@@ -126,7 +170,7 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 	struct usbdev now;
 	char drv[256];
 	size_t off = 0;
-	int i;
+	int i, sfd = fd;
 
 	summary[0] = '\0';
 	if (usbdev_from_syspath(d->syspath, &now) != USBDEV_OK) {
@@ -136,8 +180,10 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 	for (i = now.niface - 1; i >= 0; i--) {
 		unsigned int ifno = now.iface[i].number;
 
-		ioctl(fd, USBDEVFS_RELEASEINTERFACE, &ifno);
+		ioctl(sfd, USBDEVFS_RELEASEINTERFACE, &ifno);
 	}
+	if ((fd = open(now.devnode, O_RDWR | O_CLOEXEC)) < 0)
+		fd = sfd;
 	for (i = 0; i < now.niface; i++) {
 		struct usbdevfs_ioctl ctl = {
 			.ifno = now.iface[i].number,
@@ -157,6 +203,8 @@ give_back(int fd, struct usbdev *d, char *summary, size_t len)
 	}
 	if (now.niface == 0)
 		snprintf(summary, len, "no interfaces");
+	if (fd != sfd)
+		close(fd);
 }
 
 /* The end record (serve.h): one write, shorter than PIPE_BUF. */
@@ -206,7 +254,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	char summary[256];
 	struct stream *chan;
 	struct sigaction sa;
-	int fd, sp[2], rc, status, exit_code;
+	int fd, sp[2], alive[2], rc, status, exit_code, summary_fd;
 	struct rusage ru;
 	uint64_t t0, t1;
 	pid_t pid, parent;
@@ -254,7 +302,19 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		uid_slot_close(&slot);
 		return SERVE_EXIT_ERROR;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+	/* Refused interfaces out of the session's reach (confine.h). */
+	rc = confine_session_file(fd, d, o->refused, o->n_refused);
+	if (rc < 0 && (rc != CONFINE_E_NOCAP || o->n_refused > 0)) {
+		log_warnx("%s: %s; refused", d->busid, confine_strerror(rc));
+		give_back(fd, d, summary, sizeof(summary));
+		close(fd);
+		stream_close(chan);
+		uid_slot_close(&slot);
+		return SERVE_EXIT_ERROR;
+	}
+	bo.confined = rc == CONFINE_OK;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
+	    pipe2(alive, O_CLOEXEC) < 0)
 		fatal("socketpair");
 	t0 = mono_ns();
 	parent = getpid();
@@ -269,10 +329,11 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 			close(o->report_fd);	/* the parent's to write */
 		uid_slot_close(&slot);	/* the parent holds it */
 		log_setproc("usbgate-backend[session]");
+		close(alive[0]);	/* alive[1] is closed by our end */
 		/*
 		 * If the parent dies, end like on SIGTERM: tell the frontend,
-		 * release the interfaces and re-attach sys-usb's drivers
-		 * (usbredirhost_close does; the usbfs descriptor allows it).
+		 * release the interfaces (usbredirhost_close); the keeper
+		 * re-attaches sys-usb's drivers.
 		 */
 		sandbox_parent_death_signal(SIGTERM, parent);
 		bo.parent = parent;
@@ -283,7 +344,10 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		_exit(0);
 	}
 	close(sp[1]);
+	close(alive[1]);
 	stream_close(chan);	/* the parent never touches channel bytes */
+	summary_fd = spawn_keeper(fd, d, alive[0]);
+	close(alive[0]);
 	log_info("serving %s (%04x:%04x) on %s", d->busid, d->vid, d->pid,
 	    o->channel);
 
@@ -312,7 +376,16 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		;
 	t1 = mono_ns();
 	close(sp[0]);
-	give_back(fd, d, summary, sizeof(summary));
+	summary[0] = '\0';
+	if (summary_fd < 0)
+		give_back(fd, d, summary, sizeof(summary));
+	else {
+		while (read(summary_fd, summary, sizeof(summary) - 1) < 0 &&
+		    errno == EINTR)
+			;
+		summary[sizeof(summary) - 1] = '\0';
+		close(summary_fd);
+	}
 	close(fd);
 	uid_slot_close(&slot);
 

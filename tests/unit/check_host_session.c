@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libusb.h>
+
 #include "host_session.h"
 #include "unit_main.h"
 
@@ -79,6 +81,43 @@ START_TEST(test_descriptors_parsed_after_the_drop)
 }
 END_TEST
 
+/*
+ * A confined session answers libusbredirhost's claim of a refused interface
+ * itself and leaves re-attaching drivers to the parent: with a NULL handle,
+ * libusb's own functions would crash; the session's must not reach them.
+ */
+START_TEST(test_confined_claims)
+{
+	static const uint8_t refused[] = { 1 };
+	struct be_options o = { .refused = refused, .n_refused = 1,
+	    .confined = 1 };
+	int devfd, p[2], st;
+	struct stream *chan;
+	char reason[200];
+	pid_t pid;
+
+	devfd = memfd_create("descriptors", 0);
+	ck_assert_int_ge(devfd, 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(stream_from_fds(p[0], p[1], &chan), STREAM_OK);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		be_session_run(devfd, chan, &o, NULL, reason, sizeof(reason));
+		_exit((libusb_claim_interface(NULL, 1) == LIBUSB_SUCCESS ?
+		    0 : 1) | (libusb_attach_kernel_driver(NULL, 1) ==
+		    LIBUSB_ERROR_NOT_SUPPORTED ? 0 : 2) |
+		    (libusb_attach_kernel_driver(NULL, 0) ==
+		    LIBUSB_ERROR_NOT_SUPPORTED ? 0 : 4));
+	}
+	stream_close(chan);
+	close(devfd);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "status %#x: a refused claim or a driver attach reached libusb", st);
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -87,6 +126,7 @@ unit_suite(void)
 
 	/* Without, then with the interface filter. */
 	tcase_add_loop_test(tc, test_descriptors_parsed_after_the_drop, 0, 2);
+	tcase_add_test(tc, test_confined_claims);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,4 +1,4 @@
-# tests/vm/scenarios/ctl-refuse-iface.sh: a composite gadget (storage + HID) attached to B under a rule that refuses HID interfaces: B's kernel sees one interface (storage, no HID, wTotalLength and bNumInterfaces rewritten by sys-usb), a 16 MiB round trip works; after detach both functions are back on A's drivers
+# tests/vm/scenarios/ctl-refuse-iface.sh: a composite gadget (storage + HID) attached to B under a rule that refuses HID interfaces: B's kernel sees one interface (storage, no HID, wTotalLength and bNumInterfaces rewritten by sys-usb), a 16 MiB round trip works; the sandboxed session's own usbfs file cannot claim, select a setting of, or rebind interface 1 (EACCES from the kernel); after detach both functions are back on A's drivers
 scenario() {
 	source "$VM_DIR/usbgate-ctl.sh"
 	ctl_boot
@@ -50,6 +50,16 @@ deny'
 	vm_ok_t 120 B "storage_roundtrip $dev 16" "16 MiB round trip on $dev in B"
 	read -r -a sums <<<"$VM_OUT"
 	assert_eq "sha256 of the data read back in B" "${sums[0]}" "${sums[1]}"
+
+	# The sandboxed session's own usbfs file (a duplicate taken with
+	# pidfd_getfd): it serves interface 0 and cannot reach interface 1,
+	# whatever a compromised parser would ask of the kernel.
+	vm_ok A "tb-usbfsprobe /dev/bus/usb/\$(printf '%03d/%03d' \$(cat /sys/bus/usb/devices/$busid/busnum) \$(cat /sys/bus/usb/devices/$busid/devnum)) 0 1" \
+		"probing the session's usbfs file in A"
+	printf '%s\n' "$VM_OUT" >"$VM_OUTDIR/usbfsprobe.txt"
+	assert_eq "what the session's usbfs file may do (kernel's answers)" "$(printf '%s\n' \
+		'claim 0: ok' 'claim 1: EACCES' 'disconnect-claim 1: EACCES' \
+		'setinterface 1: EACCES' 'control-set-interface 1: EACCES' 'connect 1: EACCES')" "$VM_OUT"
 
 	ctl_ok "detaching the composite" detach B "sys-usb:$busid"
 	vm_ok A "wait_for 15 test -e /sys/bus/usb/devices/$busid:1.1/driver && for i in 0 1; do basename \$(readlink /sys/bus/usb/devices/$busid:1.\$i/driver); done" \
