@@ -114,7 +114,7 @@ static void give_back(int, struct usbdev *, char *, size_t);
  * cannot start). Forked twice: the session child stays our only child.
  */
 static int
-spawn_keeper(int fd, struct usbdev *d, int alive)
+spawn_keeper(int fd, struct usbdev *d, int alive, int report_fd)
 {
 	char summary[256], c;
 	ssize_t n;
@@ -135,6 +135,8 @@ spawn_keeper(int fd, struct usbdev *d, int alive)
 	if ((pid = fork()) != 0)
 		_exit(pid < 0);
 	close(p[0]);
+	if (report_fd > 0)
+		close(report_fd);	/* the end record is the parent's */
 	while ((n = read(alive, &c, 1)) != 0)
 		if (n < 0 && errno != EINTR)
 			break;
@@ -305,7 +307,8 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	/* Refused interfaces out of the session's reach (confine.h). */
 	rc = confine_session_file(fd, d, o->refused, o->n_refused);
 	if (rc < 0 && (rc != CONFINE_E_NOCAP || o->n_refused > 0)) {
-		log_warnx("%s: %s; refused", d->busid, confine_strerror(rc));
+		serve_fail(o, "%s: %s; refused", d->busid,
+		    confine_strerror(rc));
 		give_back(fd, d, summary, sizeof(summary));
 		close(fd);
 		stream_close(chan);
@@ -346,7 +349,7 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 	close(sp[1]);
 	close(alive[1]);
 	stream_close(chan);	/* the parent never touches channel bytes */
-	summary_fd = spawn_keeper(fd, d, alive[0]);
+	summary_fd = spawn_keeper(fd, d, alive[0], o->report_fd);
 	close(alive[0]);
 	log_info("serving %s (%04x:%04x) on %s", d->busid, d->vid, d->pid,
 	    o->channel);
