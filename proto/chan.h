@@ -23,6 +23,15 @@
  *
  * Descriptors are returned O_CLOEXEC and O_NONBLOCK (inherited ones: fd:,
  * stdio, are only made non-blocking).
+ *
+ * An open end belongs to the process that opened it. A vchan is that
+ * process's grant (server) or grant mapping (client) and its event
+ * channel: a PV domain's gntdev mappings are not inherited across fork,
+ * and closing a copy anywhere tears the ring down for both ends. So a
+ * daemon forks its session process first and the session opens the
+ * channel, while still privileged, before it enters the sandbox
+ * (common/sandbox.c allows the vchan's calls after that); the parent never
+ * opens it. Every kind is opened that way, so there is one path for all.
  */
 #ifndef USBGATE_CHAN_H
 #define USBGATE_CHAN_H

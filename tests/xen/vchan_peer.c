@@ -16,11 +16,14 @@
  *                                          PATH: "open" or the errno name
  * With VCHAN_PEER_SANDBOX=1 the peer enters usbgate's own sandbox
  * (common/sandbox.c: chroot into an empty directory when root, seccomp)
- * once the channel is open, as the daemons' session processes do.
- * With VCHAN_PEER_FORK=1 it forks once the channel is open, the parent
- * closes its stream and the child runs the mode, as usbgate's daemons do:
- * today that kills the channel (doc/xen.md section 5; the fix is due in
- * the channel layer, then this becomes a test).
+ * once the channel is open, as the frontend's session process does; with
+ * VCHAN_PEER_SANDBOX=usbfs the backend session's (usbfs ioctls allowed,
+ * any other ioctl but the vchan's fatal).
+ * With VCHAN_PEER_FORK=1 it forks first, as usbgate's daemons do: the
+ * child (the session process) opens the channel, enters the sandbox if
+ * asked and runs the mode; the parent never opens the channel and exits
+ * with the child's status. (Opening in the parent and closing its copy
+ * after the fork tore the ring down, doc/xen.md section 5.)
  * Exit status 0 when the mode's claim held.
  */
 #include "config.h"
@@ -183,6 +186,7 @@ main(int argc, char **argv)
 {
 	struct libxenvchan *vc;
 	struct stream *s;
+	const char *sb;
 	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -198,6 +202,20 @@ main(int argc, char **argv)
 	}
 	if (argc < 4)
 		return 2;
+	if (getenv("VCHAN_PEER_FORK") != NULL) {
+		pid_t pid = fork();
+		int st;
+
+		if (pid < 0)
+			return 1;
+		if (pid > 0) {
+			/* the daemons' parent: never holds the channel */
+			if (waitpid(pid, &st, 0) < 0)
+				return 1;
+			return WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st);
+		}
+	}
 	rc = stream_open(argv[1], strcmp(argv[2], "listen") == 0 ?
 	    STREAM_F_LISTEN : 0, &s);
 	if (rc < 0) {
@@ -205,19 +223,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("opened\n");
-	if (getenv("VCHAN_PEER_FORK") != NULL) {
-		pid_t pid = fork();
-
-		if (pid > 0) {
-			int st;
-
-			stream_close(s);	/* as the daemons' parents do */
-			waitpid(pid, &st, 0);
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-		}
-	}
-	if (getenv("VCHAN_PEER_SANDBOX") != NULL &&
-	    (rc = sandbox_enter(NULL, SANDBOX_ALLOW_SOCKETS)) != SANDBOX_OK) {
+	sb = getenv("VCHAN_PEER_SANDBOX");
+	if (sb != NULL && (rc = sandbox_enter(NULL, SANDBOX_ALLOW_SOCKETS |
+	    (strcmp(sb, "usbfs") == 0 ? SANDBOX_ALLOW_IOCTL : 0))) !=
+	    SANDBOX_OK) {
 		printf("sandbox: %s\n", sandbox_strerror(rc));
 		return 1;
 	}
