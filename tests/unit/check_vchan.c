@@ -239,6 +239,27 @@ START_TEST(late_server_then_killed_server_is_end_of_stream)
 }
 END_TEST
 
+START_TEST(a_client_waits_for_its_server_without_blocking_its_loop)
+{
+	struct peer srv, cli;
+
+	/* usbgated's way: the open is a step of its poll loop */
+	peer_start(&cli, 1, "vchan:5:21768", "wait", "send", "500000", "6");
+	peer_expect(&cli, "waiting");
+	trace_wait("d1 WATCH /local/domain/5/data/vchan/1/21768");
+	ck_assert_int_eq(write(cli.in, "a\n", 2), 2);
+	peer_expect(&cli, "tick");
+	ck_assert_int_eq(write(cli.in, "b\n", 2), 2);
+	peer_expect(&cli, "tick");
+	peer_start(&srv, 5, "vchan:1:21768", "listen", "echo", NULL, NULL);
+	peer_expect(&cli, "opened");
+	peer_expect(&cli, "ok 500000");
+	ck_assert_int_eq(peer_wait(&cli), 0);
+	peer_expect(&srv, "opened");
+	ck_assert_int_eq(peer_wait(&srv), 0);
+}
+END_TEST
+
 START_TEST(a_killed_client_is_end_of_stream_for_the_server)
 {
 	struct peer srv, cli;
@@ -447,6 +468,8 @@ unit_suite(void)
 	tcase_add_test(tc, a_third_domain_is_refused_by_xenstore_permissions);
 	tcase_add_test(tc, late_server_then_killed_server_is_end_of_stream);
 	tcase_add_test(tc, a_killed_client_is_end_of_stream_for_the_server);
+	tcase_add_test(tc,
+	    a_client_waits_for_its_server_without_blocking_its_loop);
 	tcase_add_test(tc, two_appvms_on_one_backend_and_two_backends_on_one_port);
 	tcase_add_test(tc, a_slow_reader_holds_the_writer_back_without_loss);
 	suite_add_tcase(s, tc);

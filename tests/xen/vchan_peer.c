@@ -14,6 +14,9 @@
  *                                          check N pushed bytes: "ok N"
  *   vchan_peer raw DOMID PATH                  libxenvchan_client_init on
  *                                          PATH: "open" or the errno name
+ * "wait" instead of listen|connect: a client opened without blocking
+ * (chan_wait, proto/chan.h) in a poll loop that also serves stdin: "waiting"
+ * once the server is found absent, "tick" for each line read meanwhile.
  * With VCHAN_PEER_SANDBOX=1 the peer enters usbgate's own sandbox
  * (common/sandbox.c: chroot into an empty directory when root, seccomp)
  * once the channel is open, as the frontend's session process does; with
@@ -60,6 +63,36 @@ turn(struct stream *s, int ms)
 		r = stream_fill(s);
 	stream_flush(s);
 	return r < 0 ? (int)r : 0;
+}
+
+/* A client that keeps its loop going while its server is not there. */
+static int
+open_waiting(const char *uri, struct stream **s)
+{
+	struct chan_uri u;
+	struct chan_wait *w;
+	struct chan_end e;
+	struct pollfd p[2];
+	char line[64];
+	int rc, said = 0;
+
+	if (chan_uri_parse(uri, &u) != CHAN_OK ||
+	    chan_wait_start(&u, &w) != CHAN_OK)
+		return STREAM_E_SYS;
+	while ((rc = chan_wait_step(w, &e)) == CHAN_E_SYS && errno == EAGAIN) {
+		if (!said++)
+			printf("waiting\n");
+		p[0] = (struct pollfd){ chan_wait_fd(w), POLLIN, 0 };
+		p[1] = (struct pollfd){ 0, POLLIN, 0 };
+		if (poll(p, 2, -1) < 0)
+			break;
+		if ((p[1].revents & POLLIN) && fgets(line, sizeof(line), stdin))
+			printf("tick\n");
+	}
+	chan_wait_free(w);
+	if (rc != CHAN_OK)
+		return rc;
+	return stream_from_end(&e, 0, s);
 }
 
 static int
@@ -216,8 +249,11 @@ main(int argc, char **argv)
 			    128 + WTERMSIG(st);
 		}
 	}
-	rc = stream_open(argv[1], strcmp(argv[2], "listen") == 0 ?
-	    STREAM_F_LISTEN : 0, &s);
+	if (strcmp(argv[2], "wait") == 0)
+		rc = open_waiting(argv[1], &s);
+	else
+		rc = stream_open(argv[1], strcmp(argv[2], "listen") == 0 ?
+		    STREAM_F_LISTEN : 0, &s);
 	if (rc < 0) {
 		printf("open: %s\n", stream_strerror(rc));
 		return 1;
