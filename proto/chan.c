@@ -374,7 +374,7 @@ static const struct chan_kind_ops chan_kinds[CHAN_KIND__COUNT] = {
 	    CHAN_K_CONTROL, parse_tcp, open_tcp, listen_tcp },
 	[CHAN_DEV] = { "dev", CHAN_DEV, CHAN_K_NOEOS | CHAN_K_FRAMED |
 	    CHAN_K_CONTROL, parse_path, open_dev, NULL },
-	[CHAN_VCHAN] = { "vchan", CHAN_VCHAN, CHAN_K_LISTEN,
+	[CHAN_VCHAN] = { "vchan", CHAN_VCHAN, CHAN_K_LISTEN | CHAN_K_CONTROL,
 	    parse_vchan, chan_vchan_open, NULL, &vchan_wait },
 	[CHAN_RAWDEV] = { "rawdev", CHAN_RAWDEV, CHAN_K_NOEOS,
 	    parse_path, open_dev, NULL },

@@ -237,11 +237,26 @@ vchan_read(void *h, void *buf, size_t len)
 	struct vchan_end *e = h;
 	int n;
 
+	uint64_t one = 1;
+
 	vchan_take_event(e);
 	if (!libxenvchan_is_open(e->vc) && libxenvchan_data_ready(e->vc) == 0)
 		return CHAN_E_EOF;
 	n = libxenvchan_read(e->vc, buf, len);
-	return n < 0 ? CHAN_E_EOF : n;
+	if (n < 0)
+		return CHAN_E_EOF;
+	/*
+	 * The event that announced these bytes is consumed. Bytes left in
+	 * the ring, or a peer already gone behind them, get no new one:
+	 * raise the eventfd so that rfd stays readable and the next read
+	 * takes the rest, or reports the end.
+	 */
+	if ((libxenvchan_data_ready(e->vc) > 0 ||
+	    !libxenvchan_is_open(e->vc)) &&
+	    write(e->kick, &one, sizeof(one)) != sizeof(one)) {
+		/* already raised */
+	}
+	return n;
 }
 
 static ssize_t

@@ -260,6 +260,32 @@ START_TEST(a_client_waits_for_its_server_without_blocking_its_loop)
 }
 END_TEST
 
+START_TEST(a_vm_daemon_serves_its_control_link_to_dom0_again_and_again)
+{
+	struct peer srv, dom0;
+	int i;
+
+	/*
+	 * The backend daemon of domain 5 listens on its control link over
+	 * vchan (the server); usbgated in dom0 connects without blocking,
+	 * hellos cross. When dom0 goes, the daemon serves a fresh ring and
+	 * the next dom0 finds it: three times.
+	 */
+	peer_start(&srv, 5, "vchan:0:21769", "ctl-serve", "sys-usb", NULL,
+	    NULL);
+	for (i = 0; i < 3; i++) {
+		peer_start(&dom0, 0, "vchan:5:21769", "ctl-dom0", "sys-usb",
+		    NULL, NULL);
+		peer_expect(&dom0, "hello sys-usb");
+		ck_assert_int_eq(peer_wait(&dom0), 0);
+		peer_expect(&srv, "up");
+		peer_expect(&srv, "down");
+	}
+	kill(srv.pid, SIGTERM);
+	peer_wait(&srv);
+}
+END_TEST
+
 START_TEST(a_killed_client_is_end_of_stream_for_the_server)
 {
 	struct peer srv, cli;
@@ -470,6 +496,8 @@ unit_suite(void)
 	tcase_add_test(tc, a_killed_client_is_end_of_stream_for_the_server);
 	tcase_add_test(tc,
 	    a_client_waits_for_its_server_without_blocking_its_loop);
+	tcase_add_test(tc,
+	    a_vm_daemon_serves_its_control_link_to_dom0_again_and_again);
 	tcase_add_test(tc, two_appvms_on_one_backend_and_two_backends_on_one_port);
 	tcase_add_test(tc, a_slow_reader_holds_the_writer_back_without_loss);
 	suite_add_tcase(s, tc);

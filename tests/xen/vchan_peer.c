@@ -14,6 +14,13 @@
  *                                          check N pushed bytes: "ok N"
  *   vchan_peer raw DOMID PATH                  libxenvchan_client_init on
  *                                          PATH: "open" or the errno name
+ *   vchan_peer URI ctl-serve NAME             a VM daemon's control link
+ *                                          (ctl_link, listening: the vchan
+ *                                          server): "up"/"down" per dom0
+ *   vchan_peer URI ctl-dom0 NAME              usbgated's side: connect
+ *                                          without blocking (chan_wait),
+ *                                          hellos: "hello NAME" when the
+ *                                          server said that name
  * "wait" instead of listen|connect: a client opened without blocking
  * (chan_wait, proto/chan.h) in a poll loop that also serves stdin: "waiting"
  * once the server is found absent, "tick" for each line read meanwhile.
@@ -42,6 +49,8 @@
 
 #include <libxenvchan.h>
 
+#include "ctl_link.h"
+#include "ctl_peer.h"
 #include "sandbox.h"
 #include "stream.h"
 
@@ -93,6 +102,68 @@ open_waiting(const char *uri, struct stream **s)
 	if (rc != CHAN_OK)
 		return rc;
 	return stream_from_end(&e, 0, s);
+}
+
+static int
+run_ctl_serve(const char *uri, const char *name)
+{
+	struct ctl_link *l;
+	struct pollfd p[2];
+	struct ctl_msg m;
+	int n, t, ev;
+
+	if (ctl_link_new(uri, 1, CTL_ROLE_BACKEND, name, 0, &l) != CTL_OK)
+		return 2;
+	while (!ctl_link_is_dead(l)) {
+		t = -1;
+		n = ctl_link_pollfds(l, p, &t);
+		if (poll(p, (nfds_t)n, t) < 0)
+			break;
+		ctl_link_io(l, p, n);
+		while ((ev = ctl_link_next(l, &m)) != CTL_LINK_NONE)
+			printf("%s\n", ev == CTL_LINK_UP ? "up" :
+			    ev == CTL_LINK_DOWN ? "down" : "msg");
+	}
+	ctl_link_free(l);
+	return 1;
+}
+
+static int
+run_ctl_dom0(const char *uri, const char *want)
+{
+	struct ctl_conn *c;
+	struct chan_uri u;
+	struct chan_wait *w;
+	struct chan_end e;
+	struct pollfd p;
+	struct ctl_msg m;
+	int rc;
+
+	if (chan_uri_parse(uri, &u) != CHAN_OK ||
+	    chan_wait_start(&u, &w) != CHAN_OK)
+		return 1;
+	while ((rc = chan_wait_step(w, &e)) == CHAN_E_SYS && errno == EAGAIN) {
+		p = (struct pollfd){ chan_wait_fd(w), POLLIN, 0 };
+		poll(&p, 1, -1);
+	}
+	chan_wait_free(w);
+	if (rc != CHAN_OK || ctl_conn_open(uri, &e, CTL_ROLE_DOM0,
+	    CTL_ROLE_BACKEND, &c) != CTL_OK ||
+	    ctl_conn_send_hello(c, "dom0", CTL_CAP__ALL) != CTL_OK)
+		return 1;
+	for (;;) {
+		p = (struct pollfd){ ctl_conn_fd(c), POLLIN, 0 };
+		if (poll(&p, 1, 5000) <= 0 || ctl_conn_read(c) < 0)
+			return 1;
+		if ((rc = ctl_conn_next(c, &m)) < 0)
+			return 1;
+		if (rc > 0 && m.type == CTL_MSG_HELLO)
+			break;
+	}
+	printf("hello %s\n", strcmp(m.u.hello.name, want) == 0 ?
+	    m.u.hello.name : "(another name)");
+	ctl_conn_free(c);
+	return 0;
 }
 
 static int
@@ -233,6 +304,10 @@ main(int argc, char **argv)
 		printf("%s\n", errno == EACCES ? "EACCES" : strerror(errno));
 		return 1;
 	}
+	if (argc == 4 && strcmp(argv[2], "ctl-serve") == 0)
+		return run_ctl_serve(argv[1], argv[3]);
+	if (argc == 4 && strcmp(argv[2], "ctl-dom0") == 0)
+		return run_ctl_dom0(argv[1], argv[3]);
 	if (argc < 4)
 		return 2;
 	if (getenv("VCHAN_PEER_FORK") != NULL) {
