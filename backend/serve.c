@@ -295,15 +295,6 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		bo.uid = slot.uid;
 		log_info("session uid %u", (unsigned int)slot.uid);
 	}
-	rc = stream_open(o->channel, o->listen ? STREAM_F_LISTEN : 0, &chan);
-	if (rc < 0) {
-		serve_fail(o, "channel %s: %s%s%s", o->channel,
-		    stream_strerror(rc), rc == STREAM_E_SYS ? ": " : "",
-		    rc == STREAM_E_SYS ? strerror(errno) : "");
-		close(fd);
-		uid_slot_close(&slot);
-		return SERVE_EXIT_ERROR;
-	}
 	/* Refused interfaces out of the session's reach (confine.h). */
 	rc = confine_session_file(fd, d, o->refused, o->n_refused);
 	if (rc < 0 && (rc != CONFINE_E_NOCAP || o->n_refused > 0)) {
@@ -311,7 +302,6 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		    confine_strerror(rc));
 		give_back(fd, d, summary, sizeof(summary));
 		close(fd);
-		stream_close(chan);
 		uid_slot_close(&slot);
 		return SERVE_EXIT_ERROR;
 	}
@@ -341,14 +331,25 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		sandbox_parent_death_signal(SIGTERM, parent);
 		bo.parent = parent;
 		memset(&m, 0, sizeof(m));
-		m.error = be_session_run(fd, chan, &bo, &got_stop, m.reason,
-		    sizeof(m.reason));
+		/*
+		 * The session opens the channel itself, still privileged: a
+		 * vchan's ring belongs to the process that opened it (see
+		 * proto/chan.h), and the parent never holds channel bytes.
+		 */
+		rc = stream_open(o->channel, o->listen ? STREAM_F_LISTEN : 0,
+		    &chan);
+		if (rc < 0)
+			snprintf(m.reason, sizeof(m.reason), "channel %s: %s%s%s",
+			    o->channel, stream_strerror(rc),
+			    rc == STREAM_E_SYS ? ": " : "",
+			    rc == STREAM_E_SYS ? strerror(errno) : "");
+		m.error = rc < 0 ? BE_E_CHANNEL : be_session_run(fd, chan, &bo,
+		    &got_stop, m.reason, sizeof(m.reason));
 		send(sp[1], &m, sizeof(m), MSG_NOSIGNAL);
 		_exit(0);
 	}
 	close(sp[1]);
 	close(alive[1]);
-	stream_close(chan);	/* the parent never touches channel bytes */
 	summary_fd = spawn_keeper(fd, d, alive[0], o->report_fd);
 	close(alive[0]);
 	log_info("serving %s (%04x:%04x) on %s", d->busid, d->vid, d->pid,

@@ -7,6 +7,14 @@
  * exit. open(), socket(), execve(), ptrace() and everything that names a
  * path are absent, so a compromised parser can neither reach the file
  * system nor the network nor another session.
+ *
+ * A vchan channel (proto/chan_vchan.c) is opened before the drop and then
+ * needs, of the Xen devices it holds, exactly what libxenvchan 4.17 calls
+ * afterwards (Xen's tools/libs/{vchan/io.c,evtchn/linux.c,gnttab/linux.c}):
+ * read and write on /dev/xen/evtchn (pending, unmask), the ioctl
+ * IOCTL_EVTCHN_NOTIFY for every event it sends, munmap, and on close of a
+ * client the two gntdev ioctls of xengnttab_unmap. Nothing that binds,
+ * maps or grants anew is allowed.
  */
 #include "config.h"
 
@@ -17,12 +25,20 @@
 #include <pwd.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifdef HAVE_XEN
+#include <xen/xen.h>		/* domid_t, for evtchn.h */
+#include <xen/sys/evtchn.h>
+#include <xen/sys/gntdev.h>
+#endif
 
 #include "sandbox.h"
 
@@ -79,6 +95,55 @@ on_sigsys(int sig, siginfo_t *si, void *uc)
 	_exit(SIGSYS + 128);
 }
 
+/*
+ * The ioctls a vchan end makes after the drop (see the top of the file),
+ * in ascending order.
+ */
+#ifdef HAVE_XEN
+static const uint64_t vchan_ioctls[] = {
+	IOCTL_EVTCHN_NOTIFY,
+	IOCTL_GNTDEV_UNMAP_GRANT_REF,
+	IOCTL_GNTDEV_GET_OFFSET_FOR_VADDR,
+};
+#define N_VCHAN_IOCTLS	(sizeof(vchan_ioctls) / sizeof(vchan_ioctls[0]))
+#endif
+
+/*
+ * ioctl: usbfs requests when allowed (any other is fatal), else every
+ * request refused with ENOTTY (isatty() and friends fail quietly), and the
+ * vchan's requests, compared whole (all 64 bits), in either case. A rule
+ * may compare an argument once, and libseccomp refuses an unconditional
+ * rule beside conditional ones: the refusal is two ranges, below and above
+ * the vchan's requests; a request between them (no direction bits, 4 to
+ * 24 bytes of argument, none of which a session makes) is fatal.
+ */
+static int
+ioctl_rules(scmp_filter_ctx ctx, unsigned int allow)
+{
+	int rc = 0;
+#ifdef HAVE_XEN
+	size_t i;
+
+	for (i = 0; i < N_VCHAN_IOCTLS; i++)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, vchan_ioctls[i]));
+#endif
+	if (allow & SANDBOX_ALLOW_IOCTL)
+		return rc | seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(ioctl), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, (uint32_t)'U' << 8));
+#ifndef HAVE_XEN
+	return rc | seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl),
+	    0);
+#else
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_LT, vchan_ioctls[0]));
+	return rc | seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY),
+	    SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_GT, vchan_ioctls[N_VCHAN_IOCTLS - 1]));
+#endif
+}
+
 static int
 install_seccomp(unsigned int allow)
 {
@@ -117,14 +182,7 @@ install_seccomp(unsigned int allow)
 	/* prctl: only sandbox_parent_death_signal()'s option. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_PDEATHSIG));
-	if (allow & SANDBOX_ALLOW_IOCTL)
-		/* usbfs requests only (type byte 'U'); any other is fatal. */
-		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, (uint32_t)'U' << 8));
-	else
-		/* isatty() and friends: refuse quietly instead of killing. */
-		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY),
-		    SCMP_SYS(ioctl), 0);
+	rc |= ioctl_rules(ctx, allow);
 	/* TCP_QUICKACK after reads on a tcp: channel, nothing else. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
 	    SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP), SCMP_A2(SCMP_CMP_EQ, TCP_QUICKACK));

@@ -107,16 +107,25 @@ exit_for(int err)
 }
 
 static int
-run_child(struct stream *chan, int priv, const struct fe_attach_opts *o,
-    pid_t parent)
+run_child(const struct fe_attach_opts *o, int priv, pid_t parent)
 {
 	struct child_ctx c = { .priv = priv };
 	struct fe_hooks hooks = { .attach = child_attach, .ctx = &c };
 	struct fe_session *s;
+	struct stream *chan;
 	int rc, err;
 
 	log_setproc("usbgate-frontend[session]");
 	sandbox_parent_death_signal(SIGKILL, parent);
+	/* Acquire (a vchan's ring is the opening process's, proto/chan.h),
+	 * drop, then parse. */
+	rc = stream_open(o->uri, o->flags, &chan);
+	if (rc < 0) {
+		log_warnx("channel %s: %s%s%s", o->uri, stream_strerror(rc),
+		    rc == STREAM_E_SYS ? ": " : "",
+		    rc == STREAM_E_SYS ? strerror(errno) : "");
+		return FE_EXIT_ERROR;
+	}
 	rc = sandbox_enter(o->user, SANDBOX_ALLOW_SOCKETS);
 	if (rc < 0) {
 		log_warnx("sandbox: %s", sandbox_strerror(rc));
@@ -303,17 +312,16 @@ struct import {
 };
 
 /*
- * Open the channel and fork the session child, which gets it; the parent
- * never touches channel bytes. Returns 0 or an enum fe_exit.
+ * Fork the session child, which opens the channel; the parent never
+ * touches channel bytes. Returns 0 or an enum fe_exit.
  */
 static int
 import_start(struct import *im)
 {
 	const struct fe_attach_opts *o = im->o;
-	struct stream *chan;
 	struct sigaction sa;
 	pid_t parent;
-	int sp[2], rc;
+	int sp[2];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -321,13 +329,6 @@ import_start(struct import *im)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = stream_open(o->uri, o->flags, &chan);
-	if (rc < 0) {
-		log_warnx("channel %s: %s%s%s", o->uri, stream_strerror(rc),
-		    rc == STREAM_E_SYS ? ": " : "",
-		    rc == STREAM_E_SYS ? strerror(errno) : "");
-		return FE_EXIT_ERROR;
-	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		fatal("socketpair");
 	parent = getpid();
@@ -338,11 +339,9 @@ import_start(struct import *im)
 		close(sp[0]);
 		if (o->notify_fd >= 0)
 			close(o->notify_fd);
-		_exit(run_child(chan, sp[1], o, parent));
+		_exit(run_child(o, sp[1], parent));
 	}
-	/* The parent never touches channel bytes. */
 	close(sp[1]);
-	stream_close(chan);
 	im->priv = sp[0];
 	return 0;
 }

@@ -354,6 +354,11 @@ open_dev(const struct chan_uri *u, int serve, struct chan_end *out)
 	return end_from_fd(fd, out);
 }
 
+static const struct chan_wait_ops vchan_wait = {
+	chan_vchan_wait_start, chan_vchan_wait_fd, chan_vchan_wait_step,
+	chan_vchan_wait_free,
+};
+
 /*
  * The kinds. A qrexec kind (a service's stdio, or a socket the agent
  * hands over) or a kernel-module kind is one more row here.
@@ -369,8 +374,8 @@ static const struct chan_kind_ops chan_kinds[CHAN_KIND__COUNT] = {
 	    CHAN_K_CONTROL, parse_tcp, open_tcp, listen_tcp },
 	[CHAN_DEV] = { "dev", CHAN_DEV, CHAN_K_NOEOS | CHAN_K_FRAMED |
 	    CHAN_K_CONTROL, parse_path, open_dev, NULL },
-	[CHAN_VCHAN] = { "vchan", CHAN_VCHAN, CHAN_K_LISTEN,
-	    parse_vchan, chan_vchan_open, NULL },
+	[CHAN_VCHAN] = { "vchan", CHAN_VCHAN, CHAN_K_LISTEN | CHAN_K_CONTROL,
+	    parse_vchan, chan_vchan_open, NULL, &vchan_wait },
 	[CHAN_RAWDEV] = { "rawdev", CHAN_RAWDEV, CHAN_K_NOEOS,
 	    parse_path, open_dev, NULL },
 };
@@ -481,6 +486,71 @@ chan_open(const struct chan_uri *u, int listen, struct chan_end *out)
 	if (u->kind == CHAN_UNIX)
 		unlink(u->path);
 	return r;
+}
+
+struct chan_wait {
+	const struct chan_wait_ops *ops;	/* NULL: opened at start */
+	void *h;
+	int rc;			/* without ops: the open's result */
+	int saved;		/* and its errno */
+	struct chan_end end;
+};
+
+int
+chan_wait_start(const struct chan_uri *u, struct chan_wait **out)
+{
+	struct chan_wait *w;
+	int r;
+
+	*out = NULL;
+	if ((unsigned)u->kind >= CHAN_KIND__COUNT)
+		return CHAN_E_URI;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return CHAN_E_NOMEM;
+	w->ops = chan_kinds[u->kind].wait;
+	if (w->ops == NULL) {
+		w->rc = chan_open(u, 0, &w->end);
+		w->saved = errno;
+	} else if ((r = w->ops->start(u, &w->h)) != CHAN_OK) {
+		free(w);
+		return r;
+	}
+	*out = w;
+	return CHAN_OK;
+}
+
+int
+chan_wait_fd(const struct chan_wait *w)
+{
+	return w->ops != NULL ? w->ops->fd(w->h) : -1;
+}
+
+int
+chan_wait_step(struct chan_wait *w, struct chan_end *out)
+{
+	int r = w->rc, saved = w->saved;
+
+	if (w->ops != NULL)
+		return w->ops->step(w->h, out);
+	/* once: the end is the caller's now */
+	*out = w->end;
+	end_init(&w->end);
+	w->rc = CHAN_E_SYS;
+	w->saved = EBADF;
+	errno = saved;
+	return r;
+}
+
+void
+chan_wait_free(struct chan_wait *w)
+{
+	if (w == NULL)
+		return;
+	if (w->ops != NULL)
+		w->ops->free(w->h);
+	else if (w->rc == CHAN_OK)
+		chan_end_close(&w->end);
+	free(w);
 }
 
 void

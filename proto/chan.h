@@ -23,6 +23,15 @@
  *
  * Descriptors are returned O_CLOEXEC and O_NONBLOCK (inherited ones: fd:,
  * stdio, are only made non-blocking).
+ *
+ * An open end belongs to the process that opened it. A vchan is that
+ * process's grant (server) or grant mapping (client) and its event
+ * channel: a PV domain's gntdev mappings are not inherited across fork,
+ * and closing a copy anywhere tears the ring down for both ends. So a
+ * daemon forks its session process first and the session opens the
+ * channel, while still privileged, before it enters the sandbox
+ * (common/sandbox.c allows the vchan's calls after that); the parent never
+ * opens it. Every kind is opened that way, so there is one path for all.
  */
 #ifndef USBGATE_CHAN_H
 #define USBGATE_CHAN_H
@@ -91,6 +100,14 @@ struct chan_end {
 	void *h;			/* io's handle */
 };
 
+/* Opening a client without blocking (chan_wait_start), where a kind can. */
+struct chan_wait_ops {
+	int (*start)(const struct chan_uri *u, void **h);
+	int (*fd)(const void *h);
+	int (*step)(void *h, struct chan_end *out);
+	void (*free)(void *h);
+};
+
 /* One row per kind; room for qrexec and kmod kinds. */
 struct chan_kind_ops {
 	const char *scheme;	/* "unix" for "unix:...", "stdio" alone */
@@ -102,6 +119,8 @@ struct chan_kind_ops {
 	int (*open)(const struct chan_uri *u, int serve, struct chan_end *out);
 	/* A non-blocking listening descriptor (CHAN_K_SOCKET only). */
 	int (*listen)(const struct chan_uri *u, unsigned mode);
+	/* Wait for a server without blocking (NULL: open at once). */
+	const struct chan_wait_ops *wait;
 };
 
 /* Parse uri. Returns CHAN_OK or CHAN_E_URI. */
@@ -130,6 +149,24 @@ int chan_listen(const struct chan_uri *u, unsigned mode);
 /* Accept one connection (non-blocking); CHAN_E_SYS with EAGAIN if none. */
 int chan_accept(int lfd, struct chan_end *out);
 
+/*
+ * Open a client end without blocking the caller's loop while its server is
+ * not there yet (a vchan client waits for the server's xenstore keys; a
+ * caller such as usbgated keeps serving everything else meanwhile).
+ * chan_wait_start begins; poll chan_wait_fd for POLLIN (-1: nothing to
+ * wait for) and call chan_wait_step then, or on the caller's own timer:
+ * CHAN_OK and *out once open, CHAN_E_SYS with errno EAGAIN while waiting,
+ * another error when the open failed. Kinds without a wait of their own
+ * open (and, for a socket, connect) in chan_wait_start, and the first step
+ * returns the result. The caller decides how long to wait; chan_wait_free
+ * ends a wait, done or not. Returns CHAN_OK or a chan_error.
+ */
+struct chan_wait;
+int chan_wait_start(const struct chan_uri *u, struct chan_wait **out);
+int chan_wait_fd(const struct chan_wait *w);
+int chan_wait_step(struct chan_wait *w, struct chan_end *out);
+void chan_wait_free(struct chan_wait *w);
+
 /* Close what chan_open or chan_accept gave. */
 void chan_end_close(struct chan_end *e);
 
@@ -139,5 +176,9 @@ int chan_nonblock(int fd);
 
 /* proto/chan_vchan.c: the vchan row's operations. */
 int chan_vchan_open(const struct chan_uri *u, int serve, struct chan_end *out);
+int chan_vchan_wait_start(const struct chan_uri *u, void **h);
+int chan_vchan_wait_fd(const void *h);
+int chan_vchan_wait_step(void *h, struct chan_end *out);
+void chan_vchan_wait_free(void *h);
 
 #endif

@@ -72,62 +72,119 @@ keys_present(struct xs_handle *xs, const char *base)
 	return errno == ENOENT || errno == EACCES ? 0 : -1;
 }
 
+/*
+ * A client waiting for its server: a xenstore connection watching the
+ * server's path /local/domain/PEER/data/vchan/SELF/PORT. The blocking
+ * open and chan_wait (chan.h) are the same steps.
+ */
+struct vchan_wait {
+	struct xs_handle *xs;
+	int peer;
+	char base[128];
+};
+
+static void
+wait_free(struct vchan_wait *w)
+{
+	if (w == NULL)
+		return;
+	if (w->xs != NULL) {
+		xs_unwatch(w->xs, w->base, "usbgate-vchan");
+		xs_close(w->xs);
+	}
+	free(w);
+}
+
+static struct vchan_wait *
+wait_start(int peer, const char *port)
+{
+	struct vchan_wait *w = calloc(1, sizeof(*w));
+	unsigned int len;
+	char *self;
+	int saved;
+
+	if (w == NULL)
+		return NULL;
+	w->peer = peer;
+	if ((w->xs = xs_open(0)) == NULL) {
+		free(w);
+		return NULL;
+	}
+	self = xs_read(w->xs, XBT_NULL, "domid", &len);
+	if (self == NULL)
+		goto fail;
+	snprintf(w->base, sizeof(w->base), "/local/domain/%d/data/vchan/%s/%s",
+	    peer, self, port);
+	free(self);
+	if (xs_watch(w->xs, w->base, "usbgate-vchan"))
+		return w;
+fail:
+	saved = errno;
+	xs_close(w->xs);
+	free(w);
+	errno = saved;
+	return NULL;
+}
+
+/*
+ * Take the watch's events and try the keys: the vchan, or NULL with errno
+ * EAGAIN while they are absent (or stale keys of a server that went).
+ */
+static struct libxenvchan *
+wait_step(struct vchan_wait *w)
+{
+	struct libxenvchan *vc;
+	char **ev;
+	int rc;
+
+	while ((ev = xs_check_watch(w->xs)) != NULL)
+		free(ev);
+	if (errno != EAGAIN)
+		return NULL;
+	rc = keys_present(w->xs, w->base);
+	if (rc < 0)
+		return NULL;
+	if (rc > 0 && (vc = libxenvchan_client_init(NULL, w->peer,
+	    w->base)) != NULL)
+		return vc;
+	errno = EAGAIN;
+	return NULL;
+}
+
 static struct libxenvchan *
 client_open(int peer, const char *port, int wait_ms)
 {
 	struct itimerspec its = { { 0, 0 }, { wait_ms / 1000,
 	    (wait_ms % 1000) * 1000000L } };
 	struct libxenvchan *vc = NULL;
-	struct xs_handle *xs;
+	struct vchan_wait *w;
 	struct pollfd pfd[2];
-	char base[128], **ev;
-	unsigned int len, n;
-	char *self;
-	int rc, saved = ETIMEDOUT, tfd;
+	int saved = ETIMEDOUT, tfd;
 
 	/* the deadline is a timer beside the watch: no clock arithmetic */
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (tfd < 0)
 		return NULL;
 	if (timerfd_settime(tfd, 0, &its, NULL) < 0 ||
-	    (xs = xs_open(0)) == NULL) {
+	    (w = wait_start(peer, port)) == NULL) {
+		saved = errno;
 		close(tfd);
+		errno = saved;
 		return NULL;
 	}
-	self = xs_read(xs, XBT_NULL, "domid", &len);
-	if (self == NULL) {
-		saved = errno;
-		goto out;
-	}
-	snprintf(base, sizeof(base), "/local/domain/%d/data/vchan/%s/%s",
-	    peer, self, port);
-	free(self);
-	if (!xs_watch(xs, base, "usbgate-vchan")) {
-		saved = errno;
-		goto out;
-	}
-	pfd[0].fd = xs_fileno(xs);
+	pfd[0].fd = xs_fileno(w->xs);
 	pfd[0].events = POLLIN;
 	pfd[1].fd = tfd;
 	pfd[1].events = POLLIN;
-	for (;;) {
-		rc = keys_present(xs, base);
-		if (rc < 0) {
+	while ((vc = wait_step(w)) == NULL) {
+		if (errno != EAGAIN) {
 			saved = errno;
 			break;
 		}
-		if (rc > 0 && (vc = libxenvchan_client_init(NULL, peer,
-		    base)) != NULL)
-			break;
-		/* absent, or stale keys of a server that went: wait */
 		if (poll(pfd, 2, -1) < 0 || pfd[1].revents != 0)
 			break;
-		ev = xs_read_watch(xs, &n);
-		free(ev);
 	}
-	xs_unwatch(xs, base, "usbgate-vchan");
-out:
-	xs_close(xs);
+	wait_free(w);
 	close(tfd);
 	if (vc == NULL)
 		errno = saved;
@@ -180,11 +237,26 @@ vchan_read(void *h, void *buf, size_t len)
 	struct vchan_end *e = h;
 	int n;
 
+	uint64_t one = 1;
+
 	vchan_take_event(e);
 	if (!libxenvchan_is_open(e->vc) && libxenvchan_data_ready(e->vc) == 0)
 		return CHAN_E_EOF;
 	n = libxenvchan_read(e->vc, buf, len);
-	return n < 0 ? CHAN_E_EOF : n;
+	if (n < 0)
+		return CHAN_E_EOF;
+	/*
+	 * The event that announced these bytes is consumed. Bytes left in
+	 * the ring, or a peer already gone behind them, get no new one:
+	 * raise the eventfd so that rfd stays readable and the next read
+	 * takes the rest, or reports the end.
+	 */
+	if ((libxenvchan_data_ready(e->vc) > 0 ||
+	    !libxenvchan_is_open(e->vc)) &&
+	    write(e->kick, &one, sizeof(one)) != sizeof(one)) {
+		/* already raised */
+	}
+	return n;
 }
 
 static ssize_t
@@ -217,30 +289,36 @@ static const struct chan_io vchan_io = {
 	vchan_read, vchan_write, vchan_ack, vchan_close,
 };
 
-int
-chan_vchan_open(const struct chan_uri *u, int serve, struct chan_end *out)
+/* Wrap an open vchan (NULL: failed, errno kept) into an end; it owns vc. */
+static int
+end_wrap(struct libxenvchan *vc, struct chan_end *out)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct vchan_end *e = calloc(1, sizeof(*e));
+	struct vchan_end *e;
 	uint64_t one = 1;
+	int saved;
 
-	if (e == NULL)
+	if (vc == NULL)
+		return CHAN_E_SYS;
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		libxenvchan_close(vc);
 		return CHAN_E_NOMEM;
+	}
+	e->vc = vc;
 	e->ep = epoll_create1(EPOLL_CLOEXEC);
 	e->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	e->vc = e->ep < 0 || e->kick < 0 ? NULL :
-	    vchan_open(u->domid, u->port, serve, VCHAN_WAIT_MS);
-	if (e->vc == NULL ||
+	if (e->ep < 0 || e->kick < 0 ||
 	    epoll_ctl(e->ep, EPOLL_CTL_ADD, e->kick, &ev) < 0 ||
 	    epoll_ctl(e->ep, EPOLL_CTL_ADD, libxenvchan_fd_for_select(e->vc),
 	    &ev) < 0 || write(e->kick, &one, sizeof(one)) != sizeof(one)) {
-		if (e->vc != NULL)
-			libxenvchan_close(e->vc);
+		saved = errno;
+		libxenvchan_close(e->vc);
 		if (e->ep >= 0)
 			close(e->ep);
 		if (e->kick >= 0)
 			close(e->kick);
 		free(e);
+		errno = saved;
 		return CHAN_E_SYS;
 	}
 	e->vc->blocking = 0;
@@ -258,6 +336,44 @@ chan_vchan_open(const struct chan_uri *u, int serve, struct chan_end *out)
 	return CHAN_OK;
 }
 
+int
+chan_vchan_open(const struct chan_uri *u, int serve, struct chan_end *out)
+{
+	return end_wrap(vchan_open(u->domid, u->port, serve, VCHAN_WAIT_MS),
+	    out);
+}
+
+int
+chan_vchan_wait_start(const struct chan_uri *u, void **h)
+{
+	*h = wait_start(u->domid, u->port);
+	return *h != NULL ? CHAN_OK : CHAN_E_SYS;
+}
+
+int
+chan_vchan_wait_fd(const void *h)
+{
+	const struct vchan_wait *w = h;
+
+	return xs_fileno(w->xs);
+}
+
+int
+chan_vchan_wait_step(void *h, struct chan_end *out)
+{
+	struct libxenvchan *vc = wait_step(h);
+
+	if (vc == NULL)
+		return CHAN_E_SYS;
+	return end_wrap(vc, out);
+}
+
+void
+chan_vchan_wait_free(void *h)
+{
+	wait_free(h);
+}
+
 #else
 
 int
@@ -268,6 +384,37 @@ chan_vchan_open(const struct chan_uri *u, int serve, struct chan_end *out)
 	(void)out;
 	errno = ENOTSUP;
 	return CHAN_E_NOTSUP;
+}
+
+int
+chan_vchan_wait_start(const struct chan_uri *u, void **h)
+{
+	(void)u;
+	*h = NULL;
+	errno = ENOTSUP;
+	return CHAN_E_NOTSUP;
+}
+
+int
+chan_vchan_wait_fd(const void *h)
+{
+	(void)h;
+	return -1;
+}
+
+int
+chan_vchan_wait_step(void *h, struct chan_end *out)
+{
+	(void)h;
+	(void)out;
+	errno = ENOTSUP;
+	return CHAN_E_NOTSUP;
+}
+
+void
+chan_vchan_wait_free(void *h)
+{
+	(void)h;
 }
 
 #endif

@@ -2,7 +2,9 @@
  * ctl_link.c: a VM daemon's control link to dom0 (see ctl_link.h).
  *
  * States: IDLE (nothing open; a timer says when to try), LISTENING
- * (waiting for dom0 to connect), HELLO (our HELLO sent, dom0's awaited),
+ * (waiting for dom0 to connect on a socket), HELLO (our HELLO sent,
+ * dom0's awaited; a vchan server waits here for dom0, its client, with
+ * our HELLO in the ring),
  * UP, DEAD (an inherited descriptor closed; nothing to reopen). Every way
  * a connection ends, including those the session framing reports on a
  * character device, leads back to IDLE (or LISTENING, or DEAD).
@@ -77,7 +79,7 @@ ctl_link_new(const char *uri, int listen, enum ctl_role self,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return CTL_E_NOMEM;
 	if (strlen(uri) > CTL_URI_MAX || ctl_chan_parse(uri, &l->u) != CTL_OK ||
-	    (listen && !(chan_kind_flags(l->u.kind) & CHAN_K_SOCKET))) {
+	    (listen && !(chan_kind_flags(l->u.kind) & CHAN_K_LISTEN))) {
 		free(l);
 		return CTL_E_URI;
 	}
@@ -130,9 +132,13 @@ link_down(struct ctl_link *l, const char *why)
 	if (l->kflags & CHAN_K_INHERIT) {
 		l->state = LINK_DEAD;
 		l->timer = 0;
-	} else if (l->listen) {
+	} else if (l->listen && (l->kflags & CHAN_K_SOCKET)) {
 		l->state = LINK_LISTENING;
 		l->timer = 0;
+	} else if (l->listen) {
+		/* a vchan server: a fresh ring for dom0's next client */
+		l->state = LINK_IDLE;
+		l->timer = mono_ms();
 	} else {
 		l->state = LINK_IDLE;
 		backoff(l);
@@ -183,8 +189,23 @@ link_start(struct ctl_link *l, struct chan_end *accepted)
 static void
 link_try_open(struct ctl_link *l)
 {
+	struct chan_end e;
+	int r;
+
 	if (!l->listen) {
 		link_start(l, NULL);
+		return;
+	}
+	if (!(l->kflags & CHAN_K_SOCKET)) {
+		/* serve (vchan): open at once, dom0 connects when it comes */
+		if ((r = chan_open(&l->u, 1, &e)) != CHAN_OK) {
+			snprintf(l->detail, sizeof(l->detail), "serve %.100s: %s",
+			    l->uri, r == CHAN_E_SYS ? strerror(errno) :
+			    ctl_strerror(ctl_chan_error(r)));
+			backoff(l);
+			return;
+		}
+		link_start(l, &e);
 		return;
 	}
 	if (l->lfd < 0 && (l->lfd = ctl_chan_listen(l->uri, 0600)) < 0) {

@@ -32,8 +32,9 @@ enum ctl_link_event {
 struct ctl_link;
 
 /*
- * uri: unix:, tcp:, dev:, fd:, stdio, framed:... (see chan.h). listen:
- * wait for dom0 to connect (unix:, tcp: only). Nothing is opened yet; the first
+ * uri: unix:, tcp:, dev:, fd:, stdio, vchan:, framed:... (see chan.h).
+ * listen: wait for dom0 to connect (unix:, tcp:), or be the vchan server
+ * dom0's usbgated connects to (a fresh one each time dom0 went away). Nothing is opened yet; the first
  * ctl_link_io() does. Returns CTL_OK or a negative enum ctl_error.
  */
 int ctl_link_new(const char *uri, int listen, enum ctl_role self,

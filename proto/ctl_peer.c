@@ -200,6 +200,10 @@ ctl_conn_read(struct ctl_conn *c)
 	n = stream_fill(c->s);
 	if (n < 0)
 		return ctl_stream_error((int)n);
+	/* no write descriptor (vchan): the peer's read wakes rfd instead */
+	if (stream_wfd(c->s) < 0 && stream_pending(c->s) > 0 &&
+	    ctl_conn_flush(c) < 0)
+		return CTL_E_EOF;
 	return (int)n;
 }
 

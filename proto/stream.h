@@ -61,7 +61,8 @@ typedef void (*stream_free_fn)(void *ctx, void *buf);
  * peer connects, except on vchan: there the server exists (its keys are in
  * xenstore) before any client and stream_open returns at once; the client
  * waits up to 10 s for it (proto/chan_vchan.c). vchan:DOMID:PORT
- * names the peer's domain on both ends. Returns STREAM_OK and *out, or a
+ * names the peer's domain on both ends. Open it in the process that uses
+ * it, never before a fork (chan.h). Returns STREAM_OK and *out, or a
  * negative stream_error.
  */
 int stream_open(const char *uri, int flags, struct stream **out);

@@ -86,10 +86,13 @@ int gated_conf_parse_text(const char *text, const char *name,
 struct gcli;
 struct gsess;
 
+struct chan_wait;
+
 struct gpeer {
 	struct gated_peer_conf conf;
 	int lfd;			/* listening socket or -1 */
 	struct ctl_conn *conn;		/* NULL while disconnected */
+	struct chan_wait *wait;		/* connecting (a vchan's server absent) */
 	long retry_at;			/* ms: next connect attempt */
 	int retry_delay;		/* ms */
 	int n_devs;			/* backends: devices published */

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,17 @@ struct gxen_dom {
 	char name[CTL_NAME_MAX + 1];
 };
 
+struct gxen_pair {
+	unsigned int appvm, backend;
+	uint64_t held[GXEN_PORT_COUNT / 64];	/* bit i: GXEN_PORT_FIRST + i */
+};
+
 struct gxen {
 	struct xs_handle *xs;
 	int n;
 	struct gxen_dom doms[GXEN_DOMS_MAX];
+	int n_pairs;
+	struct gxen_pair pairs[GXEN_PAIRS_MAX];
 };
 
 struct gxen *
@@ -164,5 +172,79 @@ gxen_domid(const struct gxen *gx, const char *name)
 		if (strcmp(gx->doms[i].name, name) == 0)
 			return (int)gx->doms[i].domid;
 	return -1;
+}
+
+/* ---------------------------------------------------------------- ports */
+
+static struct gxen_pair *
+pair_find(struct gxen *gx, unsigned int appvm, unsigned int backend)
+{
+	int i;
+
+	for (i = 0; i < gx->n_pairs; i++)
+		if (gx->pairs[i].appvm == appvm &&
+		    gx->pairs[i].backend == backend)
+			return &gx->pairs[i];
+	return NULL;
+}
+
+/* A pair that holds no port is dropped, to make room for others. */
+static void
+pair_drop_if_empty(struct gxen *gx, struct gxen_pair *p)
+{
+	size_t i;
+
+	for (i = 0; i < GXEN_PORT_COUNT / 64; i++)
+		if (p->held[i] != 0)
+			return;
+	*p = gx->pairs[--gx->n_pairs];
+}
+
+int
+gxen_port_take(struct gxen *gx, unsigned int appvm, unsigned int backend)
+{
+	struct gxen_pair *p = pair_find(gx, appvm, backend);
+	int i;
+
+	if (p == NULL) {
+		if (gx->n_pairs == GXEN_PAIRS_MAX)
+			return -1;
+		p = &gx->pairs[gx->n_pairs++];
+		memset(p, 0, sizeof(*p));
+		p->appvm = appvm;
+		p->backend = backend;
+	}
+	for (i = 0; i < GXEN_PORT_COUNT; i++)
+		if (!(p->held[i / 64] & (UINT64_C(1) << (i % 64)))) {
+			p->held[i / 64] |= UINT64_C(1) << (i % 64);
+			return GXEN_PORT_FIRST + i;
+		}
+	return -1;
+}
+
+void
+gxen_port_give(struct gxen *gx, unsigned int appvm, unsigned int backend,
+    int port)
+{
+	struct gxen_pair *p = pair_find(gx, appvm, backend);
+	int i = port - GXEN_PORT_FIRST;
+
+	if (p == NULL || i < 0 || i >= GXEN_PORT_COUNT)
+		return;
+	p->held[i / 64] &= ~(UINT64_C(1) << (i % 64));
+	pair_drop_if_empty(gx, p);
+}
+
+void
+gxen_port_forget(struct gxen *gx, unsigned int domid)
+{
+	int i = 0;
+
+	while (i < gx->n_pairs)
+		if (gx->pairs[i].appvm == domid ||
+		    gx->pairs[i].backend == domid)
+			gx->pairs[i] = gx->pairs[--gx->n_pairs];
+		else
+			i++;
 }
 #endif

@@ -7,6 +7,11 @@
  * when its node is owned by dom0 (the toolstack writes it; a guest cannot),
  * is a valid CTL_CS_NAME and belongs to one domain only. A VM restart shows
  * as the old domid gone and a new one come under the same name.
+ *
+ * It also hands out the vchan ports of the data channels: per pair of
+ * domids (AppVM, backend), from a range clear of qrexec's (512 and up);
+ * the server's xenstore path holds both domids, so pairs never collide and
+ * only the channels of one pair need distinct ports.
  */
 #ifndef USBGATE_GATED_XEN_H
 #define USBGATE_GATED_XEN_H
@@ -14,6 +19,9 @@
 #include "ctl_msg.h"
 
 #define GXEN_DOMS_MAX	256
+#define GXEN_PORT_FIRST	21760	/* 0x5500 */
+#define GXEN_PORT_COUNT	256
+#define GXEN_PAIRS_MAX	256
 
 struct gxen;
 
@@ -37,5 +45,17 @@ int gxen_update(struct gxen *gx, gxen_fn fn, void *ctx);
 
 /* The domid of a named domain, or -1. */
 int gxen_domid(const struct gxen *gx, const char *name);
+
+/*
+ * The lowest port no channel of the pair (appvm, backend) holds, now held;
+ * -1 when the pair holds all GXEN_PORT_COUNT or GXEN_PAIRS_MAX pairs hold
+ * ports.
+ */
+int gxen_port_take(struct gxen *gx, unsigned int appvm, unsigned int backend);
+/* Give a port back (a port the pair does not hold is ignored). */
+void gxen_port_give(struct gxen *gx, unsigned int appvm,
+    unsigned int backend, int port);
+/* A domain went: every port of its pairs is free again. */
+void gxen_port_forget(struct gxen *gx, unsigned int domid);
 
 #endif

@@ -57,10 +57,23 @@ gated_peer_drop(struct gated *g, struct gpeer *p, const char *why)
 		core_frontend_gone(g, p);
 }
 
+/* The next connect attempt, later each time (up to RETRY_MAX_MS). */
+static void
+peer_backoff(struct gpeer *p, const char *what, int r)
+{
+	log_debug("%s %s: %s %s: %s", role_word(p->conf.role), p->conf.name,
+	    what, p->conf.uri, r == CTL_E_SYS ? strerror(errno) :
+	    ctl_strerror(r));
+	p->retry_delay = p->retry_delay ? p->retry_delay * 2 : RETRY_MIN_MS;
+	if (p->retry_delay > RETRY_MAX_MS)
+		p->retry_delay = RETRY_MAX_MS;
+	p->retry_at = mono_ms() + p->retry_delay;
+}
+
 /*
- * Open the peer's channel (accepted: a connection accepted on its
- * listening socket, else connect now) and say hello. A framed channel
- * (dev:, framed:...) reports the peer's restart, CLOSE or silence as
+ * Take over the peer's channel (an end accepted on its listening socket,
+ * or one peer_connect opened) and say hello. A framed channel (dev:,
+ * framed:...) reports the peer's restart, CLOSE or silence as
  * end-of-stream, so every restart of a VM's daemon is a new connection.
  */
 static void
@@ -73,14 +86,7 @@ peer_start(struct gated *g, struct gpeer *p, struct chan_end *accepted)
 	r = ctl_conn_open(p->conf.uri, accepted, CTL_ROLE_DOM0, p->conf.role,
 	    &p->conn);
 	if (r != CTL_OK) {
-		log_debug("%s %s: connect %s: %s", role_word(p->conf.role),
-		    p->conf.name, p->conf.uri, r == CTL_E_SYS ?
-		    strerror(errno) : ctl_strerror(r));
-		p->retry_delay = p->retry_delay ? p->retry_delay * 2 :
-		    RETRY_MIN_MS;
-		if (p->retry_delay > RETRY_MAX_MS)
-			p->retry_delay = RETRY_MAX_MS;
-		p->retry_at = mono_ms() + p->retry_delay;
+		peer_backoff(p, "open", r);
 		return;
 	}
 	if (ctl_conn_send_hello(p->conn, "dom0", CTL_CAP__ALL) != CTL_OK) {
@@ -90,6 +96,38 @@ peer_start(struct gated *g, struct gpeer *p, struct chan_end *accepted)
 	}
 	log_info("%s %s: channel open", role_word(p->conf.role),
 	    p->conf.name);
+}
+
+/*
+ * Connect to the peer without blocking the loop: a vchan client waits for
+ * the VM daemon's server on a xenstore watch polled with everything else
+ * (chan_wait, proto/chan.h); the other kinds connect at once.
+ */
+static void
+peer_connect(struct gated *g, struct gpeer *p)
+{
+	struct chan_uri u;
+	struct chan_end e;
+	int r;
+
+	if (p->wait == NULL) {
+		if ((r = ctl_chan_parse(p->conf.uri, &u)) != CTL_OK ||
+		    (r = ctl_chan_error(chan_wait_start(&u, &p->wait))) !=
+		    CTL_OK) {
+			peer_backoff(p, "connect", r);
+			return;
+		}
+	}
+	r = chan_wait_step(p->wait, &e);
+	if (r == CHAN_E_SYS && errno == EAGAIN)
+		return;		/* the server is not there yet */
+	chan_wait_free(p->wait);
+	p->wait = NULL;
+	if (r != CHAN_OK) {
+		peer_backoff(p, "connect", ctl_chan_error(r));
+		return;
+	}
+	peer_start(g, p, &e);
 }
 
 static void
@@ -299,7 +337,10 @@ static void
 loop(struct gated *g)
 {
 	struct pollfd *pfd;
-	/* Per peer: listening socket, input, output; per client: one. */
+	/*
+	 * Per peer: listening socket, input, output (or its wait for a
+	 * server); per client: one.
+	 */
 	size_t cap = 2 + 3 * GATED_PEERS_MAX + GATED_CLIENTS_MAX, n;
 	struct gcli *c, *cn;
 	long now, next;
@@ -328,6 +369,10 @@ loop(struct gated *g)
 				if ((t = ctl_conn_timeout(p->conn)) >= 0 &&
 				    (next == 0 || now + t < next))
 					next = now + t;
+			} else if (p->wait != NULL) {
+				if (chan_wait_fd(p->wait) >= 0)
+					pfd[n++] = (struct pollfd){
+					    chan_wait_fd(p->wait), POLLIN, 0 };
 			} else if (!p->conf.listen &&
 			    (next == 0 || p->retry_at < next))
 				next = p->retry_at;
@@ -361,6 +406,9 @@ loop(struct gated *g)
 
 					if (chan_accept(p->lfd, &e) == CHAN_OK)
 						peer_start(g, p, &e);
+				} else if (p->wait != NULL &&
+				    pfd[k].fd == chan_wait_fd(p->wait)) {
+					peer_connect(g, p);
 				} else if (p->conn != NULL &&
 				    pfd[k].fd == ctl_conn_wfd(p->conn) &&
 				    (pfd[k].events & POLLOUT)) {
@@ -385,8 +433,8 @@ loop(struct gated *g)
 			struct gpeer *p = &g->peers[i];
 
 			if (p->conn == NULL && !p->conf.listen &&
-			    p->retry_at <= now)
-				peer_start(g, p, NULL);
+			    p->wait == NULL && p->retry_at <= now)
+				peer_connect(g, p);
 			else if (p->conn != NULL &&
 			    (r = ctl_conn_tick(p->conn)) != CTL_OK)
 				gated_peer_drop(g, p, ctl_conn_end_why(r));
@@ -552,6 +600,7 @@ main(int argc, char **argv)
 		if (g.peers[i].conn != NULL)
 			ctl_conn_drain(g.peers[i].conn, 200);
 		ctl_conn_free(g.peers[i].conn);
+		chan_wait_free(g.peers[i].wait);
 		if (g.peers[i].lfd >= 0)
 			close(g.peers[i].lfd);
 	}

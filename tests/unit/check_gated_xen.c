@@ -3,7 +3,8 @@
  * against the fake hypervisor: domains seen coming and going through the
  * special watches, names taken only from dom0-owned nodes, a guest that
  * renames itself or borrows another's name ignored, a restart seen as the
- * old domid gone and a new one come.
+ * old domid gone and a new one come; the data channels' vchan ports
+ * handed out per pair of domains.
  */
 #include "config.h"
 
@@ -117,6 +118,42 @@ START_TEST(a_name_dom0_did_not_write_or_two_domains_share_names_nothing)
 }
 END_TEST
 
+START_TEST(ports_are_handed_out_per_pair_and_freed)
+{
+	struct gxen *gx = gxen_open();
+	int i;
+
+	ck_assert_ptr_nonnull(gx);
+	/* per pair: two AppVMs of one backend may use the same number */
+	ck_assert_int_eq(gxen_port_take(gx, 2, 1), GXEN_PORT_FIRST);
+	ck_assert_int_eq(gxen_port_take(gx, 2, 1), GXEN_PORT_FIRST + 1);
+	ck_assert_int_eq(gxen_port_take(gx, 5, 1), GXEN_PORT_FIRST);
+	ck_assert_int_eq(gxen_port_take(gx, 2, 6), GXEN_PORT_FIRST);
+	/* the lowest free one comes back; a port not held changes nothing */
+	gxen_port_give(gx, 2, 1, GXEN_PORT_FIRST);
+	gxen_port_give(gx, 2, 1, GXEN_PORT_FIRST + 7);
+	gxen_port_give(gx, 2, 1, 80);
+	ck_assert_int_eq(gxen_port_take(gx, 2, 1), GXEN_PORT_FIRST);
+	ck_assert_int_eq(gxen_port_take(gx, 2, 1), GXEN_PORT_FIRST + 2);
+	/* a pair holds at most the range */
+	for (i = 3; i < GXEN_PORT_COUNT; i++)
+		ck_assert_int_eq(gxen_port_take(gx, 2, 1), GXEN_PORT_FIRST + i);
+	ck_assert_int_eq(gxen_port_take(gx, 2, 1), -1);
+	/* backend 1 went: its pairs' ports are free, the others' kept */
+	gxen_port_forget(gx, 1);
+	ck_assert_int_eq(gxen_port_take(gx, 2, 1), GXEN_PORT_FIRST);
+	ck_assert_int_eq(gxen_port_take(gx, 5, 1), GXEN_PORT_FIRST);
+	ck_assert_int_eq(gxen_port_take(gx, 2, 6), GXEN_PORT_FIRST + 1);
+	/* and the table of pairs is bounded */
+	for (i = 0; i < GXEN_PAIRS_MAX - 3; i++)
+		ck_assert_int_ge(gxen_port_take(gx, 100 + (unsigned)i, 1), 0);
+	ck_assert_int_eq(gxen_port_take(gx, 99, 1), -1);
+	gxen_port_give(gx, 5, 1, GXEN_PORT_FIRST);
+	ck_assert_int_eq(gxen_port_take(gx, 99, 1), GXEN_PORT_FIRST);
+	gxen_close(gx);
+}
+END_TEST
+
 Suite *
 unit_suite(void)
 {
@@ -127,6 +164,7 @@ unit_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, domains_are_followed_by_dom0_owned_names);
 	tcase_add_test(tc, a_name_dom0_did_not_write_or_two_domains_share_names_nothing);
+	tcase_add_test(tc, ports_are_handed_out_per_pair_and_freed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -137,7 +137,7 @@ static const struct {
 	{ CHAN_TCP, CHAN_K_LISTEN | CHAN_K_SOCKET | CHAN_K_CONTROL },
 	{ CHAN_DEV, CHAN_K_NOEOS | CHAN_K_FRAMED | CHAN_K_CONTROL },
 	{ CHAN_RAWDEV, CHAN_K_NOEOS },
-	{ CHAN_VCHAN, CHAN_K_LISTEN },
+	{ CHAN_VCHAN, CHAN_K_LISTEN | CHAN_K_CONTROL },
 };
 
 START_TEST(kinds_say_what_they_can)
@@ -197,6 +197,46 @@ START_TEST(unix_listen_replaces_a_stale_socket_never_a_file)
 	ck_assert_uint_eq(st.st_mode & 0777, 0600);
 	ck_assert_int_ne(fcntl(lfd, F_GETFL) & O_NONBLOCK, 0);
 	ck_assert_int_ne(fcntl(lfd, F_GETFD) & FD_CLOEXEC, 0);
+	close(lfd);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(a_wait_on_a_kind_without_one_is_the_open_at_once)
+{
+	char path[] = "/tmp/usbgate-check-XXXXXX";
+	struct chan_uri u;
+	struct chan_wait *w;
+	struct chan_end e;
+	int fd = mkstemp(path), lfd, cfd;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(path);
+	u = (struct chan_uri){ .kind = CHAN_UNIX };
+	strcpy(u.path, path);
+	/* nobody listens: the first step is the connect's own error */
+	ck_assert_int_eq(chan_wait_start(&u, &w), CHAN_OK);
+	ck_assert_int_eq(chan_wait_fd(w), -1);
+	errno = 0;
+	ck_assert_int_eq(chan_wait_step(w, &e), CHAN_E_SYS);
+	ck_assert_int_eq(errno, ENOENT);
+	chan_wait_free(w);
+	/* a listener: connected in start, the end handed over once */
+	lfd = chan_listen(&u, 0600);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(chan_wait_start(&u, &w), CHAN_OK);
+	ck_assert_int_eq(chan_wait_step(w, &e), CHAN_OK);
+	cfd = e.rfd;
+	ck_assert_int_ge(cfd, 0);
+	ck_assert_int_eq(e.rfd, e.wfd);
+	ck_assert_int_eq(chan_wait_step(w, &e), CHAN_E_SYS);
+	ck_assert_int_ne(errno, EAGAIN);
+	chan_wait_free(w);
+	fd = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	close(cfd);
 	close(lfd);
 	unlink(path);
 }
@@ -821,6 +861,7 @@ unit_suite(void)
 	tcase_add_loop_test(tc, kinds_say_what_they_can, 0,
 	    sizeof(kind_flags) / sizeof(kind_flags[0]));
 	tcase_add_test(tc, unix_listen_replaces_a_stale_socket_never_a_file);
+	tcase_add_test(tc, a_wait_on_a_kind_without_one_is_the_open_at_once);
 	tcase_add_test(tc, dev_is_framed_rawdev_is_not);
 	tcase_add_test(tc, framed_prefix_frames_any_kind);
 	tcase_add_test(tc, ends_know_sockets_and_tcp);

@@ -24,8 +24,14 @@
 #include "unit_main.h"
 #include "fakexen_fixture.h"
 
-/* Peers started while this is set enter usbgate's sandbox once open. */
-static int sandboxed;
+/*
+ * Peers started while this is set enter usbgate's sandbox once open
+ * (VCHAN_PEER_SANDBOX: "1" the frontend session's, "usbfs" the backend
+ * session's); while forked is set, they fork first and open the channel
+ * in the child, as the daemons do.
+ */
+static const char *sandboxed;
+static int forked;
 
 struct peer {
 	pid_t pid;
@@ -62,8 +68,10 @@ peer_start(struct peer *p, int dom, const char *a1, const char *a2,
 			snprintf(opts, sizeof(opts), "%s%sdetect_leaks=0",
 			    a != NULL ? a : "", a != NULL ? ":" : "");
 			setenv("ASAN_OPTIONS", opts, 1);
-			setenv("VCHAN_PEER_SANDBOX", "1", 1);
+			setenv("VCHAN_PEER_SANDBOX", sandboxed, 1);
 		}
+		if (forked)
+			setenv("VCHAN_PEER_FORK", "1", 1);
 		execl(VCHAN_PEER, "vchan_peer", a1, a2, a3, a4, a5,
 		    (char *)NULL);
 		_exit(127);
@@ -117,39 +125,64 @@ trace_wait(const char *line)
 	ck_assert_msg(found, "never traced: %s", line);
 }
 
-START_TEST(data_both_ways_large_and_partial)
+/*
+ * An echo server in domain 5 for domain 1 on port, started with the
+ * server's sandbox and fork settings (srv_sb, forked), and a client in
+ * domain 1 with cli_sb that sends bytes and checks the echo; both end
+ * cleanly (the server sees the client's end as end of stream).
+ */
+static void
+echo_pair(const char *port, const char *srv_sb, const char *cli_sb,
+    const char *bytes, const char *seed)
 {
 	struct peer srv, cli;
+	char uri[32], ok[32];
 
-	peer_start(&srv, 5, "vchan:1:21760", "listen", "echo", NULL, NULL);
-	peer_start(&cli, 1, "vchan:5:21760", "connect", "send", "3000000", "1");
+	sandboxed = srv_sb;
+	snprintf(uri, sizeof(uri), "vchan:1:%s", port);
+	peer_start(&srv, 5, uri, "listen", "echo", NULL, NULL);
+	sandboxed = cli_sb;
+	snprintf(uri, sizeof(uri), "vchan:5:%s", port);
+	peer_start(&cli, 1, uri, "connect", "send", bytes, seed);
+	sandboxed = NULL;
+	forked = 0;
 	peer_expect(&cli, "opened");
-	peer_expect(&cli, "ok 3000000");
+	snprintf(ok, sizeof(ok), "ok %s", bytes);
+	peer_expect(&cli, ok);
 	ck_assert_int_eq(peer_wait(&cli), 0);
-	/* the server saw the client's end as end of stream */
 	peer_expect(&srv, "opened");
 	ck_assert_int_eq(peer_wait(&srv), 0);
+}
+
+START_TEST(data_both_ways_large_and_partial)
+{
+	echo_pair("21760", NULL, NULL, "3000000", "1");
 }
 END_TEST
 
 START_TEST(both_ends_work_and_end_inside_usbgates_sandbox)
 {
-	struct peer srv, cli;
-
 	/*
 	 * chroot and seccomp after the open, as in the daemons: event
 	 * channels and grants need no file or new socket from then on,
 	 * and closing calls nothing the filter kills
 	 */
-	sandboxed = 1;
-	peer_start(&srv, 5, "vchan:1:21766", "listen", "echo", NULL, NULL);
-	peer_start(&cli, 1, "vchan:5:21766", "connect", "send", "1000000", "4");
-	sandboxed = 0;
-	peer_expect(&cli, "opened");
-	peer_expect(&cli, "ok 1000000");
-	ck_assert_int_eq(peer_wait(&cli), 0);
-	peer_expect(&srv, "opened");
-	ck_assert_int_eq(peer_wait(&srv), 0);
+	echo_pair("21766", "1", "1", "1000000", "4");
+}
+END_TEST
+
+START_TEST(the_daemons_session_processes_open_the_channel_after_the_fork)
+{
+	/*
+	 * As usbgate-frontend (the server) and usbgate-backend (the client)
+	 * run a session: fork, the child opens the vchan while privileged,
+	 * enters its sandbox (the backend's allows usbfs ioctls and kills on
+	 * any other but the vchan's), then moves data; the parent never
+	 * opens it. A parent that opened the vchan and closed its copy after
+	 * the fork tore the ring down under the child.
+	 */
+	forked = 1;
+	echo_pair("21767", "1", "usbfs", "2000000", "5");
 }
 END_TEST
 
@@ -203,6 +236,53 @@ START_TEST(late_server_then_killed_server_is_end_of_stream)
 	ck_assert_int_eq(peer_wait(&srv), 128 + SIGKILL);
 	peer_expect(&cli, "eof");
 	ck_assert_int_eq(peer_wait(&cli), 0);
+}
+END_TEST
+
+START_TEST(a_client_waits_for_its_server_without_blocking_its_loop)
+{
+	struct peer srv, cli;
+
+	/* usbgated's way: the open is a step of its poll loop */
+	peer_start(&cli, 1, "vchan:5:21768", "wait", "send", "500000", "6");
+	peer_expect(&cli, "waiting");
+	trace_wait("d1 WATCH /local/domain/5/data/vchan/1/21768");
+	ck_assert_int_eq(write(cli.in, "a\n", 2), 2);
+	peer_expect(&cli, "tick");
+	ck_assert_int_eq(write(cli.in, "b\n", 2), 2);
+	peer_expect(&cli, "tick");
+	peer_start(&srv, 5, "vchan:1:21768", "listen", "echo", NULL, NULL);
+	peer_expect(&cli, "opened");
+	peer_expect(&cli, "ok 500000");
+	ck_assert_int_eq(peer_wait(&cli), 0);
+	peer_expect(&srv, "opened");
+	ck_assert_int_eq(peer_wait(&srv), 0);
+}
+END_TEST
+
+START_TEST(a_vm_daemon_serves_its_control_link_to_dom0_again_and_again)
+{
+	struct peer srv, dom0;
+	int i;
+
+	/*
+	 * The backend daemon of domain 5 listens on its control link over
+	 * vchan (the server); usbgated in dom0 connects without blocking,
+	 * hellos cross. When dom0 goes, the daemon serves a fresh ring and
+	 * the next dom0 finds it: three times.
+	 */
+	peer_start(&srv, 5, "vchan:0:21769", "ctl-serve", "sys-usb", NULL,
+	    NULL);
+	for (i = 0; i < 3; i++) {
+		peer_start(&dom0, 0, "vchan:5:21769", "ctl-dom0", "sys-usb",
+		    NULL, NULL);
+		peer_expect(&dom0, "hello sys-usb");
+		ck_assert_int_eq(peer_wait(&dom0), 0);
+		peer_expect(&srv, "up");
+		peer_expect(&srv, "down");
+	}
+	kill(srv.pid, SIGTERM);
+	peer_wait(&srv);
 }
 END_TEST
 
@@ -409,9 +489,15 @@ unit_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, data_both_ways_large_and_partial);
 	tcase_add_test(tc, both_ends_work_and_end_inside_usbgates_sandbox);
+	tcase_add_test(tc,
+	    the_daemons_session_processes_open_the_channel_after_the_fork);
 	tcase_add_test(tc, a_third_domain_is_refused_by_xenstore_permissions);
 	tcase_add_test(tc, late_server_then_killed_server_is_end_of_stream);
 	tcase_add_test(tc, a_killed_client_is_end_of_stream_for_the_server);
+	tcase_add_test(tc,
+	    a_client_waits_for_its_server_without_blocking_its_loop);
+	tcase_add_test(tc,
+	    a_vm_daemon_serves_its_control_link_to_dom0_again_and_again);
 	tcase_add_test(tc, two_appvms_on_one_backend_and_two_backends_on_one_port);
 	tcase_add_test(tc, a_slow_reader_holds_the_writer_back_without_loss);
 	suite_add_tcase(s, tc);

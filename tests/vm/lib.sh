@@ -122,6 +122,10 @@ vm_build_initrd() {
 		done
 	done
 	rm -rf "${stage:?}${USBGATE_BUILDDIR%%/*}/${USBGATE_BUILDDIR#/}" 2>/dev/null
+	# glibc dlopens libgcc_s.so.1 for pthread_cancel (libxenstore's xs_close
+	# cancels its watch thread) and aborts without it; ldd does not name it,
+	# Debian's libc6 depends on it.
+	vm_copy_with_libs "$stage" /usr/lib/x86_64-linux-gnu/libgcc_s.so.1
 	vm_build_kmod "$stage" || return 1
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) >"$TESTBED_SESSION/extra.cpio" ||
 		return 1

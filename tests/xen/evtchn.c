@@ -15,11 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <xenevtchn.h>
+#include <xen/xen.h>
+#include <xen/sys/evtchn.h>
 
 #include "fakexen.h"
 
@@ -239,9 +242,12 @@ xenevtchn_close(xenevtchn_handle *h)
 int
 xenevtchn_notify(xenevtchn_handle *h, evtchn_port_t port)
 {
+	struct ioctl_evtchn_notify n = { .port = port };
 	struct bound *b = local(h, port);
 
-	return b == NULL ? -1 : fx_chan_notify(b->c, b->p, h->fd);
+	if (b == NULL || fx_ioctl(IOCTL_EVTCHN_NOTIFY, &n) < 0)
+		return -1;
+	return fx_chan_notify(b->c, b->p, h->fd);
 }
 
 xenevtchn_port_or_error_t

@@ -56,6 +56,16 @@ struct fx_grant {
 	_Atomic uint32_t revoked;
 };
 
+/*
+ * Make the ioctl the real library makes at this point (request req, as in
+ * Xen's tools/libs/{evtchn,gnttab}/linux.c), so that a seccomp filter
+ * decides about it exactly as on Xen. No descriptor of the fake knows the
+ * request, so it goes to none: EBADF means the kernel was asked, as the
+ * real device would be (0); a refusal by the filter is -1 with its errno,
+ * and the caller fails as the real library does (or the filter kills).
+ */
+int fx_ioctl(unsigned long req, void *arg);
+
 /* The calling process's domain and directory; -1 and errno when unset. */
 int fx_self(uint32_t *dom, const char **dir);
 /* Map the channel of port <dom>.<port> (setup only); NULL and errno. */

@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <xengnttab.h>
+#include <xen/sys/gntdev.h>
 
 #include "fakexen.h"
 
@@ -115,6 +117,13 @@ map_files(uint32_t dom, const uint32_t *refs, uint32_t count, int prot,
 		}
 		close(fd);
 	}
+	/*
+	 * gntdev marks its mappings VM_DONTCOPY in a PV domain (the kernel's
+	 * drivers/xen/gntdev.c, use_ptemod): a forked child has no ring.
+	 */
+	if (check_grantee && madvise(base, (size_t)count * FX_PAGE,
+	    MADV_DONTFORK) < 0)
+		goto fail;
 	return base;
 fail:
 	munmap(base, (size_t)count * FX_PAGE);
@@ -277,10 +286,18 @@ xengnttab_map_grant_ref_notify(xengnttab_handle *h, uint32_t domid,
 	return with_notify(h, a, domid, ref, notify_offset, notify_port);
 }
 
+/* gntdev's three steps: the slot of the address, munmap, free the slot. */
 int
 xengnttab_unmap(xengnttab_handle *h, void *start_address, uint32_t count)
 {
-	return unmap_common(h, start_address, count);
+	struct ioctl_gntdev_get_offset_for_vaddr off = {
+	    .vaddr = (uintptr_t)start_address };
+	struct ioctl_gntdev_unmap_grant_ref un = { .count = count };
+
+	if (fx_ioctl(IOCTL_GNTDEV_GET_OFFSET_FOR_VADDR, &off) < 0 ||
+	    unmap_common(h, start_address, count) < 0)
+		return -1;
+	return fx_ioctl(IOCTL_GNTDEV_UNMAP_GRANT_REF, &un);
 }
 
 int

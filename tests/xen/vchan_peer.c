@@ -14,13 +14,26 @@
  *                                          check N pushed bytes: "ok N"
  *   vchan_peer raw DOMID PATH                  libxenvchan_client_init on
  *                                          PATH: "open" or the errno name
+ *   vchan_peer URI ctl-serve NAME             a VM daemon's control link
+ *                                          (ctl_link, listening: the vchan
+ *                                          server): "up"/"down" per dom0
+ *   vchan_peer URI ctl-dom0 NAME              usbgated's side: connect
+ *                                          without blocking (chan_wait),
+ *                                          hellos: "hello NAME" when the
+ *                                          server said that name
+ * "wait" instead of listen|connect: a client opened without blocking
+ * (chan_wait, proto/chan.h) in a poll loop that also serves stdin: "waiting"
+ * once the server is found absent, "tick" for each line read meanwhile.
  * With VCHAN_PEER_SANDBOX=1 the peer enters usbgate's own sandbox
  * (common/sandbox.c: chroot into an empty directory when root, seccomp)
- * once the channel is open, as the daemons' session processes do.
- * With VCHAN_PEER_FORK=1 it forks once the channel is open, the parent
- * closes its stream and the child runs the mode, as usbgate's daemons do:
- * today that kills the channel (doc/xen.md section 5; the fix is due in
- * the channel layer, then this becomes a test).
+ * once the channel is open, as the frontend's session process does; with
+ * VCHAN_PEER_SANDBOX=usbfs the backend session's (usbfs ioctls allowed,
+ * any other ioctl but the vchan's fatal).
+ * With VCHAN_PEER_FORK=1 it forks first, as usbgate's daemons do: the
+ * child (the session process) opens the channel, enters the sandbox if
+ * asked and runs the mode; the parent never opens the channel and exits
+ * with the child's status. (Opening in the parent and closing its copy
+ * after the fork tore the ring down, doc/xen.md section 5.)
  * Exit status 0 when the mode's claim held.
  */
 #include "config.h"
@@ -36,6 +49,8 @@
 
 #include <libxenvchan.h>
 
+#include "ctl_link.h"
+#include "ctl_peer.h"
 #include "sandbox.h"
 #include "stream.h"
 
@@ -57,6 +72,98 @@ turn(struct stream *s, int ms)
 		r = stream_fill(s);
 	stream_flush(s);
 	return r < 0 ? (int)r : 0;
+}
+
+/* A client that keeps its loop going while its server is not there. */
+static int
+open_waiting(const char *uri, struct stream **s)
+{
+	struct chan_uri u;
+	struct chan_wait *w;
+	struct chan_end e;
+	struct pollfd p[2];
+	char line[64];
+	int rc, said = 0;
+
+	if (chan_uri_parse(uri, &u) != CHAN_OK ||
+	    chan_wait_start(&u, &w) != CHAN_OK)
+		return STREAM_E_SYS;
+	while ((rc = chan_wait_step(w, &e)) == CHAN_E_SYS && errno == EAGAIN) {
+		if (!said++)
+			printf("waiting\n");
+		p[0] = (struct pollfd){ chan_wait_fd(w), POLLIN, 0 };
+		p[1] = (struct pollfd){ 0, POLLIN, 0 };
+		if (poll(p, 2, -1) < 0)
+			break;
+		if ((p[1].revents & POLLIN) && fgets(line, sizeof(line), stdin))
+			printf("tick\n");
+	}
+	chan_wait_free(w);
+	if (rc != CHAN_OK)
+		return rc;
+	return stream_from_end(&e, 0, s);
+}
+
+static int
+run_ctl_serve(const char *uri, const char *name)
+{
+	struct ctl_link *l;
+	struct pollfd p[2];
+	struct ctl_msg m;
+	int n, t, ev;
+
+	if (ctl_link_new(uri, 1, CTL_ROLE_BACKEND, name, 0, &l) != CTL_OK)
+		return 2;
+	while (!ctl_link_is_dead(l)) {
+		t = -1;
+		n = ctl_link_pollfds(l, p, &t);
+		if (poll(p, (nfds_t)n, t) < 0)
+			break;
+		ctl_link_io(l, p, n);
+		while ((ev = ctl_link_next(l, &m)) != CTL_LINK_NONE)
+			printf("%s\n", ev == CTL_LINK_UP ? "up" :
+			    ev == CTL_LINK_DOWN ? "down" : "msg");
+	}
+	ctl_link_free(l);
+	return 1;
+}
+
+static int
+run_ctl_dom0(const char *uri, const char *want)
+{
+	struct ctl_conn *c;
+	struct chan_uri u;
+	struct chan_wait *w;
+	struct chan_end e;
+	struct pollfd p;
+	struct ctl_msg m;
+	int rc;
+
+	if (chan_uri_parse(uri, &u) != CHAN_OK ||
+	    chan_wait_start(&u, &w) != CHAN_OK)
+		return 1;
+	while ((rc = chan_wait_step(w, &e)) == CHAN_E_SYS && errno == EAGAIN) {
+		p = (struct pollfd){ chan_wait_fd(w), POLLIN, 0 };
+		poll(&p, 1, -1);
+	}
+	chan_wait_free(w);
+	if (rc != CHAN_OK || ctl_conn_open(uri, &e, CTL_ROLE_DOM0,
+	    CTL_ROLE_BACKEND, &c) != CTL_OK ||
+	    ctl_conn_send_hello(c, "dom0", CTL_CAP__ALL) != CTL_OK)
+		return 1;
+	for (;;) {
+		p = (struct pollfd){ ctl_conn_fd(c), POLLIN, 0 };
+		if (poll(&p, 1, 5000) <= 0 || ctl_conn_read(c) < 0)
+			return 1;
+		if ((rc = ctl_conn_next(c, &m)) < 0)
+			return 1;
+		if (rc > 0 && m.type == CTL_MSG_HELLO)
+			break;
+	}
+	printf("hello %s\n", strcmp(m.u.hello.name, want) == 0 ?
+	    m.u.hello.name : "(another name)");
+	ctl_conn_free(c);
+	return 0;
 }
 
 static int
@@ -183,6 +290,7 @@ main(int argc, char **argv)
 {
 	struct libxenvchan *vc;
 	struct stream *s;
+	const char *sb;
 	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -196,28 +304,40 @@ main(int argc, char **argv)
 		printf("%s\n", errno == EACCES ? "EACCES" : strerror(errno));
 		return 1;
 	}
+	if (argc == 4 && strcmp(argv[2], "ctl-serve") == 0)
+		return run_ctl_serve(argv[1], argv[3]);
+	if (argc == 4 && strcmp(argv[2], "ctl-dom0") == 0)
+		return run_ctl_dom0(argv[1], argv[3]);
 	if (argc < 4)
 		return 2;
-	rc = stream_open(argv[1], strcmp(argv[2], "listen") == 0 ?
-	    STREAM_F_LISTEN : 0, &s);
+	if (getenv("VCHAN_PEER_FORK") != NULL) {
+		pid_t pid = fork();
+		int st;
+
+		if (pid < 0)
+			return 1;
+		if (pid > 0) {
+			/* the daemons' parent: never holds the channel */
+			if (waitpid(pid, &st, 0) < 0)
+				return 1;
+			return WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st);
+		}
+	}
+	if (strcmp(argv[2], "wait") == 0)
+		rc = open_waiting(argv[1], &s);
+	else
+		rc = stream_open(argv[1], strcmp(argv[2], "listen") == 0 ?
+		    STREAM_F_LISTEN : 0, &s);
 	if (rc < 0) {
 		printf("open: %s\n", stream_strerror(rc));
 		return 1;
 	}
 	printf("opened\n");
-	if (getenv("VCHAN_PEER_FORK") != NULL) {
-		pid_t pid = fork();
-
-		if (pid > 0) {
-			int st;
-
-			stream_close(s);	/* as the daemons' parents do */
-			waitpid(pid, &st, 0);
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-		}
-	}
-	if (getenv("VCHAN_PEER_SANDBOX") != NULL &&
-	    (rc = sandbox_enter(NULL, SANDBOX_ALLOW_SOCKETS)) != SANDBOX_OK) {
+	sb = getenv("VCHAN_PEER_SANDBOX");
+	if (sb != NULL && (rc = sandbox_enter(NULL, SANDBOX_ALLOW_SOCKETS |
+	    (strcmp(sb, "usbfs") == 0 ? SANDBOX_ALLOW_IOCTL : 0))) !=
+	    SANDBOX_OK) {
 		printf("sandbox: %s\n", sandbox_strerror(rc));
 		return 1;
 	}

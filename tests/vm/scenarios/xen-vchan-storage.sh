@@ -1,4 +1,4 @@
-# tests/xen/vm-scenario-vchan-storage.sh (to become tests/vm/scenarios/xen-vchan-storage.sh once it passes, see doc/xen.md section 5): one VM runs the fake hypervisor (tests/xen: fakexenstored, drop-in libxenevtchn/libxengnttab) with sys-usb as domain 1 and the AppVM as domain 2; usbgate-backend serves a mass-storage gadget over vchan to usbgate-frontend (the vchan server) with the unmodified Debian libxenvchan and libxenstore: the client found the server's keys under /local/domain/2/data/vchan/1/PORT, 32 MiB round trip bit-exact through vhci, detach, the device back on usb-storage
+# tests/vm/scenarios/xen-vchan-storage.sh: one VM runs the fake hypervisor (tests/xen: fakexenstored, drop-in libxenevtchn/libxengnttab) with sys-usb as domain 1 and the AppVM as domain 2; usbgate-backend serves a mass-storage gadget over vchan to usbgate-frontend (the vchan server), each session process opening the vchan itself before its sandbox, with the unmodified Debian libxenvchan and libxenstore: the client found the server's keys under /local/domain/2/data/vchan/1/PORT, 32 MiB round trip bit-exact through vhci, detach, the device back on usb-storage
 scenario() {
 	local x='LD_LIBRARY_PATH=/usr/local/bin XENSTORED_PATH=/tmp/xen/d'
 	local busid xjob fjob bjob log i rc dev sums port vbus
@@ -23,7 +23,7 @@ scenario() {
 			vbus=${BASH_REMATCH[2]}
 			break
 		fi
-		vm_bg_running A "$fjob" || fail "usbgate-frontend ended: $(tail -n 3 <<<"$log" | tr '\n' ' ')"
+		vm_bg_running A "$fjob" || fail "usbgate-frontend ended: $(tail -n 3 <<<"$log" | tr '\n' ' '); backend: $(vm_bg_log A "$bjob" | tail -n 4 | tr '\n' ' ')"
 		sleep 0.5
 	done
 	[[ -n ${vbus:-} ]] || fail "the device did not enumerate through vchan within 30 s"
