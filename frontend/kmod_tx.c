@@ -61,20 +61,28 @@ void
 fe_kmod_complete(struct fe_session *s, const struct urb *u, int32_t status,
     const uint8_t *data, uint32_t len)
 {
-	uint32_t dlen = u->in && data != NULL ? len : 0;
+	uint32_t dlen = u->in && data != NULL ? len : 0, i;
+	struct ugh_iso_result *r;
 	struct ugh_complete *c;
 	size_t size;
 
 	if (u->unlink_seqnum != 0)
 		return;
-	c = record(s, u, 0, dlen, &size);
+	/* An isochronous URB refused whole: every packet failed. */
+	if (u->npackets > 0)
+		dlen = len = 0;
+	c = record(s, u, u->npackets, dlen, &size);
 	if (c != NULL) {
 		/* usbgate_hcd takes only what a host controller gives back. */
 		c->status = status == -EMSGSIZE ? -EINVAL : status;
 		/* IN: the bytes that came; OUT: what the device took. */
 		c->actual = u->in ? dlen : len;
+		r = (struct ugh_iso_result *)(c + 1);
+		for (i = 0; i < u->npackets; i++)
+			r[i].status = c->status;
+		c->error_count = c->status != 0 ? u->npackets : 0;
 		if (dlen > 0)
-			memcpy(c + 1, data, dlen);
+			memcpy(r + u->npackets, data, dlen);
 	}
 	queue(s, c, size);
 }

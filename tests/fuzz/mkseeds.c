@@ -18,6 +18,7 @@
 
 #include "ctl_msg.h"
 #include "fuzz.h"
+#include "usbgate_hcd_uapi.h"
 #include "usbip_wire.h"
 
 static const char *outdir;
@@ -469,7 +470,10 @@ filter_seed(const char *name, const uint8_t *desc, size_t dlen,
 	save("iface_desc", name);
 }
 
-/* A chunk for fuzz_frontend: even tag to the channel, odd to vhci. */
+/*
+ * A chunk for fuzz_frontend(_kmod): even tag to the channel, odd to vhci
+ * (or usbgate_hcd).
+ */
 static void
 chunks(uint8_t tag, const uint8_t *p, size_t n)
 {
@@ -484,8 +488,34 @@ chunks(uint8_t tag, const uint8_t *p, size_t n)
 	}
 }
 
+/* A usbgate_hcd record: type, id, for a submission ep, xfer, length, setup. */
+static const uint8_t *
+ugh_rec(uint16_t type, uint64_t id, uint8_t ep, uint8_t xfer, uint32_t len,
+    const uint8_t setup[8], size_t *size)
+{
+	static struct ugh_submit h;
+
+	memset(&h, 0, sizeof(h));
+	h.hdr.type = type;
+	h.hdr.id = id;
+	h.hdr.len = type == UGH_K_SUBMIT ? sizeof(h) : sizeof(h.hdr);
+	h.ep = ep;
+	h.xfer = xfer;
+	h.length = len;
+	if (setup != NULL)
+		memcpy(h.setup, setup, 8);
+	*size = h.hdr.len;
+	return (const uint8_t *)&h;
+}
+
+/*
+ * The backend offers a high-speed device; the AppVM's kernel asks for the
+ * device descriptor (id 1) and a bulk IN (id 2), which the backend
+ * answers. On usbgate_hcd (kmod) a port reset comes first and a third URB
+ * is unlinked before its late answer.
+ */
 static void
-frontend_seed(void)
+frontend_seed(int kmod)
 {
 	struct usb_redir_device_connect_header dc = { usb_redir_speed_high,
 	    0, 0, 0, 0x1209, 0x0001, 0x0100 };
@@ -495,6 +525,8 @@ frontend_seed(void)
 	    0x0100, 0, 18 };
 	struct usb_redir_bulk_packet_header b = { 0x81, 0, 13, 0, 0 };
 	uint8_t dev_desc[18];
+	const uint8_t *r;
+	size_t n;
 	int i;
 
 	memset(&ei, 0, sizeof(ei));
@@ -516,19 +548,36 @@ frontend_seed(void)
 	usbredirparser_do_write(H.p);
 	chunks(0, H.out, H.out_len);
 	H.out_len = 0;
-	/* vhci: GET_DESCRIPTOR(DEVICE) as seqnum 1, a bulk IN as 2. */
-	chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 1, USBIP_DIR_IN, 0, 18,
-	    0xffffffffu, get_dev_desc), USBIP_HDR_LEN);
-	chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 2, USBIP_DIR_IN, 1, 512,
-	    0xffffffffu, NULL), USBIP_HDR_LEN);
+	if (kmod) {
+		r = ugh_rec(UGH_K_RESET, 1, 0, 0, 0, NULL, &n);
+		chunks(1, r, n);
+		r = ugh_rec(UGH_K_SUBMIT, 1, 0x80, UGH_XFER_CONTROL, 18,
+		    get_dev_desc, &n);
+		chunks(1, r, n);
+		r = ugh_rec(UGH_K_SUBMIT, 2, 0x81, UGH_XFER_BULK, 512, NULL, &n);
+		chunks(1, r, n);
+		r = ugh_rec(UGH_K_SUBMIT, 3, 0x81, UGH_XFER_BULK, 512, NULL, &n);
+		chunks(1, r, n);
+		r = ugh_rec(UGH_K_UNLINK, 3, 0, 0, 0, NULL, &n);
+		chunks(1, r, n);
+	} else {
+		/* vhci: GET_DESCRIPTOR(DEVICE) as seqnum 1, a bulk IN as 2. */
+		chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 1, USBIP_DIR_IN, 0, 18,
+		    0xffffffffu, get_dev_desc), USBIP_HDR_LEN);
+		chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 2, USBIP_DIR_IN, 1, 512,
+		    0xffffffffu, NULL), USBIP_HDR_LEN);
+	}
 	/* The backend answers both. */
 	memcpy(dev_desc, kbd_mouse, sizeof(dev_desc));
 	usbredirparser_send_control_packet(H.p, 1, &c, dev_desc, 18);
 	usbredirparser_send_bulk_packet(H.p, 2, &b,
 	    (uint8_t *)"USBS-answer!!", 13);
+	if (kmod)	/* late: the kernel gave it back already */
+		usbredirparser_send_bulk_packet(H.p, 3, &b,
+		    (uint8_t *)"USBS-answer!!", 13);
 	usbredirparser_do_write(H.p);
 	chunks(0, H.out, H.out_len);
-	save("frontend", "connect-control-bulk");
+	save(kmod ? "frontend_kmod" : "frontend", "connect-control-bulk");
 	e_done();
 }
 
@@ -551,6 +600,7 @@ main(int argc, char **argv)
 	    2 | 4, 0);
 	filter_seed("webcam-control-refused", webcam, sizeof(webcam), 0,
 	    2 | 4, 0);
-	frontend_seed();
+	frontend_seed(0);
+	frontend_seed(1);
 	return 0;
 }

@@ -1141,6 +1141,26 @@ kmod_read(uint8_t *buf, size_t max)
 	return r;
 }
 
+/* A session on usbgate_hcd with the backend's device attached. */
+static void
+kmod_start(void)
+{
+	kmod_mode = 1;
+	start_session();
+	connect_device();
+}
+
+/* The next record, a completion: its fixed part in c, all of it in got. */
+static void
+kmod_read_complete(uint8_t *got, size_t max, struct ugh_complete *c)
+{
+	struct ugh_rec r = kmod_read(got, max);
+
+	ck_assert_uint_eq(r.type, UGH_F_COMPLETE);
+	ck_assert_uint_ge(r.len, sizeof(*c));
+	memcpy(c, got, sizeof(*c));
+}
+
 START_TEST(kmod_bulk_in_round_trip)
 {
 	uint8_t data[32], got[256];
@@ -1150,17 +1170,13 @@ START_TEST(kmod_bulk_in_round_trip)
 
 	for (i = 0; i < 32; i++)
 		data[i] = (uint8_t)(i * 7);
-	kmod_mode = 1;
-	start_session();
-	connect_device();
+	kmod_start();
 	kmod_submit(1, 0x81, UGH_XFER_BULK, 512, NULL, NULL);
 	r = peer_expect(usb_redir_bulk_packet);
 	ck_assert_uint_eq(r->ep, 0x81);
 	ck_assert_uint_eq(r->len, 512);
 	answer_bulk(r->id, 0x81, usb_redir_success, data, 32);
-	kmod_read(got, sizeof(got));
-	memcpy(&c, got, sizeof(c));
-	ck_assert_uint_eq(c.hdr.type, UGH_F_COMPLETE);
+	kmod_read_complete(got, sizeof(got), &c);
 	ck_assert_uint_eq(c.hdr.id, 1);
 	ck_assert_uint_eq(c.hdr.len, UGH_ALIGN(sizeof(c) + 32));
 	ck_assert_int_eq(c.status, 0);
@@ -1180,16 +1196,13 @@ START_TEST(kmod_bulk_out_completes_with_the_length_taken)
 	    .status = usb_redir_success, .length = 100 };
 
 	memset(data, 0x5a, sizeof(data));
-	kmod_mode = 1;
-	start_session();
-	connect_device();
+	kmod_start();
 	kmod_submit(7, 0x02, UGH_XFER_BULK, 100, NULL, data);
 	r = peer_expect(usb_redir_bulk_packet);
 	ck_assert_uint_eq(r->len, 100);
 	usbredirparser_send_bulk_packet(P.p, r->id, &h, NULL, 0);
 	peer_pump(0);
-	kmod_read(got, sizeof(got));
-	memcpy(&c, got, sizeof(c));
+	kmod_read_complete(got, sizeof(got), &c);
 	ck_assert_uint_eq(c.hdr.id, 7);
 	ck_assert_uint_eq(c.hdr.len, sizeof(c));
 	ck_assert_uint_eq(c.actual, 100);
@@ -1208,9 +1221,7 @@ START_TEST(kmod_unlink_is_a_cancel_whose_late_answer_is_not_written)
 	const struct rec *r, *x;
 	uint64_t first;
 
-	kmod_mode = 1;
-	start_session();
-	connect_device();
+	kmod_start();
 	kmod_submit(1, 0x81, UGH_XFER_BULK, 64, NULL, NULL);
 	first = peer_expect(usb_redir_bulk_packet)->id;
 	kmod_notice(UGH_K_UNLINK, 1);
@@ -1221,8 +1232,7 @@ START_TEST(kmod_unlink_is_a_cancel_whose_late_answer_is_not_written)
 	kmod_submit(2, 0x81, UGH_XFER_BULK, 64, NULL, NULL);
 	r = peer_expect(usb_redir_bulk_packet);
 	answer_bulk(r->id, 0x81, usb_redir_success, data, 8);
-	kmod_read(got, sizeof(got));
-	memcpy(&c, got, sizeof(c));
+	kmod_read_complete(got, sizeof(got), &c);
 	ck_assert_uint_eq(c.hdr.id, 2);
 	ck_assert_uint_eq(c.actual, 8);
 	ck_assert_uint_eq(S->stats.unlinks, 1);
@@ -1244,9 +1254,7 @@ START_TEST(kmod_port_reset_is_real_and_answered)
 	struct ugh_rec d;
 	const struct rec *r;
 
-	kmod_mode = 1;
-	start_session();
-	connect_device();
+	kmod_start();
 	/* enumeration's reset: nothing to reset in sys-usb yet */
 	kmod_notice(UGH_K_RESET, 1);
 	d = kmod_read(got, sizeof(got));
@@ -1280,9 +1288,7 @@ START_TEST(kmod_malformed_record_ends_session)
 	struct ugh_submit *h = (struct ugh_submit *)buf;
 	struct ugh_rec odd = { .type = UGH_K_UNLINK, .len = 12, .id = 1 };
 
-	kmod_mode = 1;
-	start_session();
-	connect_device();
+	kmod_start();
 	switch (_i) {
 	case 0:
 		kmod_write(&odd, sizeof(odd));	/* length not a multiple of 8 */

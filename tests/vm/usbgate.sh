@@ -100,3 +100,17 @@ ug_check_returned() {
 	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"; usbgate-frontend list' \
 		"vhci ports still in use in B"
 }
+
+# ug_storage_again BUSID MIB: attach the storage gadget BUSID once more
+# (after a session that ended badly), move MIB MiB bit-exact through it,
+# detach and check that it returned to A.
+ug_storage_again() {
+	ug_attach "$1"
+	vm_ok B "usb_node 1209:0001 block" "waiting for the disk in B again"
+	vm_ok_t 90 B "storage_roundtrip $VM_OUT $2" "$2 MiB round trip on the second attach"
+	local sums
+	read -r -a sums <<<"$VM_OUT"
+	assert_eq "sha256 on the second attach" "${sums[0]}" "${sums[1]}"
+	ug_detach 0 0
+	ug_check_returned "$1" usb-storage
+}
