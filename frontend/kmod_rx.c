@@ -91,6 +91,7 @@ kmod_submit(struct fe_session *s, const uint8_t *rec, uint32_t len)
 		    (unsigned long long)h.hdr.id);
 		return;
 	}
+	u->kmod_id = h.hdr.id;
 	u->ep = h.ep;
 	u->in = (h.ep & 0x80) != 0;
 	u->length = h.length;
@@ -121,11 +122,8 @@ kmod_unlink(struct fe_session *s, uint64_t id)
 	struct urb *u;
 
 	s->stats.unlinks++;
-	/* Ids are issued in order: at most 2^32 behind the newest. */
-	if (id == 0 || id > s->kmod_id || s->kmod_id - id > UINT32_MAX)
-		return;
 	u = fe_urb_find(s, (uint32_t)id);
-	if (u != NULL)
+	if (u != NULL && u->kmod_id == id)
 		fe_cancel(s, u, KMOD_UNLINKED);
 }
 
@@ -136,6 +134,10 @@ kmod_reset(struct fe_session *s, uint64_t nr)
 		.type = UGH_F_RESET_DONE, .len = sizeof(done), .id = nr,
 	};
 
+	if (nr == 0) {
+		fe_fail(s, FE_E_VHCI, "usbgate_hcd: reset number 0");
+		return;
+	}
 	/*
 	 * The first reset enumerates the device; a configured device is
 	 * reset by the AppVM's driver (or its error recovery): make it real

@@ -21,13 +21,6 @@ free_record(void *ctx, void *buf)
 	free(buf);
 }
 
-/* The kernel's 64-bit id of u: ids ascend, u is < 2^32 behind the newest. */
-static uint64_t
-kmod_id(const struct fe_session *s, const struct urb *u)
-{
-	return s->kmod_id - (uint32_t)((uint32_t)s->kmod_id - u->seqnum);
-}
-
 /* A record: ugh_complete, packets results, len bytes of data, padding. */
 static struct ugh_complete *
 record(const struct fe_session *s, const struct urb *u, uint32_t packets,
@@ -42,7 +35,7 @@ record(const struct fe_session *s, const struct urb *u, uint32_t packets,
 		return NULL;
 	c->hdr.type = UGH_F_COMPLETE;
 	c->hdr.len = (uint32_t)*size;
-	c->hdr.id = kmod_id(s, u);
+	c->hdr.id = u->kmod_id;
 	c->packets = packets;
 	return c;
 }

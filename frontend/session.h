@@ -93,6 +93,7 @@ struct urb {
 	uint32_t unlink_seqnum;	/* CMD_UNLINK waiting for this URB, or 0 */
 	uint64_t deadline_ns;	/* iso-OUT completion time */
 	uint64_t submit_ns;	/* when vhci submitted it (latency stats) */
+	uint64_t kmod_id;	/* usbgate_hcd's id (seqnum: its low half) */
 	struct usbip_iso_desc *iso;	/* npackets descriptors (iso only) */
 	uint8_t *iso_data;	/* iso-IN: packed data gathered so far */
 	uint32_t iso_used;
