@@ -602,7 +602,7 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
 		}
 		timeout = fe_iso_out_tick(s);
 		if (s->kmod && fe_kmod_backlog(s))
-			timeout = 0;	/* records wait for free URBs */
+			timeout = 0;	/* buffered records can go now */
 		r = stream_tick(s->chan);
 		if (r < 0) {
 			fe_fail(s, r == STREAM_E_SILENT ? FE_E_EOF : FE_E_CHANNEL,
