@@ -1,5 +1,6 @@
 # tests/vm/scenarios/kmod-usbgate-kill9.sh: kill -9 of the frontend (both processes) on usbgate_hcd while B reads the disk (URBs in flight): the reader fails instead of hanging, the port disconnects, the backend gives the device back to A, a second attach on the same module moves 8 MiB bit-exact, then the module unloads; no oops
 scenario() {
+	# shellcheck disable=SC2034 # read by usbgate.sh
 	UG_HCD=usbgate
 	source "$VM_DIR/usbgate.sh"
 	ug_boot
