@@ -3,7 +3,8 @@
  * and each IMPORT of the daemon, see attach.h).
  *
  * Owns the process split: the privileged parent keeps only what the
- * session cannot do itself (writing vhci's sysfs attach/detach files);
+ * session cannot do itself (writing vhci's sysfs attach/detach files, or
+ * connecting a port on /dev/usbgate_hcd: kmod_port.c);
  * the child that parses the backend's bytes holds nothing but the channel
  * and its vhci socket, runs as nobody in an empty chroot under seccomp, and
  * asks the parent for a port over a socketpair.
@@ -24,6 +25,7 @@
 #include "attach.h"
 #include "clock.h"
 #include "ident.h"
+#include "kmod_port.h"
 #include "log.h"
 #include "sandbox.h"
 #include "session.h"
@@ -107,10 +109,11 @@ exit_for(int err)
 }
 
 static int
-run_child(const struct fe_attach_opts *o, int priv, pid_t parent)
+run_child(const struct fe_attach_opts *o, int priv, pid_t parent, int kmod)
 {
 	struct child_ctx c = { .priv = priv };
-	struct fe_hooks hooks = { .attach = child_attach, .ctx = &c };
+	struct fe_hooks hooks = { .attach = child_attach, .ctx = &c,
+	    .kmod = kmod };
 	struct fe_session *s;
 	struct stream *chan;
 	int rc, err;
@@ -187,10 +190,10 @@ send_fd(int sock, const struct priv_msg *m, int fd)
 
 static int
 handle_attach(int priv, const struct priv_msg *req, int *port_out,
-    const struct fe_attach_opts *o, int *mismatch)
+    const struct fe_attach_opts *o, int *mismatch, struct kmod_port *kp)
 {
 	struct priv_msg rep = { .type = PRIV_ATTACH };
-	int sp[2], port, speed = (int)req->speed;
+	int sp[2], port, rc, speed = (int)req->speed;
 
 	/* sanitize: the child is untrusted as well */
 	if (speed != FE_SPEED_LOW && speed != FE_SPEED_FULL &&
@@ -211,6 +214,19 @@ handle_attach(int priv, const struct priv_msg *req, int *port_out,
 		/* One port per session. */
 		rep.result = VHCI_E_NOPORT;
 		return send_fd(priv, &rep, -1);
+	}
+	if (kp != NULL) {
+		/* usbgate_hcd: the session owns the port's descriptor. */
+		rep.result = kmod_port_connect(speed, kp);
+		if (rep.result < 0)
+			return send_fd(priv, &rep, -1);
+		*port_out = rep.result = (int32_t)kp->portnum;
+		log_info("device %04x:%04x on usbgate_hcd port %s", req->vid,
+		    req->pid, kp->busid);
+		rc = send_fd(priv, &rep, kp->fd);
+		close(kp->fd);
+		kp->fd = -1;
+		return rc;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		rep.result = VHCI_E_SYS;
@@ -238,13 +254,15 @@ handle_attach(int priv, const struct priv_msg *req, int *port_out,
 
 /* The local bus id once the kernel has configured the device, else NULL. */
 static const char *
-enumerated(int port, char *busid, size_t len)
+enumerated(int port, const struct kmod_port *kp, char *busid, size_t len)
 {
 	struct vhci_port p;
 	char path[256], val[16];
 	FILE *f;
 
-	if (vhci_port_info(port, &p) < 0 || p.status != VHCI_ST_USED ||
+	if (kp != NULL)
+		snprintf(p.busid, sizeof(p.busid), "%s", kp->busid);
+	else if (vhci_port_info(port, &p) < 0 || p.status != VHCI_ST_USED ||
 	    !ident_busid_valid(p.busid))
 		return NULL;
 	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/bConfigurationValue",
@@ -309,6 +327,8 @@ struct import {
 	int printed;		/* enumerated, or given up waiting */
 	int mismatch;		/* not the device dom0 announced */
 	uint64_t attach_t;	/* ms: first look at the port */
+	struct kmod_port kmod;	/* the port on usbgate_hcd, if used */
+	int use_kmod;		/* usbgate_hcd instead of vhci_hcd */
 };
 
 /*
@@ -339,7 +359,7 @@ import_start(struct import *im)
 		close(sp[0]);
 		if (o->notify_fd >= 0)
 			close(o->notify_fd);
-		_exit(run_child(o, sp[1], parent));
+		_exit(run_child(o, sp[1], parent, im->use_kmod));
 	}
 	close(sp[1]);
 	im->priv = sp[0];
@@ -360,7 +380,8 @@ import_check_enumerated(struct import *im)
 
 	if (im->attach_t == 0)
 		im->attach_t = now;
-	if (enumerated(im->port, busid, sizeof(busid)) != NULL) {
+	if (enumerated(im->port, im->use_kmod ? &im->kmod : NULL, busid,
+	    sizeof(busid)) != NULL) {
 		im->printed = 1;
 		if (o->check_id && !id_matches(busid, o->vid, o->pid)) {
 			log_warnx("%s enumerated with another id than "
@@ -378,8 +399,9 @@ import_check_enumerated(struct import *im)
 			if (write(o->notify_fd, &note, sizeof(note)) < 0)
 				log_warn("notify");
 		}
-		printf("attached: vhci port %d busid %s speed %s\n", im->port,
-		    busid, speed_name(im->speed));
+		printf("attached: %s port %d busid %s speed %s\n",
+		    im->use_kmod ? "usbgate_hcd" : "vhci", im->port, busid,
+		    speed_name(im->speed));
 		fflush(stdout);
 	} else if (now - im->attach_t > 15000) {
 		log_warnx("device on port %d did not enumerate within 15 s",
@@ -402,7 +424,7 @@ import_end(struct import *im)
 	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	/* vhci frees the port itself when the socket dies; make sure. */
-	if (im->port >= 0)
+	if (im->port >= 0 && !im->use_kmod)
 		vhci_detach_own(im->port, vhci_import_devid(getpid()));
 	if (im->mismatch)
 		return FE_EXIT_MISMATCH;
@@ -418,7 +440,8 @@ import_end(struct import *im)
 int
 fe_attach_run(const struct fe_attach_opts *o)
 {
-	struct import im = { .o = o, .port = -1 };
+	struct import im = { .o = o, .port = -1, .kmod = { .fd = -1 },
+	    .use_kmod = kmod_hcd_use(o->hcd) };
 	int rc;
 
 	if ((rc = import_start(&im)) != 0)
@@ -448,7 +471,8 @@ fe_attach_run(const struct fe_attach_opts *o)
 			break;
 		}
 		im.speed = (int)m.speed;
-		if (handle_attach(im.priv, &m, &im.port, o, &im.mismatch) < 0)
+		if (handle_attach(im.priv, &m, &im.port, o, &im.mismatch,
+		    im.use_kmod ? &im.kmod : NULL) < 0)
 			break;
 	}
 	return import_end(&im);

@@ -2,6 +2,7 @@
  * main.c: usbgate-frontend, the AppVM side of a device session.
  *
  *   usbgate-frontend attach [--channel URI] [--listen] [--timeout SEC]
+ *                           [--hcd vhci|usbgate|auto]
  *   usbgate-frontend list
  *   usbgate-frontend detach PORT|all
  *   usbgate-frontend daemon --control URI [...]    (daemon.c)
@@ -17,6 +18,7 @@
 
 #include "attach.h"
 #include "daemon.h"
+#include "kmod_port.h"
 #include "log.h"
 #include "stream.h"
 #include "vhci_sysfs.h"
@@ -26,7 +28,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: usbgate-frontend attach [--channel URI] [--listen] "
-	    "[--timeout SEC] [-v]\n"
+	    "[--timeout SEC] [--hcd vhci|usbgate|auto] [-v]\n"
 	    "       usbgate-frontend list\n"
 	    "       usbgate-frontend detach PORT|all\n"
 	    "       usbgate-frontend daemon --control URI [--listen] "
@@ -43,6 +45,7 @@ cmd_attach(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "hcd", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct fe_attach_opts o = { .uri = "stdio", .timeout_ms = 30000,
@@ -56,6 +59,10 @@ cmd_attach(int argc, char **argv)
 		case 't': o.timeout_ms = atoi(optarg) * 1000; break;
 		case 'u': o.user = optarg; break;
 		case 'v': verbose++; break;
+		case 'H':
+			if ((o.hcd = kmod_hcd_parse(optarg)) < 0)
+				usage();
+			break;
 		default: usage();
 		}
 	}

@@ -103,6 +103,7 @@ cb_device_connect(void *priv, struct usb_redir_device_connect_header *untrusted)
 		return;
 	}
 	s->vhci = vs;
+	fe_kmod_attach(s);	/* usbgate_hcd instead of vhci? */
 }
 
 static void

@@ -208,7 +208,9 @@ fe_complete(struct fe_session *s, struct urb *u, int32_t status,
 		data = NULL;
 	status = fe_short_check(u, status, len);
 	usbip_encode_ret_submit(hdr, u->seqnum, status, len, 0, 0, 0);
-	if (s->vhci != NULL) {
+	if (s->kmod)
+		fe_kmod_complete(s, u, status, data, len);
+	else if (s->vhci != NULL) {
 		stream_write(s->vhci, hdr, sizeof(hdr));
 		if (data != NULL && len > 0)
 			stream_write(s->vhci, data, len);
@@ -238,7 +240,9 @@ fe_complete_owned(struct fe_session *s, struct urb *u, int32_t status,
 	}
 	status = fe_short_check(u, status, len);
 	usbip_encode_ret_submit(hdr, u->seqnum, status, len, 0, 0, 0);
-	if (s->vhci != NULL) {
+	if (s->kmod)
+		fe_kmod_complete(s, u, status, data, len);
+	else if (s->vhci != NULL) {
 		stream_write(s->vhci, hdr, sizeof(hdr));
 		if (data != NULL && len > 0) {
 			stream_write_owned(s->vhci, data, len, free_parser_data,
@@ -268,7 +272,9 @@ fe_complete_iso(struct fe_session *s, struct urb *u)
 		total = u->length;
 	usbip_encode_ret_submit(hdr, u->seqnum, 0, total, 0, u->npackets,
 	    errors);
-	if (s->vhci != NULL) {
+	if (s->kmod)
+		fe_kmod_complete_iso(s, u, errors);
+	else if (s->vhci != NULL) {
 		stream_write(s->vhci, hdr, sizeof(hdr));
 		/* IN data goes packed (only actual lengths), then descriptors. */
 		if (u->in && u->iso_used > 0)
@@ -288,7 +294,7 @@ fe_ret_unlink(struct fe_session *s, uint32_t seqnum, int32_t status)
 	uint8_t hdr[USBIP_HDR_LEN];
 
 	usbip_encode_ret_unlink(hdr, seqnum, status);
-	if (s->vhci != NULL)
+	if (s->vhci != NULL && !s->kmod)	/* usbgate_hcd gave it back */
 		stream_write(s->vhci, hdr, sizeof(hdr));
 }
 
@@ -596,6 +602,8 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
 			vi = n++;
 		}
 		timeout = fe_iso_out_tick(s);
+		if (s->kmod && fe_kmod_backlog(s))
+			timeout = 0;	/* buffered records can go now */
 		r = stream_tick(s->chan);
 		if (r < 0) {
 			fe_fail(s, r == STREAM_E_SILENT ? FE_E_EOF : FE_E_CHANNEL,
@@ -633,7 +641,12 @@ fe_session_run(struct fe_session *s, volatile sig_atomic_t *stop,
 			if (s->chan_err != 0)
 				chan_eof = 1;
 		}
-		if (vi >= 0 && (pfd[vi].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (vi >= 0 && s->kmod) {
+			if (fe_kmod_rx(s, pfd[vi].revents &
+			    (POLLIN | POLLHUP | POLLERR)) < 0)
+				break;
+		} else if (vi >= 0 &&
+		    (pfd[vi].revents & (POLLIN | POLLHUP | POLLERR))) {
 			r = stream_fill(s->vhci);
 			if (r < 0) {
 				fe_fail(s, FE_E_VHCI, "vhci closed the socket "

@@ -2,6 +2,8 @@
  * session.h: one imported device in the AppVM: the usbredir guest side
  * joined to one vhci_hcd port.
  *
+ * (or one usbgate_hcd port: kmod_rx.c, kmod_tx.c).
+ *
  * Owns the in-flight URB table (a fixed pool, no allocation per URB), the
  * per-endpoint state learnt from the backend (types, streams, buffered
  * interrupt and isochronous input) and the reason a session ended. The
@@ -65,6 +67,7 @@ struct fe_hooks {
 	 */
 	int (*attach)(void *ctx, int speed, uint16_t vid, uint16_t pid);
 	void *ctx;
+	int kmod;	/* attach gives a usbgate_hcd port (kmod_rx.c) */
 };
 
 enum urb_kind {
@@ -93,6 +96,7 @@ struct urb {
 	uint32_t unlink_seqnum;	/* CMD_UNLINK waiting for this URB, or 0 */
 	uint64_t deadline_ns;	/* iso-OUT completion time */
 	uint64_t submit_ns;	/* when vhci submitted it (latency stats) */
+	uint64_t kmod_id;	/* usbgate_hcd's id (seqnum: its low half) */
 	struct usbip_iso_desc *iso;	/* npackets descriptors (iso only) */
 	uint8_t *iso_data;	/* iso-IN: packed data gathered so far */
 	uint32_t iso_used;
@@ -139,6 +143,8 @@ struct fe_stats {
 struct fe_session {
 	struct stream *chan;
 	struct stream *vhci;		/* NULL until attached */
+	int kmod;			/* vhci is usbgate_hcd: ugh records */
+	uint64_t kmod_id;		/* usbgate_hcd: the newest URB id */
 	struct usbredirparser *parser;
 	struct fe_hooks hooks;
 
@@ -203,6 +209,27 @@ void fe_ep_reset(struct fe_session *s, struct fe_ep *e, int32_t status);
 
 /* vhci_rx.c: parse and dispatch USB/IP commands buffered on s->vhci. */
 int fe_vhci_rx(struct fe_session *s);
+/*
+ * submit.c: a URB from the kernel (vhci or usbgate_hcd) to the backend. u
+ * has ep, in, flags, length and for isochronous URBs npackets and iso[]
+ * (offset, length) set; setup is read for endpoint 0, data holds the OUT
+ * bytes. fe_cancel: returns 1 when u waited here and is freed, 0 when the
+ * backend's answer will complete it (u->unlink_seqnum = unlink).
+ */
+void fe_submit(struct fe_session *s, struct urb *u, const uint8_t *setup,
+    const uint8_t *data);
+int fe_cancel(struct fe_session *s, struct urb *u, uint32_t unlink);
+/* Reset the device in sys-usb (a port reset in the AppVM). */
+void fe_reset_device(struct fe_session *s);
+/* kmod_rx.c: usbgate_hcd records on s->vhci when hooks.kmod is set. */
+int fe_kmod_attach(struct fe_session *s);
+int fe_kmod_rx(struct fe_session *s, int readable);
+int fe_kmod_backlog(const struct fe_session *s);
+/* kmod_tx.c: completions as usbgate_hcd records. */
+void fe_kmod_complete(struct fe_session *s, const struct urb *u,
+    int32_t status, const uint8_t *data, uint32_t len);
+void fe_kmod_complete_iso(struct fe_session *s, const struct urb *u,
+    uint32_t errors);
 /* redir_rx.c: install the parser callbacks. */
 void fe_redir_callbacks(struct usbredirparser *p);
 /* Fill waiting interrupt/iso URBs from buffered packets. */

@@ -19,8 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fuzz.h"
-#include "session.h"
+#include "fe_fuzz.h"
 #include "usbip_wire.h"
 
 #define MAX_OPEN	4096
@@ -106,6 +105,8 @@ check_answers(void)
 	uint32_t cmd, seq, actual, npk;
 	int i;
 
+	if (V.vfd < 0)
+		return;		/* not attached yet */
 	while ((n = read(V.vfd, V.out + V.out_len,
 	    sizeof(V.out) - V.out_len)) > 0)
 		V.out_len += (size_t)n;
@@ -146,61 +147,30 @@ check_answers(void)
 	FUZZ_ASSERT(V.out_len < sizeof(V.out));
 }
 
-static void
-flush(struct fe_session *s)
+/* USB/IP commands as vhci sends them. */
+static int
+to_vhci(struct fe_session *s, const uint8_t *p, size_t n)
 {
-	if (usbredirparser_has_data_to_write(s->parser))
-		usbredirparser_do_write(s->parser);
-	(void)stream_flush(s->chan);
-	if (s->vhci != NULL)
-		(void)stream_flush(s->vhci);
+	if (n > sizeof(V.in) - V.in_len)
+		return -1;
+	memcpy(V.in + V.in_len, p, n);
+	V.in_len += n;
+	track_sent();
+	fuzz_write(V.vfd, p, n);
+	if (stream_fill(s->vhci) < 0)
+		return -1;
+	(void)fe_vhci_rx(s);
+	return 0;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct fe_hooks hooks = { attach, NULL };
-	struct fz in = { data, size };
-	struct fe_session *s;
-	struct stream *chan;
-	int fd[2], rc;
+	const struct fe_hooks hooks = { .attach = attach };
 
 	memset(&V, 0, sizeof(V));
 	V.vfd = -1;
-	fuzz_socketpair(fd);
-	if (stream_from_fds(fd[0], fd[0], &chan) != STREAM_OK ||
-	    fe_session_new(chan, &hooks, &s) != FE_OK)
-		abort();
-	s->classes = approved;
-	flush(s);
-	while (in.left > 0 && s->error == FE_OK) {
-		uint8_t tag = fz_u8(&in);
-		size_t n;
-		const uint8_t *p = fz_bytes(&in, fz_u8(&in), &n);
-
-		if (!(tag & 1)) {
-			fuzz_write(fd[1], p, n);
-			rc = usbredirparser_do_read(s->parser);
-			if (rc == usbredirparser_read_parse_error)
-				break;	/* the session ends here (FE_E_PROTO) */
-		} else if (s->vhci != NULL) {
-			if (n > sizeof(V.in) - V.in_len)
-				break;
-			memcpy(V.in + V.in_len, p, n);
-			V.in_len += n;
-			track_sent();
-			fuzz_write(V.vfd, p, n);
-			if (stream_fill(s->vhci) < 0)
-				break;
-			(void)fe_vhci_rx(s);
-		}
-		flush(s);
-		fuzz_drain(fd[1]);
-		if (V.vfd >= 0)
-			check_answers();
-	}
-	fe_session_free(s);
-	close(fd[1]);
+	fuzz_fe_run(data, size, &hooks, &approved, to_vhci, check_answers);
 	if (V.vfd >= 0)
 		close(V.vfd);
 	return 0;

@@ -20,6 +20,7 @@
 
 #include "ctl_msg.h"
 #include "fuzz.h"
+#include "usbgate_hcd_uapi.h"
 #include "usbip_wire.h"
 
 static const char *outdir;
@@ -491,7 +492,10 @@ filter_seed(const char *name, const uint8_t *desc, size_t dlen,
 	save("iface_desc", name);
 }
 
-/* A chunk for fuzz_frontend: even tag to the channel, odd to vhci. */
+/*
+ * A chunk for fuzz_frontend(_kmod): even tag to the channel, odd to vhci
+ * (or usbgate_hcd).
+ */
 static void
 chunks(uint8_t tag, const uint8_t *p, size_t n)
 {
@@ -506,14 +510,38 @@ chunks(uint8_t tag, const uint8_t *p, size_t n)
 	}
 }
 
+/* A usbgate_hcd record: type, id, for a submission ep, xfer, length, setup. */
+static const uint8_t *
+ugh_rec(uint16_t type, uint64_t id, uint8_t ep, uint8_t xfer, uint32_t len,
+    const uint8_t setup[8], size_t *size)
+{
+	static struct ugh_submit h;
+
+	memset(&h, 0, sizeof(h));
+	h.hdr.type = type;
+	h.hdr.id = id;
+	h.hdr.len = type == UGH_K_SUBMIT ? sizeof(h) : sizeof(h.hdr);
+	h.ep = ep;
+	h.xfer = xfer;
+	h.length = len;
+	if (setup != NULL)
+		memcpy(h.setup, setup, 8);
+	*size = h.hdr.len;
+	return (const uint8_t *)&h;
+}
+
 /*
- * conf NULL: a device descriptor and a bulk read. Else also the
- * configuration descriptor conf (a device's raw descriptors) answered to
+ * The backend offers a high-speed device; the AppVM's kernel asks for the
+ * device descriptor (id 1) and a bulk IN (id 2), which the backend
+ * answers. On usbgate_hcd (kmod) a port reset comes first and a third URB
+ * is unlinked before its late answer. On vhci, conf (a device's raw
+ * descriptors), when not NULL, is also answered to
  * GET_DESCRIPTOR(CONFIGURATION) as seqnum 3, which fuzz_frontend's class
  * set approves or not.
  */
 static void
-frontend_seed(const char *name, const uint8_t *conf, size_t conf_len)
+frontend_seed(const char *name, int kmod, const uint8_t *conf,
+    size_t conf_len)
 {
 	static const uint8_t get_conf_desc[8] = { 0x80, 6, 0, 2, 0, 0, 255, 0 };
 	struct usb_redir_control_packet_header cc = { 0x80, 6, 0x80, 0,
@@ -526,6 +554,8 @@ frontend_seed(const char *name, const uint8_t *conf, size_t conf_len)
 	    0x0100, 0, 18 };
 	struct usb_redir_bulk_packet_header b = { 0x81, 0, 13, 0, 0 };
 	uint8_t dev_desc[18];
+	const uint8_t *r;
+	size_t n;
 	int i;
 
 	memset(&ei, 0, sizeof(ei));
@@ -547,20 +577,37 @@ frontend_seed(const char *name, const uint8_t *conf, size_t conf_len)
 	usbredirparser_do_write(H.p);
 	chunks(0, H.out, H.out_len);
 	H.out_len = 0;
-	/* vhci: GET_DESCRIPTOR(DEVICE) as seqnum 1, a bulk IN as 2. */
-	chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 1, USBIP_DIR_IN, 0, 18,
-	    0xffffffffu, get_dev_desc), USBIP_HDR_LEN);
-	chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 2, USBIP_DIR_IN, 1, 512,
-	    0xffffffffu, NULL), USBIP_HDR_LEN);
+	if (kmod) {
+		r = ugh_rec(UGH_K_RESET, 1, 0, 0, 0, NULL, &n);
+		chunks(1, r, n);
+		r = ugh_rec(UGH_K_SUBMIT, 1, 0x80, UGH_XFER_CONTROL, 18,
+		    get_dev_desc, &n);
+		chunks(1, r, n);
+		r = ugh_rec(UGH_K_SUBMIT, 2, 0x81, UGH_XFER_BULK, 512, NULL, &n);
+		chunks(1, r, n);
+		r = ugh_rec(UGH_K_SUBMIT, 3, 0x81, UGH_XFER_BULK, 512, NULL, &n);
+		chunks(1, r, n);
+		r = ugh_rec(UGH_K_UNLINK, 3, 0, 0, 0, NULL, &n);
+		chunks(1, r, n);
+	} else {
+		/* vhci: GET_DESCRIPTOR(DEVICE) as seqnum 1, a bulk IN as 2. */
+		chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 1, USBIP_DIR_IN, 0, 18,
+		    0xffffffffu, get_dev_desc), USBIP_HDR_LEN);
+		chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 2, USBIP_DIR_IN, 1, 512,
+		    0xffffffffu, NULL), USBIP_HDR_LEN);
+	}
 	/* The backend answers both. */
 	memcpy(dev_desc, kbd_mouse, sizeof(dev_desc));
 	usbredirparser_send_control_packet(H.p, 1, &c, dev_desc, 18);
 	usbredirparser_send_bulk_packet(H.p, 2, &b,
 	    (uint8_t *)"USBS-answer!!", 13);
+	if (kmod)	/* late: the kernel gave it back already */
+		usbredirparser_send_bulk_packet(H.p, 3, &b,
+		    (uint8_t *)"USBS-answer!!", 13);
 	usbredirparser_do_write(H.p);
 	chunks(0, H.out, H.out_len);
 	H.out_len = 0;
-	if (conf != NULL) {
+	if (conf != NULL && !kmod) {
 		chunks(1, usbip_cmd(USBIP_CMD_SUBMIT, 3, USBIP_DIR_IN, 0, 255,
 		    0xffffffffu, get_conf_desc), USBIP_HDR_LEN);
 		cc.length = (uint16_t)(conf_len - 18);
@@ -570,7 +617,7 @@ frontend_seed(const char *name, const uint8_t *conf, size_t conf_len)
 		chunks(0, H.out, H.out_len);
 		H.out_len = 0;
 	}
-	save("frontend", name);
+	save(kmod ? "frontend_kmod" : "frontend", name);
 	e_done();
 }
 
@@ -593,8 +640,9 @@ main(int argc, char **argv)
 	    2 | 4, 0);
 	filter_seed("webcam-control-refused", webcam, sizeof(webcam), 0,
 	    2 | 4, 0);
-	frontend_seed("connect-control-bulk", NULL, 0);
-	frontend_seed("config-approved", kbd_mouse, sizeof(kbd_mouse));
-	frontend_seed("config-foreign-class", webcam, sizeof(webcam));
+	frontend_seed("connect-control-bulk", 0, NULL, 0);
+	frontend_seed("connect-control-bulk", 1, NULL, 0);
+	frontend_seed("config-approved", 0, kbd_mouse, sizeof(kbd_mouse));
+	frontend_seed("config-foreign-class", 0, webcam, sizeof(webcam));
 	return 0;
 }

@@ -4,7 +4,9 @@
  *
  * The backend here is a real libusbredirparser in the host role (a protocol
  * peer, not a mock of ours); the test plays vhci_hcd on the socket the
- * session gets at attach time. The session runs in a thread.
+ * session gets at attach time (or usbgate_hcd, kmod_*: records on a
+ * SOCK_SEQPACKET pair, whole records per read as the character device
+ * gives them). The session runs in a thread.
  */
 #include "config.h"
 
@@ -24,6 +26,7 @@
 #include "session.h"
 #include "stream.h"
 #include "usbip_wire.h"
+#include "usbgate_hcd_uapi.h"
 #include "unit_main.h"
 
 /* ---------------------------------------------------------------- peer */
@@ -51,11 +54,14 @@ static volatile sig_atomic_t stop_flag;
 static int session_rc;
 static int vhci_fd = -1;
 static volatile int attached;
-static int joined;
 /* The class set dom0 approved (none unless a test sets one), and the
  * class of the one interface the backend announces. */
 static struct fe_classes want;
 static uint8_t offer_class[3];
+static int joined;
+static int kmod_mode;		/* the port is usbgate_hcd's */
+static uint8_t kin[1 << 16];	/* its records read, kin[koff..khave) unseen */
+static size_t khave, koff;
 
 static int
 p_read(void *priv, uint8_t *d, int c)
@@ -194,7 +200,8 @@ hook_attach(void *ctx, int speed, uint16_t vid, uint16_t pid)
 {
 	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+	if (socketpair(AF_UNIX, kmod_mode ? SOCK_SEQPACKET : SOCK_STREAM, 0,
+	    sv) < 0)
 		return FE_E_ATTACH;
 	vhci_fd = sv[1];
 	attached = speed;
@@ -211,7 +218,7 @@ run(void *arg)
 static void
 start_session(void)
 {
-	struct fe_hooks hooks = { .attach = hook_attach };
+	struct fe_hooks hooks = { .attach = hook_attach, .kmod = kmod_mode };
 	uint32_t caps[USB_REDIR_CAPS_SIZE] = { 0 };
 	struct stream *chan;
 	int sv[2];
@@ -332,6 +339,8 @@ finish(void)
 	close(P.fd);
 	if (vhci_fd >= 0)
 		close(vhci_fd);
+	kmod_mode = 0;
+	khave = koff = 0;
 	return session_rc;
 }
 
@@ -1069,6 +1078,253 @@ START_TEST(hostile_backend_never_gets_a_malformed_answer_to_vhci)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- kmod */
+
+static void
+kmod_write(const void *rec, size_t len)
+{
+	ck_assert_int_eq(write(vhci_fd, rec, len), (ssize_t)len);
+}
+
+/* UGH_K_SUBMIT of URB id on ep (0x80: IN), OUT data copied in. */
+static void
+kmod_submit(uint64_t id, uint8_t ep, uint8_t xfer, uint32_t len,
+    const uint8_t setup[8], const void *data)
+{
+	uint8_t buf[sizeof(struct ugh_submit) + 256] = { 0 };
+	struct ugh_submit *h = (struct ugh_submit *)buf;
+	uint32_t out = (ep & 0x80) ? 0 : len;
+
+	ck_assert_uint_le(out, 256);
+	h->hdr.type = UGH_K_SUBMIT;
+	h->hdr.len = UGH_ALIGN(sizeof(*h) + out);
+	h->hdr.id = id;
+	h->ep = ep;
+	h->xfer = xfer;
+	h->length = len;
+	if (setup != NULL)
+		memcpy(h->setup, setup, 8);
+	if (out > 0)
+		memcpy(h + 1, data, out);
+	kmod_write(buf, h->hdr.len);
+}
+
+static void
+kmod_notice(uint16_t type, uint64_t id)
+{
+	struct ugh_rec r = { .type = type, .len = sizeof(r), .id = id };
+
+	kmod_write(&r, sizeof(r));
+}
+
+/* The next record the session wrote (into buf, at most max bytes). */
+static struct ugh_rec
+kmod_read(uint8_t *buf, size_t max)
+{
+	uint8_t *in = kin;
+	size_t have = khave, off = koff;
+	struct ugh_rec r;
+	int t;
+
+	for (t = 0; t < 500 && have - off == 0; t++) {
+		struct pollfd pfd = { vhci_fd, POLLIN, 0 };
+		ssize_t n;
+
+		peer_pump(0);
+		if (poll(&pfd, 1, 10) <= 0)
+			continue;
+		n = read(vhci_fd, in, sizeof(kin));
+		ck_assert_int_gt(n, 0);
+		have = (size_t)n;
+		off = 0;
+	}
+	ck_assert_msg(have - off >= sizeof(r), "no record from the session");
+	memcpy(&r, in + off, sizeof(r));
+	ck_assert_uint_ge(r.len, sizeof(r));
+	ck_assert_uint_eq(r.len % 8, 0);
+	ck_assert_uint_le(r.len, have - off);
+	ck_assert_uint_le(r.len, max);
+	memcpy(buf, in + off, r.len);
+	khave = have;
+	koff = off + r.len;
+	return r;
+}
+
+/* A session on usbgate_hcd with the backend's device attached. */
+static void
+kmod_start(void)
+{
+	kmod_mode = 1;
+	start_session();
+	connect_device();
+}
+
+/* The next record, a completion: its fixed part in c, all of it in got. */
+static void
+kmod_read_complete(uint8_t *got, size_t max, struct ugh_complete *c)
+{
+	struct ugh_rec r = kmod_read(got, max);
+
+	ck_assert_uint_eq(r.type, UGH_F_COMPLETE);
+	ck_assert_uint_ge(r.len, sizeof(*c));
+	memcpy(c, got, sizeof(*c));
+}
+
+START_TEST(kmod_bulk_in_round_trip)
+{
+	uint8_t data[32], got[256];
+	struct ugh_complete c;
+	const struct rec *r;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		data[i] = (uint8_t)(i * 7);
+	kmod_start();
+	kmod_submit(1, 0x81, UGH_XFER_BULK, 512, NULL, NULL);
+	r = peer_expect(usb_redir_bulk_packet);
+	ck_assert_uint_eq(r->ep, 0x81);
+	ck_assert_uint_eq(r->len, 512);
+	answer_bulk(r->id, 0x81, usb_redir_success, data, 32);
+	kmod_read_complete(got, sizeof(got), &c);
+	ck_assert_uint_eq(c.hdr.id, 1);
+	ck_assert_uint_eq(c.hdr.len, UGH_ALIGN(sizeof(c) + 32));
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_uint_eq(c.actual, 32);
+	ck_assert_uint_eq(c.packets, 0);
+	ck_assert_mem_eq(got + sizeof(c), data, 32);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+START_TEST(kmod_bulk_out_completes_with_the_length_taken)
+{
+	uint8_t data[100], got[256];
+	struct ugh_complete c;
+	const struct rec *r;
+	struct usb_redir_bulk_packet_header h = { .endpoint = 0x02,
+	    .status = usb_redir_success, .length = 100 };
+
+	memset(data, 0x5a, sizeof(data));
+	kmod_start();
+	kmod_submit(7, 0x02, UGH_XFER_BULK, 100, NULL, data);
+	r = peer_expect(usb_redir_bulk_packet);
+	ck_assert_uint_eq(r->len, 100);
+	usbredirparser_send_bulk_packet(P.p, r->id, &h, NULL, 0);
+	peer_pump(0);
+	kmod_read_complete(got, sizeof(got), &c);
+	ck_assert_uint_eq(c.hdr.id, 7);
+	ck_assert_uint_eq(c.hdr.len, sizeof(c));
+	ck_assert_uint_eq(c.actual, 100);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+/*
+ * usbgate_hcd gave an unlinked URB back already: the session cancels it at
+ * the backend and writes nothing for it, even when the answer is late.
+ */
+START_TEST(kmod_unlink_is_a_cancel_whose_late_answer_is_not_written)
+{
+	uint8_t data[16] = { 9 }, got[256];
+	struct ugh_complete c;
+	const struct rec *r, *x;
+	uint64_t first;
+
+	kmod_start();
+	kmod_submit(1, 0x81, UGH_XFER_BULK, 64, NULL, NULL);
+	first = peer_expect(usb_redir_bulk_packet)->id;
+	kmod_notice(UGH_K_UNLINK, 1);
+	x = peer_expect(usb_redir_cancel_data_packet);
+	ck_assert_uint_eq(x->id, first);
+	/* Completed before the cancel took: the answer is dropped. */
+	answer_bulk(first, 0x81, usb_redir_success, data, 16);
+	kmod_submit(2, 0x81, UGH_XFER_BULK, 64, NULL, NULL);
+	r = peer_expect(usb_redir_bulk_packet);
+	answer_bulk(r->id, 0x81, usb_redir_success, data, 8);
+	kmod_read_complete(got, sizeof(got), &c);
+	ck_assert_uint_eq(c.hdr.id, 2);
+	ck_assert_uint_eq(c.actual, 8);
+	ck_assert_uint_eq(S->stats.unlinks, 1);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+/*
+ * UGH_K_RESET of a configured device is a real reset in sys-usb, and every
+ * reset is answered by UGH_F_RESET_DONE with its number; the device
+ * descriptor read that follows is no reset of its own (no heuristic).
+ */
+START_TEST(kmod_port_reset_is_real_and_answered)
+{
+	static const uint8_t set_cfg[8] = { 0x00, 9, 1, 0, 0, 0, 0, 0 };
+	static const uint8_t get_dev[8] = { 0x80, 6, 0, 1, 0, 0, 64, 0 };
+	struct usb_redir_configuration_status_header st = { 0, 1 };
+	uint8_t got[256];
+	struct ugh_rec d;
+	const struct rec *r;
+
+	kmod_start();
+	/* enumeration's reset: nothing to reset in sys-usb yet */
+	kmod_notice(UGH_K_RESET, 1);
+	d = kmod_read(got, sizeof(got));
+	ck_assert_uint_eq(d.type, UGH_F_RESET_DONE);
+	ck_assert_uint_eq(d.id, 1);
+	kmod_submit(3, 0x00, UGH_XFER_CONTROL, 0, set_cfg, NULL);
+	r = peer_expect(usb_redir_set_configuration);
+	usbredirparser_send_configuration_status(P.p, r->id, &st);
+	peer_pump(0);
+	d = kmod_read(got, sizeof(got));
+	ck_assert_uint_eq(d.type, UGH_F_COMPLETE);
+	ck_assert_uint_eq(d.id, 3);
+	/* configured, yet a descriptor read is only that */
+	kmod_submit(4, 0x80, UGH_XFER_CONTROL, 64, get_dev, NULL);
+	peer_expect(usb_redir_control_packet);
+	kmod_notice(UGH_K_RESET, 2);
+	peer_expect(usb_redir_reset);
+	d = kmod_read(got, sizeof(got));
+	ck_assert_uint_eq(d.type, UGH_F_RESET_DONE);
+	ck_assert_uint_eq(d.id, 2);
+	stop_thread();
+	ck_assert_uint_eq(S->stats.resets, 1);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+/* Records that do not parse end the session before reaching the backend. */
+START_TEST(kmod_malformed_record_ends_session)
+{
+	uint8_t buf[sizeof(struct ugh_submit) + 16] = { 0 };
+	struct ugh_submit *h = (struct ugh_submit *)buf;
+	struct ugh_rec odd = { .type = UGH_K_UNLINK, .len = 12, .id = 1 };
+
+	kmod_start();
+	switch (_i) {
+	case 0:
+		kmod_write(&odd, sizeof(odd));	/* length not a multiple of 8 */
+		break;
+	case 1:
+		/* OUT submission whose record lacks its data */
+		h->hdr.type = UGH_K_SUBMIT;
+		h->hdr.len = sizeof(*h) + 8;
+		h->hdr.id = 1;
+		h->ep = 0x02;
+		h->xfer = UGH_XFER_BULK;
+		h->length = 64;
+		kmod_write(buf, h->hdr.len);
+		break;
+	case 2:
+		kmod_notice(0x7777, 0);		/* unknown type */
+		break;
+	default:
+		/* ids go backwards */
+		kmod_submit(5, 0x81, UGH_XFER_BULK, 8, NULL, NULL);
+		kmod_submit(5, 0x81, UGH_XFER_BULK, 8, NULL, NULL);
+		break;
+	}
+	ck_assert_int_eq(wait_end(), FE_E_VHCI);
+}
+END_TEST
+
 /* dom0 approved storage (and, with kbd, the keyboard setting too). */
 static void
 approve(int kbd)
@@ -1199,6 +1455,14 @@ unit_suite(void)
 	tcase_add_test(tc, foreign_class_in_interface_info_ends_session_before_attach);
 	tcase_add_test(tc, foreign_class_in_configuration_never_reaches_vhci);
 	tcase_add_test(tc, approved_configuration_reaches_vhci_intact);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("kmod");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, kmod_bulk_in_round_trip);
+	tcase_add_test(tc, kmod_bulk_out_completes_with_the_length_taken);
+	tcase_add_test(tc, kmod_unlink_is_a_cancel_whose_late_answer_is_not_written);
+	tcase_add_test(tc, kmod_port_reset_is_real_and_answered);
+	tcase_add_loop_test(tc, kmod_malformed_record_ends_session, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;
 }

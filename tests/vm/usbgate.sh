@@ -4,6 +4,14 @@
 # pass when it ends: the device back on A's own driver, no vhci port left in
 # B, both processes gone with the expected status.
 # Sourced by scenarios after lib.sh.
+#
+# UG_HCD=usbgate (set by a kmod-usbgate-* scenario before it sources the
+# scenario it repeats): B's frontend imports on usbgate_hcd (--hcd usbgate)
+# instead of vhci_hcd, which B does not even load; a session's end also
+# checks that the port is gone and that the module unloads.
+UG_HCD=${UG_HCD:-vhci}
+# shellcheck source=tests/vm/kmod.sh
+source "$VM_DIR/kmod.sh"
 
 # ug_boot [A-OPTS...] -- [B-OPTS...]: boot A (sys-usb) and B (AppVM) joined
 # by the usbgate.0-3 ports.
@@ -15,21 +23,25 @@ ug_boot() {
 	done
 	vm_start_ok A --link ab:server "${a[@]}"
 	vm_start_ok B --link ab:client "${b[@]}"
-	vm_ok B 'modprobe vhci-hcd' "loading vhci-hcd in B"
+	if [[ $UG_HCD == usbgate ]]; then
+		kmod_load B
+	else
+		vm_ok B 'modprobe vhci-hcd' "loading vhci-hcd in B"
+	fi
 }
 
 # ug_attach SELECTOR [PORT] [BACKEND-OPTS]: serve SELECTOR from A on
 # usbgate.PORT and import it in B. Sets UG_BJOB/UG_FJOB (jobs in A/B) and
-# UG_BUSID (B's local bus id), UG_PORT (B's vhci port).
+# UG_BUSID (B's local bus id), UG_PORT (B's vhci or usbgate_hcd port).
 ug_attach() {
 	local sel=$1 k=${2:-0} opts=${3:-} i log
 	UG_BJOB=$(vm_run_bg A "exec usbgate-backend serve --device $sel --channel dev:/dev/virtio-ports/usbgate.$k $opts") ||
 		fail "starting usbgate-backend in A"
-	UG_FJOB=$(vm_run_bg B "exec usbgate-frontend attach --channel dev:/dev/virtio-ports/usbgate.$k") ||
+	UG_FJOB=$(vm_run_bg B "exec usbgate-frontend attach --hcd $UG_HCD --channel dev:/dev/virtio-ports/usbgate.$k") ||
 		fail "starting usbgate-frontend in B"
 	for i in $(seq 60); do
 		log=$(vm_bg_log B "$UG_FJOB")
-		if [[ $log =~ attached:\ vhci\ port\ ([0-9]+)\ busid\ ([0-9.-]+) ]]; then
+		if [[ $log =~ attached:\ ${UG_HCD}[a-z_]*\ port\ ([0-9]+)\ busid\ ([0-9.-]+) ]]; then
 			UG_PORT=${BASH_REMATCH[1]}
 			UG_BUSID=${BASH_REMATCH[2]}
 			return 0
@@ -73,11 +85,32 @@ ug_expect_end() {
 }
 
 # ug_check_returned BUSID DRIVER: after a session, A's driver owns the device
-# again and B has no vhci port left in use.
+# again and B has no vhci port left in use (usbgate_hcd: the device is gone
+# from B and the module unloads, so no session, port or URB holds it).
 ug_check_returned() {
 	vm_ok A "wait_for 10 test -e /sys/bus/usb/devices/$1:1.0/driver && basename \$(readlink /sys/bus/usb/devices/$1:1.0/driver)" \
 		"device $1 has no driver in A after the session"
 	assert_eq "driver of $1 in A after the session" "$2" "$VM_OUT"
+	if [[ $UG_HCD == usbgate ]]; then
+		vm_ok B "wait_for 10 eval '! test -e /sys/bus/usb/devices/$UG_BUSID'" \
+			"the usbgate_hcd port in B still has the device"
+		kmod_unload B
+		return
+	fi
 	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"; usbgate-frontend list' \
 		"vhci ports still in use in B"
+}
+
+# ug_storage_again BUSID MIB: attach the storage gadget BUSID once more
+# (after a session that ended badly), move MIB MiB bit-exact through it,
+# detach and check that it returned to A.
+ug_storage_again() {
+	ug_attach "$1"
+	vm_ok B "usb_node 1209:0001 block" "waiting for the disk in B again"
+	vm_ok_t 90 B "storage_roundtrip $VM_OUT $2" "$2 MiB round trip on the second attach"
+	local sums
+	read -r -a sums <<<"$VM_OUT"
+	assert_eq "sha256 on the second attach" "${sums[0]}" "${sums[1]}"
+	ug_detach 0 0
+	ug_check_returned "$1" usb-storage
 }

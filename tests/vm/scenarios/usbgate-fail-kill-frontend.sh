@@ -13,12 +13,5 @@ scenario() {
 	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"' "a vhci port is left in use in B"
 	ug_expect_end any 0
 	ug_check_returned "$busid" usb-storage
-	ug_attach "$busid"
-	vm_ok B "usb_node 1209:0001 block" "waiting for the disk in B again"
-	vm_ok_t 90 B "storage_roundtrip $VM_OUT 8" "8 MiB round trip on the second attach"
-	local sums
-	read -r -a sums <<<"$VM_OUT"
-	assert_eq "sha256 on the second attach" "${sums[0]}" "${sums[1]}"
-	ug_detach 0 0
-	ug_check_returned "$busid" usb-storage
+	ug_storage_again "$busid" 8
 }
