@@ -46,20 +46,32 @@ confine_session_file(int fd, const struct usbdev *d, const uint8_t *refused,
 	if (ioctl(fd, USBDEVFS_GET_CAPABILITIES, &caps) < 0 ||
 	    (caps & USBDEVFS_CAP_DROP_PRIVILEGES) == 0)
 		return CONFINE_E_NOCAP;
-	for (i = 0; i < d->niface; i++) {
-		struct usbdevfs_ioctl ctl = {
-			.ifno = d->iface[i].number,
-			.ioctl_code = USBDEVFS_DISCONNECT,
-			.data = NULL,
-		};
-
-		/* ENODATA: no driver bound. */
-		if (ioctl(fd, USBDEVFS_IOCTL, &ctl) < 0 && errno != ENODATA)
-			return CONFINE_E_DETACH;
-	}
 	for (i = 0; i < n_refused; i++)
 		if (refused[i] < 32)
 			mask &= ~(1u << refused[i]);
+	for (i = 0; i < d->niface; i++) {
+		unsigned int ifno = d->iface[i].number;
+		struct usbdevfs_ioctl ctl = {
+			.ifno = (int)ifno,
+			.ioctl_code = USBDEVFS_DISCONNECT,
+			.data = NULL,
+		};
+		struct usbdevfs_disconnect_claim dc = { .interface = ifno };
+
+		/*
+		 * A served interface: driver off and claimed for this file in
+		 * one step, so that a driver that finishes loading now (udev
+		 * modprobes at plug time) cannot bind before the session
+		 * claims it. A refused one: driver off, left unclaimed.
+		 * ENODATA: no driver bound.
+		 */
+		if (ifno < 32 && (mask >> ifno & 1) != 0) {
+			if (ioctl(fd, USBDEVFS_DISCONNECT_CLAIM, &dc) < 0)
+				return CONFINE_E_DETACH;
+		} else if (ioctl(fd, USBDEVFS_IOCTL, &ctl) < 0 &&
+		    errno != ENODATA)
+			return CONFINE_E_DETACH;
+	}
 	if (ioctl(fd, USBDEVFS_DROP_PRIVILEGES, &mask) < 0)
 		return CONFINE_E_DROP;
 	return CONFINE_OK;

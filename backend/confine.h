@@ -4,7 +4,8 @@
  *
  * Owns the privileged parent's half of keeping refused interfaces out of
  * the sandboxed process's reach: sys-usb's kernel drivers detached from the
- * device (so claiming needs no privilege), then USBDEVFS_DROP_PRIVILEGES
+ * device and the served interfaces claimed on the session's file (so the
+ * session's claims need no privilege), then USBDEVFS_DROP_PRIVILEGES
  * (Linux 4.10) with the mask of the interfaces the session serves. What the
  * kernel then enforces on that file, and what it does not, is in
  * doc/data-plane.md ("Refused interfaces and the kernel").
@@ -28,7 +29,9 @@ const char *confine_strerror(int err);
 
 /*
  * Detach the kernel drivers of d's interfaces through fd, refused ones
- * included (no other file may hold an interface while the session runs:
+ * included, and claim the served ones on fd in the same step (a driver
+ * whose module finishes loading cannot take one before the session does;
+ * no other file may hold an interface while the session runs:
  * the kernel refuses a reset to a confined file then, and usbredirhost
  * resets at the start and when the AppVM asks), then restrict fd to
  * claiming the interfaces not in refused: no claim of a refused interface,

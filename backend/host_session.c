@@ -54,8 +54,9 @@ be_strerror(int err)
  * usbredirhost claims every interface of the configuration, giving up on the
  * first refusal, and re-attaches kernel drivers when it lets the device go.
  * These two definitions take libusbredirhost's calls (the dynamic linker
- * finds the executable's symbols before libusb's): a refused interface
- * counts as claimed without asking the kernel (it stays unclaimed: the
+ * finds the executable's symbols before libusb's): a served interface is
+ * claimed with a plain claim (the parent holds it on this file already), a
+ * refused interface counts as claimed without asking the kernel (it stays unclaimed: the
  * filter hides it from the AppVM and the kernel answers EACCES to any use of
  * it), and re-attaching drivers is left to serve.c (its keeper gives the
  * device back). Everything else goes to libusb's own functions.
@@ -73,6 +74,14 @@ libusb_claim_interface(libusb_device_handle *h, int ifno)
 	if (shim.confined && ifno >= 0 && ifno < 32 &&
 	    (shim.refused >> ifno & 1) != 0)
 		return LIBUSB_SUCCESS;
+	/*
+	 * The parent claimed the served interfaces on this file already
+	 * (confine.h): a plain claim is then a no-op for the kernel, while
+	 * libusb's disconnect-and-claim of an interface bound (to usbfs, us)
+	 * is refused to a confined file.
+	 */
+	if (shim.confined)
+		libusb_set_auto_detach_kernel_driver(h, 0);
 	return shim.claim != NULL ? shim.claim(h, ifno) :
 	    LIBUSB_ERROR_NOT_SUPPORTED;
 }
