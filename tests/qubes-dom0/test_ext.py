@@ -548,6 +548,27 @@ class TestAutoAttach(ExtTest):
         await self.plug("1-3", ("20a0:42dd Nitrokey Bootloader OTHER",
                                 ":ff0000:"))
         self.assertIsNone(self.dev("1-3").attachment)
+        # same vendor and serial, a product id the assignment does not allow
+        await self.plug("1-4", ("20a0:42de Nitrokey Other N3SERIAL",
+                                ":ff0000:"))
+        self.assertIsNone(self.dev("1-4").attachment)
+        self.assertEqual(len(self.service_calls("qubes.USBAttach")), 2)
+
+    async def test_allow_pid_without_serial_needs_port(self):
+        # as qubes.xml could hold it (pre-assign would refuse it): no
+        # serial, any port; no device may match by allow-pid then
+        self.work.events_enabled = False
+        self.work.devices["usb"].load_assignment(DeviceAssignment(
+            VirtualDevice(Port(self.sys_usb, None, "usb"),
+                          "20a0:42b2::u0b0000"),
+            options={"allow-pid": "42dd"}, mode="auto-attach"))
+        self.work.events_enabled = True
+        await self.plug("1-5", ("20a0:42dd Nitrokey Bootloader ",
+                                ":ff0000:"))
+        self.assertEqual(self.dev("1-5").device_id, "20a0:42dd::uff0000")
+        self.assertIsNone(self.dev("1-5").attachment)
+        await self.plug("1-6", ("20a0:42b2 Nitrokey Nitrokey ", ":0b0000:"))
+        self.assertIs(self.dev("1-6").attachment, self.work)
 
     async def test_required_at_start(self):
         await self.work.shutdown()

@@ -69,6 +69,14 @@ class DeviceCollection:
             "device-assign:" + self._bus, device=assignment.virtual_device,
             options=assignment.options)
 
+    def load_assignment(self, assignment):
+        """An assignment read from qubes.xml: no event, no extension
+        check (qubesd loads them before events are enabled)."""
+        assert not self._vm.events_enabled
+        assert assignment.attach_automatically
+        self._assigned[(assignment.backend_name, assignment.port_id,
+                        assignment.device_id)] = assignment
+
     async def unassign(self, assignment):
         key = (assignment.backend_name, assignment.port_id,
                assignment.device_id)
