@@ -90,6 +90,10 @@ class Services:
                 return 1, b"", b"usbgate: dom0 prepared it for another VM"
             self.sessions[(backend.name, busid)] = opts or (vm.name, "-",
                                                             "0")
+            # another device's udev event while the import is under way
+            backend.untrusted_qdb.write("/qubes-usb-devices", "")
+            for _ in range(5):
+                await asyncio.sleep(0)
             key = "/qubes-usb-devices/" + busid.replace(".", "_")
             backend.untrusted_qdb.write(key + "/connected-to", vm.name)
             backend.untrusted_qdb.write(key + "/x-pid", "42")
@@ -303,7 +307,7 @@ class TestAttach(ExtTest):
                          ["qubes.USB +2-1 work sys-usb allow user=root"])
         self.assertFalse(os.path.exists(policy.TRANSIENT_POLICY))
         self.assertIs(self.dev("2-1").attachment, self.work)
-        self.assertEqual(self.events("device-attach:usb"),
+        self.assertEqual(self.events("device-attach:usb", "device-detach:usb"),
                          [("work", "device-attach:usb", "sys-usb:2-1")])
         attached = list(self.work.devices["usb"].get_attached_devices())
         self.assertEqual([a.port_id for a in attached], ["2-1"])

@@ -161,6 +161,9 @@ class USBGateExtension(qubes.ext.Extension):
         # (backend, port) -> (vm name, device_id, Qubes options, deadline)
         self.follow = {}
         self.locks = collections.defaultdict(asyncio.Lock)
+        # (backend, port) of the attaches under way: their cache entry
+        # already names the VM, QubesDB does not yet.
+        self.attaching = set()
         self.clock = time.monotonic
         # Tasks started from synchronous handlers; kept so they are not
         # collected while running.
@@ -241,6 +244,9 @@ class USBGateExtension(qubes.ext.Extension):
         now = self.clock()
         for port_id, front in cache.items():
             key = (backend.name, port_id)
+            if port_id in current and current[port_id] is None and \
+                    key in self.attaching:
+                current[port_id] = front    # not attached yet, not detached
             if port_id in current and current[port_id] is front:
                 continue
             session = self.sessions.pop(key, None)
@@ -540,6 +546,7 @@ class USBGateExtension(qubes.ext.Extension):
             line = policy.usb_policy_line(device.port_id, vm.name,
                                           backend.name)
             policy.modify_transient_policy(line, True)
+            self.attaching.add(key)
             try:
                 await self._call(vm, "qubes.USBAttach", "{} {}\n".format(
                     backend.name, device.port_id), "attach")
@@ -549,6 +556,7 @@ class USBGateExtension(qubes.ext.Extension):
                     self.devices_cache[backend.name][device.port_id] = None
                 raise
             finally:
+                self.attaching.discard(key)
                 policy.modify_transient_policy(line, False)
             self.sessions[key] = (vm.name, rec.device_id, dict(options or {}),
                                   shown)
