@@ -159,10 +159,13 @@ def modify_transient_policy(line, add, path=None):
     policy file, under an exclusive lock, replacing the file by rename (the
     policy daemon never reads half a file). The file goes when empty."""
     path = path or TRANSIENT_POLICY
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    lock_path = path + ".lock"
-    with open(lock_path, "a") as lock:
-        fcntl.lockf(lock.fileno(), fcntl.LOCK_EX)
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    # The lock is the directory's: no extra file where the policy daemon
+    # reads.
+    dirfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(dirfd, fcntl.LOCK_EX)
         try:
             with open(path) as f:
                 lines = f.readlines()
@@ -178,8 +181,7 @@ def modify_transient_policy(line, add, path=None):
             except FileNotFoundError:
                 pass
             return
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path),
-                                   prefix=".usbgate-")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".usbgate-")
         with os.fdopen(fd, "w") as f:
             f.write("".join(lines))
         try:
@@ -188,3 +190,5 @@ def modify_transient_policy(line, add, path=None):
             pass
         os.chmod(tmp, 0o664)
         os.rename(tmp, path)
+    finally:
+        os.close(dirfd)
