@@ -519,11 +519,31 @@ class TestAutoAttach(ExtTest):
         self.assertIsNone(self.dev("2-1").attachment)
         self.assertEqual(len(self.service_calls("qubes.USBAttach")), 2)
 
+    async def test_published_in_two_steps(self):
+        # a QubesDB change seen between udev's writes: the device reads
+        # incomplete first, and is attached once it reads whole
+        await self.assign(self.work, "2-1", "0951:1666:AA55:u080650")
+        await self.plug("2-1", STICK)
+        await self.replug_in_two_steps("2-1")
+        self.assertIs(self.dev("2-1").attachment, self.work)
+        self.assertEqual(len(self.service_calls("qubes.USBAttach")), 2)
+
+    async def replug_in_two_steps(self, busid):
+        await self.unplug(busid)
+        key = "/qubes-usb-devices/" + busid
+        self.sys_usb.untrusted_qdb.write(key + "/desc", STICK[0])
+        self.sys_usb.untrusted_qdb.write("/qubes-usb-devices", "")
+        await self.settle()
+        self.assertFalse(self.dev(busid).record.valid)
+        self.assertIsNone(self.dev(busid).attachment)
+        self.sys_usb.untrusted_qdb.write(key + "/interfaces", STICK[1])
+        self.sys_usb.untrusted_qdb.write("/qubes-usb-devices", "")
+        await self.settle()
+
     async def test_manual_attach_followed_back(self):
         await self.plug("2-1", STICK)
         await self.attach(self.vault, "2-1", **{"reset-on-attach": "yes"})
-        await self.unplug("2-1")
-        await self.plug("2-1", STICK)
+        await self.replug_in_two_steps("2-1")
         self.assertIs(self.dev("2-1").attachment, self.vault)
         self.assertEqual(self.service_calls("usbgate.Options")[-1][3],
                          b"vault 2-1 - 1\n")

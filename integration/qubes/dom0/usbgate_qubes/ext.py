@@ -164,6 +164,10 @@ class USBGateExtension(qubes.ext.Extension):
         # (backend, port) of the attaches under way: their cache entry
         # already names the VM, QubesDB does not yet.
         self.attaching = set()
+        # backend -> ports listed before their keys were all written (a
+        # QubesDB change seen between two of udev's writes): their
+        # automatic attach waits until they read whole.
+        self.incomplete = collections.defaultdict(set)
         self.clock = time.monotonic
         # Tasks started from synchronous handlers; kept so they are not
         # collected while running.
@@ -233,8 +237,17 @@ class USBGateExtension(qubes.ext.Extension):
     def on_qdb_change(self, vm, event, path):
         # pylint: disable=unused-argument
         added = self._list_change(vm, self._current(vm))
-        if added:
-            self._spawn(self._auto_attach_added(vm, added))
+        cache = self.devices_cache[vm.name]
+        waiting = self.incomplete.pop(vm.name, set())
+        ready = []
+        for port_id in sorted(set(added) | {
+                p for p in waiting if p in cache and cache[p] is None}):
+            if USBDevice(Port(vm, port_id, DEVCLASS)).record.valid:
+                ready.append(port_id)
+            else:
+                self.incomplete[vm.name].add(port_id)
+        if ready:
+            self._spawn(self._auto_attach_added(vm, ready))
 
     def _list_change(self, backend, current):
         """Fire qubesd's events for the difference between the cache and
