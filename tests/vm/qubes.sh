@@ -27,7 +27,10 @@ qb_install() {
 	rm -rf "$st"
 	mkdir -p "$st/usr/local/etc/qubes-rpc" "$st/usr/local/etc/qubes/rpc-config" \
 		"$st/usr/local/lib/usbgate/qubes" "$st/usr/lib/testbed" "$st/usr/local/bin"
-	cp "$VM_TOP"/integration/qubes/qubes-rpc/qubes.USB* "$st/usr/local/etc/qubes-rpc/"
+	cp "$VM_TOP"/integration/qubes/qubes-rpc/{qubes.USB*,usbgate.Options} "$st/usr/local/etc/qubes-rpc/"
+	# testbed only: dom0's qubesd double reads QubesDB through it
+	printf '#!/bin/sh\nexec qubesdb-multiread /qubes-usb-devices/\n' >"$st/usr/local/etc/qubes-rpc/tb.QubesDB"
+	chmod +x "$st/usr/local/etc/qubes-rpc/tb.QubesDB"
 	cp "$VM_TOP/integration/qubes/rpc-config/qubes.USB" "$st/usr/local/etc/qubes/rpc-config/"
 	cp "$VM_TOP"/integration/qubes/lib/{functions.sh,import,detach-all} "$st/usr/local/lib/usbgate/qubes/"
 	cp "$VM_DIR/qubes/qubesdb" "$VM_DIR/qubes/udev-usb" "$st/usr/lib/testbed/"
@@ -224,6 +227,41 @@ qd0_wait_unlisted() {
 	local end=$((SECONDS + $3))
 	while qd0_listed "$1" "$2"; do
 		((SECONDS < end)) || fail "a device matching '$2' still listed by $1 after $3 s"
+		sleep 0.3
+	done
+}
+
+# ---------------------------------------------------------------------------
+# dom0 with usbgate's qubesd extension (stage B): the real extension in the
+# qubesd double, on the host (tests/vm/qubes/qubesd-host), as a coprocess.
+
+# qx_start RULES: write RULES as dom0's usbgate rules, install the static
+# qrexec policy of usbgate-qubes-dom0, start the qubesd double.
+qx_start() {
+	QX_RULES=$QB_DOM0/etc/usbgate/rules.d
+	mkdir -p "$QX_RULES"
+	printf '%s\n' "$1" >"$QX_RULES/50-scenario.rules"
+	cp "$VM_TOP/integration/qubes/dom0/policy.d/45-usbgate.policy" "$QB_DOM0/etc/qubes/policy.d/"
+	coproc QX { QB_QREXEC=$QB_QREXEC QB_SOCK=$QB_SOCK USBGATE_TOP=$VM_TOP \
+		USBGATE_CLI=$USBGATE_BUILDDIR/tools/usbgate USBGATE_RULES_DIR=$QX_RULES \
+		USBGATE_QUBES_POLICY=$QB_DOM0/run/qubes/policy.d/40-usbgate.policy \
+		exec python3 "$VM_DIR/qubes/qubesd-host" 2>>"$VM_OUTDIR/qubesd-host.log"; }
+}
+
+# qx CMD...: one command to the qubesd double (qubesd-host's list); the
+# reply in QX_OUT; 0 if it starts with OK.
+qx() {
+	printf '%s\n' "$*" >&"${QX[1]}" || fail "the qubesd double is gone: $(tail -n 5 "$VM_OUTDIR/qubesd-host.log")"
+	IFS= read -r -t 240 QX_OUT <&"${QX[0]}" || fail "no answer from the qubesd double to '$*': $(tail -n 5 "$VM_OUTDIR/qubesd-host.log")"
+	echo "qubesd: $* -> $QX_OUT" >>"$VM_OUTDIR/qubesd-host.log"
+	[[ $QX_OUT == OK* ]]
+}
+
+# qx_wait_list BACKEND ERE SECONDS: wait until qubesd's listing matches.
+qx_wait_list() {
+	local end=$((SECONDS + $3))
+	while qx list "$1"; [[ ! $QX_OUT =~ $2 ]]; do
+		((SECONDS < end)) || fail "qubesd's listing of $1 does not match '$2' after $3 s: $QX_OUT"
 		sleep 0.3
 	done
 }

@@ -79,3 +79,21 @@ ugq_by_id() {
 ugq_last_line() {
 	grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1
 }
+
+# ugq_iface_numbers BUSID CCSSPP[,CCSSPP]...: print, comma-separated and in
+# decimal, the numbers of the device's interfaces (active configuration and
+# settings, as sysfs shows them and udev published them) whose type is one
+# of the given ones; nothing if none.
+ugq_iface_numbers() {
+	_out=
+	for _i in /sys/bus/usb/devices/"$1":*; do
+		[ -r "$_i/bInterfaceClass" ] || continue
+		_t=$(cat "$_i/bInterfaceClass" "$_i/bInterfaceSubClass" \
+			"$_i/bInterfaceProtocol" 2>/dev/null | tr -d '\n' | tr A-F a-f)
+		case ,$2, in *",$_t,"*) ;; *) continue ;; esac
+		_n=$((0x$(cat "$_i/bInterfaceNumber")))
+		case ,$_out, in *",$_n,"*) continue ;; esac
+		_out=${_out:+$_out,}$_n
+	done
+	printf '%s' "$_out"
+}
