@@ -224,8 +224,13 @@ reaper_start(void)
 
 	if (reaper_owner == parent && reaper_fd >= 0)
 		return 0;
-	if (reaper_fd >= 0)
-		close(reaper_fd);	/* a forked child: its parent's reaper */
+	/*
+	 * A forked child: the socket to its parent's reaper is forgotten, not
+	 * closed. Its number may name another file by now (a daemon's child
+	 * that closed its parent's descriptors and opened others: closing it
+	 * ended a backend session's liveness pipe, and its keeper gave the
+	 * device back mid-session). It is close-on-exec.
+	 */
 	reaper_fd = -1;
 	pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
 	if (pidfd < 0)
