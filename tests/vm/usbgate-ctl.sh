@@ -173,6 +173,23 @@ ctl_vhci_busids() {
 	vm_run -t 10 "$1" 'usbgate-frontend list | sed -n "s/^port [0-9]*: .* busid \([0-9.-]*\),.*/\1/p" | grep -v "^0-0$"'
 }
 
+# ctl_disk_roundtrip_detach BUSID MIB: the storage gadget BUSID of sys-usb,
+# attached to B: a MIB MiB round trip on its disk in B (sha256 of what was
+# written and read back), then dom0 detaches it and A's usb-storage has it
+# again.
+ctl_disk_roundtrip_detach() {
+	local busid=$1 mib=$2 dev sums
+	vm_ok B "usb_node 1209:0001 block 30" "waiting for the disk in B"
+	dev=$VM_OUT
+	vm_ok_t 120 B "storage_roundtrip $dev $mib" "$mib MiB round trip on $dev in B"
+	read -r -a sums <<<"$VM_OUT"
+	assert_eq "sha256 of the data read back in B" "${sums[0]}" "${sums[1]}"
+	ctl_ok "detaching the storage gadget" detach B "sys-usb:$busid"
+	vm_ok A "wait_for 15 test -e /sys/bus/usb/devices/$busid:1.0/driver && basename \$(readlink /sys/bus/usb/devices/$busid:1.0/driver)" \
+		"the gadget has no driver in A after detach"
+	assert_eq "driver of the gadget in A" usb-storage "$VM_OUT"
+}
+
 # ctl_save_logs: copy the daemons' logs to the scenario's output
 # directory (fail() does it; scenarios may call it at the end too).
 ctl_save_logs() {
