@@ -62,6 +62,7 @@ struct bd_dev {
 	struct ctl_dev pending;		/* a change held back while served */
 	int changed;
 	int seen;
+	int listed;			/* in this scan's list at all */
 	struct bd_sess *sess;
 };
 
@@ -644,7 +645,7 @@ rescan(struct bd *b)
 		return;
 	}
 	for (d = b->devs; d != NULL; d = d->next)
-		d->seen = 0;
+		d->seen = d->listed = 0;
 	for (i = 0; i < n; i++) {
 		struct usbdev *u = &all[i];
 
@@ -655,6 +656,8 @@ rescan(struct bd *b)
 			dev_remove(b, d);
 			d = NULL;
 		}
+		if (d != NULL)
+			d->listed = 1;
 		if (!u->export_ok)
 			continue;	/* USBGATE_EXPORT=0: not there */
 		r = bd_describe(u, &info);
@@ -695,6 +698,16 @@ rescan(struct bd *b)
 	free(all);
 	for (d = b->devs; d != NULL; d = next) {
 		next = d->next;
+		/*
+		 * A served device missing from the list while its sysfs
+		 * directory still holds the same device number is mid-reset
+		 * (its attributes or interfaces cannot be read for a moment),
+		 * not gone: a real unplug ends the session by itself. The soak
+		 * saw such a scan end a session as "the device left sys-usb".
+		 */
+		if (!d->seen && !d->listed && d->sess != NULL &&
+		    usbdev_devnum_is(d->syspath, d->devnum))
+			continue;
 		if (!d->seen)
 			dev_remove(b, d);
 	}

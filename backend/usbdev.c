@@ -83,6 +83,12 @@ read_num(const char *dir, const char *name, int base, long dflt)
 	return *end == '\0' ? v : dflt;
 }
 
+int
+usbdev_devnum_is(const char *syspath, int devnum)
+{
+	return read_num(syspath, "devnum", 10, -1) == devnum;
+}
+
 static int
 iface_cmp(const void *a, const void *b)
 {

@@ -65,6 +65,10 @@ int usbdev_list(struct usbdev **out, size_t *count, int include_hidden);
  */
 int usbdev_from_syspath(const char *syspath, struct usbdev *out);
 
+/* 1 if the sysfs device directory syspath exists and has device number
+ * devnum (the same device, whatever else cannot be read), else 0. */
+int usbdev_devnum_is(const char *syspath, int devnum);
+
 /*
  * After a reset: read what is now at before's port into now and check that
  * it is the same device (VID, PID, bcdDevice, device class, manufacturer,

@@ -115,6 +115,23 @@ START_TEST(missing_serial_gives_empty_field)
 }
 END_TEST
 
+/*
+ * Mid-reset a device's attributes or interfaces may not read, so it drops
+ * out of a scan; its directory and device number tell it is still there.
+ */
+START_TEST(devnum_tells_a_device_still_there_from_a_gone_one)
+{
+	char gone[300];
+
+	make_device(NULL);
+	unlink(path_of("idVendor"));	/* unreadable for a moment */
+	ck_assert_int_eq(usbdev_devnum_is(root, 7), 1);
+	ck_assert_int_eq(usbdev_devnum_is(root, 8), 0);
+	snprintf(gone, sizeof(gone), "%s-gone", root);
+	ck_assert_int_eq(usbdev_devnum_is(gone, 7), 0);
+}
+END_TEST
+
 START_TEST(not_a_device_is_refused)
 {
 	struct usbdev d;
@@ -261,6 +278,7 @@ unit_suite(void)
 	tcase_add_test(tc, identity_is_read_from_sysfs);
 	tcase_add_test(tc, missing_serial_gives_empty_field);
 	tcase_add_test(tc, not_a_device_is_refused);
+	tcase_add_test(tc, devnum_tells_a_device_still_there_from_a_gone_one);
 	tcase_add_loop_test(tc, malformed_selector_is_refused, 0,
 	    sizeof(bad_selectors) / sizeof(bad_selectors[0]));
 	tcase_add_loop_test(tc, backend_and_codec_agree_on_bus_ids, 0,
