@@ -86,7 +86,9 @@ read_num(const char *dir, const char *name, int base, long dflt)
 int
 usbdev_devnum_is(const char *syspath, int devnum)
 {
-	return read_num(syspath, "devnum", 10, -1) == devnum;
+	long n = read_num(syspath, "devnum", 10, -1);
+
+	return n == devnum || n == 0;	/* 0: mid-reset, see above */
 }
 
 static int
@@ -124,6 +126,13 @@ usbdev_from_syspath(const char *syspath, struct usbdev *d)
 	d->proto = (uint8_t)read_num(syspath, "bDeviceProtocol", 16, 0);
 	d->busnum = (int)read_num(syspath, "busnum", 10, 0);
 	d->devnum = (int)read_num(syspath, "devnum", 10, 0);
+	/*
+	 * Address 0: a port reset is under way (the hub driver gives the
+	 * device its address back after it). Not readable as a device now:
+	 * a scan that took 0 for the number saw a re-enumeration.
+	 */
+	if (d->busnum <= 0 || d->devnum <= 0)
+		return USBDEV_E_NOTFOUND;
 	read_attr(syspath, "speed", speed, sizeof(speed));
 	d->speed_mbps = strcmp(speed, "1.5") == 0 ? 1 : atoi(speed);
 	read_attr(syspath, "manufacturer", d->manufacturer,

@@ -61,12 +61,14 @@ int usbdev_list(struct usbdev **out, size_t *count, int include_hidden);
 
 /*
  * Read one device from its sysfs path (also used after re-enumeration).
- * USBDEV_E_NOTFOUND unless the directory is named by a bus id (ident.h).
+ * USBDEV_E_NOTFOUND unless the directory is named by a bus id (ident.h), or
+ * while the device is at address 0 (a port reset is under way).
  */
 int usbdev_from_syspath(const char *syspath, struct usbdev *out);
 
 /* 1 if the sysfs device directory syspath exists and has device number
- * devnum (the same device, whatever else cannot be read), else 0. */
+ * devnum, or 0 (mid-reset): the same device, whatever else cannot be read
+ * for a moment. Else 0. */
 int usbdev_devnum_is(const char *syspath, int devnum);
 
 /*

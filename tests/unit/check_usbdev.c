@@ -132,6 +132,25 @@ START_TEST(devnum_tells_a_device_still_there_from_a_gone_one)
 }
 END_TEST
 
+/*
+ * During a port reset the kernel shows address 0 until it sets the address
+ * again: the soak saw a scan take 0 for a new device number and end the
+ * session of a device that never left.
+ */
+START_TEST(address_zero_is_mid_reset_not_another_device)
+{
+	struct usbdev d;
+
+	make_device(NULL);
+	put("devnum", "0\n");
+	ck_assert_int_eq(usbdev_from_syspath(root, &d), USBDEV_E_NOTFOUND);
+	ck_assert_int_eq(usbdev_devnum_is(root, 7), 1);
+	put("devnum", "7\n");
+	ck_assert_int_eq(usbdev_from_syspath(root, &d), USBDEV_OK);
+	ck_assert_int_eq(d.devnum, 7);
+}
+END_TEST
+
 START_TEST(not_a_device_is_refused)
 {
 	struct usbdev d;
@@ -197,6 +216,8 @@ START_TEST(backend_and_codec_agree_on_bus_ids)
 	snprintf(root, sizeof(root), "%s/%s", dir, busid);
 	ck_assert_int_eq(mkdir(root, 0755), 0);
 	put("idVendor", "1209\n");
+	put("busnum", "1\n");
+	put("devnum", "2\n");
 	rc = usbdev_from_syspath(root, &d);
 	ck_assert_msg((rc == USBDEV_OK) == want, "%s: gave %d", busid, rc);
 	if (want)
@@ -279,6 +300,7 @@ unit_suite(void)
 	tcase_add_test(tc, missing_serial_gives_empty_field);
 	tcase_add_test(tc, not_a_device_is_refused);
 	tcase_add_test(tc, devnum_tells_a_device_still_there_from_a_gone_one);
+	tcase_add_test(tc, address_zero_is_mid_reset_not_another_device);
 	tcase_add_loop_test(tc, malformed_selector_is_refused, 0,
 	    sizeof(bad_selectors) / sizeof(bad_selectors[0]));
 	tcase_add_loop_test(tc, backend_and_codec_agree_on_bus_ids, 0,
