@@ -247,8 +247,18 @@ storage_roundtrip() {
 
 # usb_driver SYSDEV [IFNUM]: the driver bound to interface IFNUM (default 0).
 usb_driver() {
-	_l=$(ls -d "$1"/*:*."${2:-0}" 2>/dev/null | head -n1)
-	[ -n "$_l" ] && [ -e "$_l/driver" ] && basename "$(readlink "$_l/driver")"
+	# Up to 10 s: the interface appears once the device is configured,
+	# the driver once its module is loaded (the hotplug helper runs
+	# modprobe in the background). CI saw a check between the two.
+	_ud_n=100
+	while :; do
+		_l=$(ls -d "$1"/*:*."${2:-0}" 2>/dev/null | head -n1)
+		[ -n "$_l" ] && [ -e "$_l/driver" ] && break
+		_ud_n=$((_ud_n - 1))
+		[ $_ud_n -le 0 ] && return 1
+		sleep 0.1
+	done
+	basename "$(readlink "$_l/driver")"
 }
 
 # port_recv PORT BYTES: read BYTES from a virtio-serial port and print their
