@@ -1,4 +1,4 @@
-# tests/vm/scenarios/flagship-webcam.sh: synthetic UVC webcam (isochronous IN, 320x240 YUYV at 30 fps) on A's xHCI through QEMU usb-redir; uvcvideo binds in A, then in B through usbgate: 60 s of capture with no corrupt frame (rate and losses printed), 20 start/stop cycles, the camera back on A's uvcvideo
+# tests/vm/scenarios/flagship-webcam.sh: synthetic UVC webcam (isochronous IN, 320x240 YUYV at 30 fps) on A's xHCI through QEMU usb-redir; uvcvideo binds in A, then in B through usbgate: FL_CAPTURE_SECS (default 20; the long runs are bench-flagship's) of capture with no corrupt frame (rate and losses printed), 20 start/stop cycles, the camera back on A's uvcvideo
 # timeout: 360
 scenario() {
 	source "$VM_DIR/usbgate.sh"
@@ -18,15 +18,15 @@ scenario() {
 	assert_eq "driver of the streaming interface in B" uvcvideo "$VM_OUT"
 	vm_ok B 'wait_for 20 test -e /dev/video0' "no /dev/video0 in B"
 	fl_uvc_nodrop B
-	local cpu0 cpu1 cap
+	local cpu0 cpu1 cap secs=${FL_CAPTURE_SECS:-20}
 	cpu0=$(fl_backend_cpu)
-	vm_ok_t 100 B 'tb-v4l2cap -d /dev/video0 -s 320x240 -t 60' "60 s of capture in B"
+	vm_ok_t $((secs + 40)) B "tb-v4l2cap -d /dev/video0 -s 320x240 -t $secs" "$secs s of capture in B"
 	cap=$VM_OUT
 	cpu1=$(fl_backend_cpu)
 	echo "webcam usbgate: $cap backend_cpu_s=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }') source: $(cat "$FL_CAM_STATS")" >&2
-	fl_check_capture "60 s capture in B" "$cap"
-	awk -v s="$(fl_kv seconds "$cap")" 'BEGIN { exit !(s >= 55) }' ||
-		fail "the capture in B covered less than 55 s: $cap"
+	fl_check_capture "$secs s capture in B" "$cap"
+	awk -v s="$(fl_kv seconds "$cap")" -v want="$secs" 'BEGIN { exit !(s >= want * 0.9) }' ||
+		fail "the capture in B covered less than 90 % of $secs s: $cap"
 
 	# Start/stop: open, stream 10 frames, close; 20 times in a row.
 	vm_ok_t 120 B 'tb-v4l2cap -d /dev/video0 -s 320x240 -c 20 -k 10 -T 8000' "20 start/stop cycles in B"
