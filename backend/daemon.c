@@ -70,7 +70,8 @@ struct bd_sess {
 	struct sv_child child;		/* first; report_fd: the report pipe */
 	char busid[CTL_BUSID_MAX + 1];
 	char end[CTL_TEXT_MAX + 1];	/* the session's own end record */
-	size_t end_len;
+	size_t end_len;			/* bytes kept in end[] */
+	int in_end;			/* the 'E' marker was read */
 	int end_done;			/* end[] holds a whole line */
 	int ready;			/* READY sent */
 	int ordered;			/* dom0 said STOP */
@@ -449,26 +450,18 @@ report_read(struct bd_sess *s, int *got_ready)
 		return -1;
 	if (n <= 0)
 		return 1;
-	for (i = 0; i < n; i++) {
-		if (s->end_done)
-			break;
-		if (s->end_len > 0 || buf[i] == 'E') {
-			if (s->end_len == 0 && buf[i] == 'E') {
-				s->end_len = 1;	/* the marker, not kept */
-				continue;
-			}
-			if (buf[i] == '\n') {
-				s->end_done = 1;
-				continue;
-			}
-			if (s->end_len <= CTL_TEXT_MAX)
-				s->end[s->end_len - 1] = buf[i];
-			s->end_len++;
-		} else if (buf[i] == 'R')
-			*got_ready = 1;
+	for (i = 0; i < n && !s->end_done; i++) {
+		if (!s->in_end) {
+			if (buf[i] == 'E')
+				s->in_end = 1;
+			else if (buf[i] == 'R')
+				*got_ready = 1;
+		} else if (buf[i] == '\n')
+			s->end_done = 1;
+		else if (s->end_len < CTL_TEXT_MAX)
+			s->end[s->end_len++] = buf[i];
 	}
-	s->end[s->end_len > 0 ? (s->end_len - 1 > CTL_TEXT_MAX ?
-	    CTL_TEXT_MAX : s->end_len - 1) : 0] = '\0';
+	s->end[s->end_len] = '\0';
 	return 0;
 }
 
