@@ -53,17 +53,20 @@ be_strerror(int err)
  * this process the refused interfaces and any driver (dis)connection.
  * usbredirhost claims every interface of the configuration, giving up on the
  * first refusal, and re-attaches kernel drivers when it lets the device go.
- * These two definitions take libusbredirhost's calls (the dynamic linker
- * finds the executable's symbols before libusb's): a served interface is
- * claimed with a plain claim (the parent holds it on this file already), a
- * refused interface counts as claimed without asking the kernel (it stays unclaimed: the
- * filter hides it from the AppVM and the kernel answers EACCES to any use of
- * it), and re-attaching drivers is left to serve.c (its keeper gives the
- * device back). Everything else goes to libusb's own functions.
+ * These definitions take libusbredirhost's calls (the dynamic linker finds
+ * the executable's symbols before libusb's): auto-detach stays off, so a
+ * served interface is claimed with a plain claim (the parent holds it on
+ * this file already; libusb's disconnect-and-claim of an interface bound to
+ * usbfs is refused to a confined file), a refused interface counts as
+ * claimed without asking the kernel (it stays unclaimed: the filter hides
+ * it from the AppVM and the kernel answers EACCES to any use of it), and
+ * re-attaching drivers is left to serve.c (its keeper gives the device
+ * back). Everything else goes to libusb's own functions.
  */
 static struct {
 	int (*claim)(libusb_device_handle *, int);
 	int (*attach)(libusb_device_handle *, int);
+	int (*auto_detach)(libusb_device_handle *, int);
 	uint32_t refused;	/* interface bits */
 	int confined;
 } shim;
@@ -74,16 +77,16 @@ libusb_claim_interface(libusb_device_handle *h, int ifno)
 	if (shim.confined && ifno >= 0 && ifno < 32 &&
 	    (shim.refused >> ifno & 1) != 0)
 		return LIBUSB_SUCCESS;
-	/*
-	 * The parent claimed the served interfaces on this file already
-	 * (confine.h): a plain claim is then a no-op for the kernel, while
-	 * libusb's disconnect-and-claim of an interface bound (to usbfs, us)
-	 * is refused to a confined file.
-	 */
-	if (shim.confined)
-		libusb_set_auto_detach_kernel_driver(h, 0);
 	return shim.claim != NULL ? shim.claim(h, ifno) :
 	    LIBUSB_ERROR_NOT_SUPPORTED;
+}
+
+int LIBUSB_CALL
+libusb_set_auto_detach_kernel_driver(libusb_device_handle *h, int enable)
+{
+	if (shim.auto_detach == NULL)
+		return LIBUSB_ERROR_NOT_SUPPORTED;
+	return shim.auto_detach(h, shim.confined ? 0 : enable);
 }
 
 int LIBUSB_CALL
@@ -103,7 +106,10 @@ shim_init(const struct be_options *opt)
 	*(void **)&shim.claim = dlsym(RTLD_NEXT, "libusb_claim_interface");
 	*(void **)&shim.attach = dlsym(RTLD_NEXT,
 	    "libusb_attach_kernel_driver");
-	if (shim.claim == NULL || shim.attach == NULL)
+	*(void **)&shim.auto_detach = dlsym(RTLD_NEXT,
+	    "libusb_set_auto_detach_kernel_driver");
+	if (shim.claim == NULL || shim.attach == NULL ||
+	    shim.auto_detach == NULL)
 		return -1;
 	shim.confined = opt->confined;
 	shim.refused = 0;
@@ -403,7 +409,7 @@ be_session_run(int devfd, struct stream *chan, const struct be_options *opt,
 		goto out;
 	}
 	if (shim_init(opt) < 0) {
-		be_fail(&s, BE_E_LIBUSB, "libusb's claim function not found");
+		be_fail(&s, BE_E_LIBUSB, "libusb's claim, attach or auto-detach function not found");
 		goto out;
 	}
 	if ((opt->n_refused > 0 || opt->n_refused_alts > 0 ||
