@@ -32,7 +32,7 @@ struct fe_attach_opts {
 	uint16_t vid, pid;
 	struct fe_classes classes;	/* the session refuses other classes */
 	int notify_fd;		/* gets a struct fe_attach_note, or -1 */
-	int hcd;		/* enum fe_hcd (kmod_port.h): vhci by default */
+	int hcd;		/* enum fe_hcd (kmod_port.h): auto by default */
 };
 
 /* Written once on notify_fd when the device enumerated in this VM. */

@@ -2,7 +2,8 @@
  * daemon.c: "usbgate-frontend daemon" (see daemon.h).
  *
  *   usbgate-frontend daemon --control URI [--listen] [--name NAME]
- *                           [--data-pool GLOB]... [--user USER] [-v]
+ *                           [--data-pool GLOB]... [--user USER]
+ *                           [--hcd vhci|usbgate|auto] [-v]
  *
  * One thread around poll(): the control link to dom0, a signal pipe and
  * one note pipe per import. Connecting is what tells dom0 this VM started
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "kmod_port.h"
 #include "ctl_link.h"
 #include "daemon.h"
 #include "log.h"
@@ -51,6 +53,7 @@ struct fd {
 	int quit;
 	int shutting;			/* the daemon exits */
 	struct vmd_opts opt;		/* the options both VM daemons share */
+	int hcd;			/* --hcd: enum fe_hcd */
 };
 
 static void
@@ -147,6 +150,7 @@ handle_import(struct fd *f, const struct ctl_import *im)
 		o.classes.n = im->n_classes;
 		memcpy(o.classes.c, im->classes, 3 * (size_t)im->n_classes);
 		o.notify_fd = 3;
+		o.hcd = f->hcd;
 		_exit(fe_attach_run(&o));
 	}
 	close(pfd[1]);
@@ -353,17 +357,33 @@ usage(void)
 {
 	fprintf(stderr, "usage: usbgate-frontend daemon --control URI "
 	    "[--listen] [--name NAME] [--data-pool GLOB]... [--user USER] "
-	    "[--check] [-v]\n");
+	    "[--hcd vhci|usbgate|auto] [--check] [-v]\n");
 	exit(FE_EXIT_USAGE);
+}
+
+/* The frontend's own options (vmd_opts.h has the shared ones). */
+static int
+own_opt(void *ctx, int ch, const char *arg)
+{
+	struct fd *f = ctx;
+
+	if (ch == 'H')
+		return (f->hcd = kmod_hcd_parse(arg)) < 0 ? -1 : 0;
+	return -1;
 }
 
 int
 fe_daemon_main(int argc, char **argv)
 {
+	static const struct option own[] = {
+		{ "hcd", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
+	};
 	static struct fd f;
 	int r;
 
-	if (vmd_opts_parse(argc, argv, NULL, NULL, NULL, NULL, "", 1,
+	f.hcd = FE_HCD_AUTO;
+	if (vmd_opts_parse(argc, argv, own, "H:", own_opt, &f, "", 1,
 	    &f.opt) < 0)
 		usage();
 	log_setverbose(f.opt.verbose);

@@ -10,9 +10,10 @@
 
 /* --hcd: which host controller imports use. */
 enum fe_hcd {
-	FE_HCD_VHCI = 0,	/* the mainline vhci_hcd (default) */
+	FE_HCD_AUTO = 0,	/* usbgate_hcd when loaded, else vhci_hcd
+				 * (the default) */
+	FE_HCD_VHCI,		/* the mainline vhci_hcd */
 	FE_HCD_KMOD,		/* usbgate_hcd */
-	FE_HCD_AUTO,		/* usbgate_hcd when loaded, else vhci_hcd */
 };
 
 /* Parse "vhci", "usbgate" or "auto"; -1 if none. */

@@ -13,12 +13,16 @@ CTL_DOM0=$VM_RUNDIR/dom0
 CTL_BIN=$USBGATE_BUILDDIR/tools
 CTL_SOCK=$CTL_DOM0/gated.sock
 
-# ctl_boot [--c] [A-OPTS...]: boot A and B (and C with --c) joined by
-# their data links; vhci-hcd loaded in the AppVMs, dummy_hcd with 4
-# controllers in A.
+# ctl_boot [--c|--c-kmod] [A-OPTS...]: boot A and B (and C with --c or
+# --c-kmod) joined by their data links; vhci-hcd loaded in the AppVMs
+# (--c-kmod: usbgate_hcd instead in C, which has no vhci-hcd), dummy_hcd
+# with 4 controllers in A.
 ctl_boot() {
-	local with_c=0
-	if [[ ${1:-} == --c ]]; then with_c=1; shift; fi
+	local with_c=0 c_kmod=0
+	case ${1:-} in
+	--c) with_c=1; shift ;;
+	--c-kmod) with_c=1 c_kmod=1; shift ;;
+	esac
 	if ((with_c)); then
 		vm_start_ok A --link ab:server --link ac:server:4:usbgate-c "$@"
 	else
@@ -28,7 +32,12 @@ ctl_boot() {
 	vm_ok B 'modprobe vhci-hcd' "loading vhci-hcd in B"
 	if ((with_c)); then
 		vm_start_ok C --link ac:client
-		vm_ok C 'modprobe vhci-hcd' "loading vhci-hcd in C"
+		if ((c_kmod)); then
+			source "$VM_DIR/kmod.sh"
+			kmod_load C
+		else
+			vm_ok C 'modprobe vhci-hcd' "loading vhci-hcd in C"
+		fi
 	fi
 	vm_ok A 'udc_init 4' "loading dummy_hcd in A"
 }
