@@ -155,6 +155,20 @@ ctl_frontend() {
 	printf -v "CTL_FJOB_$1" '%s' "$job"
 }
 
+# ctl_daemons VM...: start sys-usb's backend daemon and the frontend
+# daemon in each VM, and wait until usbgated has every one's hello.
+ctl_daemons() {
+	local vm
+	ctl_backend
+	for vm in "$@"; do
+		ctl_frontend "$vm"
+	done
+	ctl_wait 30 "sys-usb connected to dom0" ctl_connected sys-usb
+	for vm in "$@"; do
+		ctl_wait 30 "$vm connected to dom0" ctl_connected "$vm"
+	done
+}
+
 # ctl_wait SECONDS WHAT CMD...: retry CMD (a host command) every 0.1 s.
 ctl_wait() {
 	local secs=$1 what=$2 end

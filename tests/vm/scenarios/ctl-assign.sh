@@ -6,10 +6,7 @@ scenario() {
 allow id 1209:0001 to B
 allow id 1209:0003 to B
 deny'
-	ctl_backend
-	ctl_frontend B
-	ctl_wait 30 "sys-usb connected to dom0" ctl_connected sys-usb
-	ctl_wait 30 "B connected to dom0" ctl_connected B
+	ctl_daemons B
 
 	# ask: no, then yes.
 	vm_ok A 'gadget_sourcesink 2' "creating the SourceSink gadget"

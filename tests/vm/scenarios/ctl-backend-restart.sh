@@ -4,10 +4,7 @@ scenario() {
 	ctl_boot
 	ctl_dom0 'allow id 1209:0001 to B
 deny'
-	ctl_backend
-	ctl_frontend B
-	ctl_wait 30 "sys-usb connected to dom0" ctl_connected sys-usb
-	ctl_wait 30 "B connected to dom0" ctl_connected B
+	ctl_daemons B
 
 	vm_ok A 'gadget_storage 0 16' "creating the storage gadget"
 	local busid=$VM_OUT pid

@@ -21,10 +21,7 @@ scenario() {
 	ctl_boot
 	ctl_dom0 'allow id 1209:0001 to B
 deny'
-	ctl_backend
-	ctl_frontend B
-	ctl_wait 30 "sys-usb connected to dom0" ctl_connected sys-usb
-	ctl_wait 30 "B connected to dom0" ctl_connected B
+	ctl_daemons B
 
 	vm_ok A 'gadget_storage 0 16' "creating the first storage gadget"
 	local s1=$VM_OUT

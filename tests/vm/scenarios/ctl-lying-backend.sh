@@ -14,10 +14,7 @@ scenario() {
 	# tb-liar joins to B's port (the pool's first free channel is this one).
 	ctl_dom0 'allow id 1209:0001
 deny' 'data sys-usb B unix:/run/liar.sock dev:/dev/virtio-ports/usbgate.0'
-	ctl_backend
-	ctl_frontend B
-	ctl_wait 30 "sys-usb connected to dom0" ctl_connected sys-usb
-	ctl_wait 30 "B connected to dom0" ctl_connected B
+	ctl_daemons B
 	vm_ok A 'gadget_storage 0 16' "creating the storage gadget"
 	local busid=$VM_OUT mode liar rc
 	local -a before after

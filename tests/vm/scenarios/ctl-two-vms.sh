@@ -6,12 +6,7 @@ scenario() {
 allow id 1209:0003 to B
 allow id 1209:0005 to B
 deny'
-	ctl_backend
-	ctl_frontend B
-	ctl_frontend C
-	ctl_wait 30 "sys-usb connected to dom0" ctl_connected sys-usb
-	ctl_wait 30 "B connected to dom0" ctl_connected B
-	ctl_wait 30 "C connected to dom0" ctl_connected C
+	ctl_daemons B C
 
 	vm_ok A 'gadget_storage 0 16' "creating the storage gadget"
 	local st=$VM_OUT

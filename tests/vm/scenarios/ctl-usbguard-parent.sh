@@ -32,10 +32,7 @@ scenario() {
 	source "$VM_DIR/usbgate-ctl.sh"
 	ctl_boot
 	ctl_dom0 'deny'
-	ctl_backend
-	ctl_frontend B
-	ctl_wait 30 "sys-usb connected to dom0" ctl_connected sys-usb
-	ctl_wait 30 "B connected to dom0" ctl_connected B
+	ctl_daemons B
 	vm_ok A 'gadget_storage 0 8' "creating the storage gadget"
 	local busid=$VM_OUT ph wrong ct other
 	ctl_wait 30 "storage gadget listed" ctl_listed "^sys-usb:$busid "
