@@ -378,6 +378,13 @@ static int ugh_setup(struct usb_hcd *hcd)
 		hcd->speed = HCD_USB3;
 		hcd->self.root_hub->speed = USB_SPEED_SUPER;
 	}
+	/*
+	 * Scatter-gather URBs of any shape: the read and write paths copy
+	 * the segments into one record, so that usb_sg_init() makes one URB
+	 * of a whole sg list instead of one URB per segment.
+	 */
+	hcd->self.sg_tablesize = ~0;
+	hcd->self.no_sg_constraint = 1;
 	return 0;
 }
 

@@ -5,7 +5,7 @@
  * checked before it touches a URB: record lengths, the URB id (ids never
  * issued are refused, those of URBs already given back are dropped), the
  * status, the lengths against the URB's buffer and packets; IN data is
- * copied straight into the URB's buffer.
+ * copied straight into the URB's buffer or sg list.
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -148,19 +148,19 @@ static int ugh_complete_check(struct urb *urb, const struct ugh_complete *rec,
 	return 0;
 }
 
-/* Copy IN data into a claimed URB and set its results. */
+/* Copy IN data into a claimed URB (checked) and set its results. */
 static int ugh_complete_apply(struct urb *urb, const struct ugh_complete *rec,
 			      const struct ugh_iso_result *iso,
 			      const char __user *data)
 {
 	u32 i;
+	int rc;
 
 	urb->actual_length = rec->actual;
 	if (!usb_pipeisoc(urb->pipe)) {
-		if (usb_urb_dir_in(urb) && rec->actual &&
-		    copy_from_user(urb->transfer_buffer, data, rec->actual))
-			return -EFAULT;
-		return 0;
+		if (!usb_urb_dir_in(urb))
+			return 0;
+		return ugh_urb_from_user(urb, 0, data, rec->actual);
 	}
 	urb->error_count = rec->error_count;
 	urb->start_frame = rec->start_frame;
@@ -171,9 +171,9 @@ static int ugh_complete_apply(struct urb *urb, const struct ugh_complete *rec,
 		d->actual_length = iso[i].actual;
 		if (!usb_urb_dir_in(urb) || !iso[i].actual)
 			continue;
-		if (copy_from_user(urb->transfer_buffer + d->offset, data,
-				   iso[i].actual))
-			return -EFAULT;
+		rc = ugh_urb_from_user(urb, d->offset, data, iso[i].actual);
+		if (rc)
+			return rc;
 		data += iso[i].actual;
 	}
 	return 0;

@@ -3,7 +3,8 @@
  * Kernel to frontend: the records read() returns. Port notices
  * (connect answer, reset, suspend, resume) first, then the session's queue
  * in order: URB submissions (OUT data copied straight from the URB's
- * buffer into the reader's) and cancel notices. Whole records only.
+ * buffer or sg list into the reader's, one contiguous payload) and cancel
+ * notices. Whole records only.
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -100,7 +101,7 @@ static int ugh_submit_copy(struct ugh_urb *u, const struct ugh_submit *rec,
 	struct urb *urb = u->urb;
 	struct ugh_iso_desc d;
 	size_t off = sizeof(*rec);
-	int i;
+	int i, rc;
 
 	if (copy_to_user(buf, rec, sizeof(*rec)))
 		return -EFAULT;
@@ -111,9 +112,10 @@ static int ugh_submit_copy(struct ugh_urb *u, const struct ugh_submit *rec,
 			return -EFAULT;
 		off += sizeof(d);
 	}
-	if (usb_urb_dir_out(urb) && rec->length) {
-		if (copy_to_user(buf + off, urb->transfer_buffer, rec->length))
-			return -EFAULT;
+	if (usb_urb_dir_out(urb)) {
+		rc = ugh_urb_to_user(urb, buf + off, rec->length);
+		if (rc)
+			return rc;
 		off += rec->length;
 	}
 	if (rec->hdr.len > off && clear_user(buf + off, rec->hdr.len - off))

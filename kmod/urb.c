@@ -2,11 +2,15 @@
 /*
  * URB records: enqueue onto the session attached to the URB's root
  * port, dequeue (unlink: given back at once, the frontend told to cancel),
- * lookup by id and the give back. A URB record is on the session's queue
- * (not read yet), on its in-flight list, or claimed by the one read() or
- * write() copying its data; a claimed URB is given back by its claimer.
+ * lookup by id, the copies between a URB's buffer (linear or a
+ * scatter-gather list) and the reader's or writer's memory, and the give
+ * back. A URB record is on the session's queue (not read yet), on its
+ * in-flight list, or claimed by the one read() or write() copying its data;
+ * a claimed URB is given back by its claimer.
  */
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "usbgate_hcd.h"
 
@@ -48,7 +52,8 @@ int ugh_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags)
 
 	if (urb->transfer_buffer_length > UGH_MAX_DATA)
 		return -EMSGSIZE;
-	if (urb->transfer_buffer_length && !urb->transfer_buffer)
+	if (urb->transfer_buffer_length && !urb->transfer_buffer &&
+	    !urb->num_sgs)
 		return -EINVAL;
 	if (usb_pipeisoc(urb->pipe) &&
 	    (urb->number_of_packets < 1 ||
@@ -144,6 +149,69 @@ struct ugh_urb *ugh_urb_find(struct ugh_session *sess, u64 id)
 		if (it->id == id)
 			return container_of(it, struct ugh_urb, item);
 	return NULL;
+}
+
+/*
+ * Copy len bytes between the buffer of a claimed URB, from offset off, and
+ * user memory: into the URB (IN data) when in, out of it (OUT data)
+ * otherwise. A URB of usb_sg_init() has no linear buffer but the pages of
+ * its sg list, walked here a page at a time (mapped, sleeping is allowed).
+ * The caller checked off + len against transfer_buffer_length; the walk
+ * stops at the list's end in any case. hc->lock not held.
+ */
+static int ugh_urb_copy(struct urb *urb, u32 off, char __user *ubuf, u32 len,
+			bool in)
+{
+	struct sg_mapping_iter miter;
+	unsigned long left = 0;
+	size_t n;
+
+	if (!len)
+		return 0;
+	if (!urb->num_sgs) {
+		if (in)
+			left = copy_from_user(urb->transfer_buffer + off, ubuf,
+					      len);
+		else
+			left = copy_to_user(ubuf, urb->transfer_buffer + off,
+					    len);
+		return left ? -EFAULT : 0;
+	}
+	sg_miter_start(&miter, urb->sg, urb->num_sgs,
+		       in ? SG_MITER_TO_SG : SG_MITER_FROM_SG);
+	/* A list that ends before off leaves len untouched: refused. */
+	if (sg_miter_skip(&miter, off)) {
+		while (len && sg_miter_next(&miter)) {
+			n = min_t(size_t, miter.length, len);
+			if (in)
+				left = copy_from_user(miter.addr, ubuf, n);
+			else
+				left = copy_to_user(ubuf, miter.addr, n);
+			if (left)
+				break;
+			miter.consumed = n;
+			ubuf += n;
+			len -= n;
+		}
+	}
+	sg_miter_stop(&miter);
+	if (left)
+		return -EFAULT;
+	return len ? -EINVAL : 0;	/* the list is shorter than the URB */
+}
+
+/* A submission's OUT data: the URB's first len bytes to the reader. */
+int ugh_urb_to_user(struct urb *urb, char __user *dst, u32 len)
+{
+	return ugh_urb_copy(urb, 0, dst, len, false);
+}
+
+/* IN data from the writer into the URB's buffer at offset off. */
+int ugh_urb_from_user(struct urb *urb, u32 off, const char __user *src,
+		      u32 len)
+{
+	/* Only read from: the cast serves the one walk for both ways. */
+	return ugh_urb_copy(urb, off, (char __user *)src, len, true);
 }
 
 /* Detach a URB (already off the session's lists) from its endpoint. */

@@ -100,6 +100,9 @@ int ugh_urb_dequeue(struct usb_hcd *hcd, struct urb *urb, int status);
 void ugh_urb_retire(struct ugh_urb *u);
 void ugh_urb_giveback(struct ugh_urb *u, int status);
 struct ugh_urb *ugh_urb_find(struct ugh_session *sess, u64 id);
+int ugh_urb_to_user(struct urb *urb, char __user *dst, u32 len);
+int ugh_urb_from_user(struct urb *urb, u32 off, const char __user *src,
+		      u32 len);
 void ugh_urb_cancel_notice(struct ugh_session *sess, u64 id);
 
 /* tx.c: kernel to frontend */
