@@ -4,9 +4,10 @@
  * usbgated.c (event loop, peer connections, CLI socket), gated_peer.c
  * (peer lookup and sending), gated_core.c (devices, sessions,
  * attach/detach, auto-attach, ask prompts), gated_cli.c (CLI requests),
- * gated_reply.c (CLI answers). Calls go down that list's layers, never
- * back up into the loop: usbgated.c -> gated_cli.c -> gated_core.c ->
- * gated_reply.c, gated_peer.c.
+ * gated_reply.c (CLI answers); gated_xen.c (gated_xen.h: the Xen domains
+ * and data ports, used by usbgated.c and gated_core.c). Calls go down that
+ * list's layers, never back up into the loop: usbgated.c -> gated_cli.c ->
+ * gated_core.c -> gated_reply.c, gated_peer.c.
  *
  * Everything runs in one thread around poll(); no locks. Objects that
  * refer to each other (device <-> session <-> CLI client) clear the other
@@ -43,6 +44,8 @@ struct gated_peer_conf {
 	enum ctl_role role;		/* BACKEND or FRONTEND */
 	char uri[CTL_URI_MAX + 1];
 	int listen;			/* dom0 listens (else connects) */
+	int xen_port;			/* uri xen:PORT: the vchan port of the
+					 * domain named name (else 0) */
 	int n_tags;
 	char tags[GATED_TAGS_MAX][CTL_NAME_MAX + 1];
 };
@@ -87,9 +90,14 @@ struct gcli;
 struct gsess;
 
 struct chan_wait;
+struct gxen;
 
 struct gpeer {
 	struct gated_peer_conf conf;
+	char uri[CTL_URI_MAX + 1];	/* the channel now: conf.uri, or for
+					 * xen:PORT vchan:DOMID:PORT ("" while
+					 * the domain is absent) */
+	int domid;			/* xen:PORT: its domain's, or -1 */
 	int lfd;			/* listening socket or -1 */
 	struct ctl_conn *conn;		/* NULL while disconnected */
 	struct chan_wait *wait;		/* connecting (a vchan's server absent) */
@@ -141,6 +149,10 @@ struct gsess {
 	char busid[CTL_BUSID_MAX + 1];
 	char device_id[POL_DEVID_MAX + 1];
 	struct gdata *data;
+	struct gdata xen_data;		/* data's channel when usbgated chose
+					 * the vchan port (both peers xen:) */
+	int xen_port;			/* that port, held until the end */
+	unsigned int xen_fe, xen_be;	/* its pair of domids */
 	long deadline;			/* ms, 0 = none */
 	int backend_done, frontend_done;
 	int ask_mode;			/* origin assignment is ask-to-attach */
@@ -210,6 +222,7 @@ struct gated {
 	struct pol_assign_store assign;
 	const struct pol_usbids *ids;
 	uint64_t next_session;
+	struct gxen *xen;		/* the domain table (xen: peers), or NULL */
 	int cli_lfd;
 	int quit;
 };

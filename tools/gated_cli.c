@@ -676,7 +676,8 @@ do_status(struct gated *g, struct gcli *c)
 		ctl_row_add(&row, "kind", p->conf.role == CTL_ROLE_BACKEND ?
 		    "backend" : "vm");
 		ctl_row_add(&row, "name", p->conf.name);
-		ctl_row_add(&row, "channel", p->conf.uri);
+		ctl_row_add(&row, "channel", p->uri[0] != '\0' ? p->uri :
+		    p->conf.uri);
 		ctl_row_add(&row, "state", p->conn == NULL ? "disconnected" :
 		    ctl_conn_ready(p->conn) ? "connected" : "hello");
 		if (p->conf.role == CTL_ROLE_BACKEND) {

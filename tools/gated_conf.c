@@ -10,6 +10,7 @@
  *   follow-window SEC | udev-auto-attach yes|no
  *   backend NAME URI [listen]
  *   vm NAME URI [listen] [tag=TAG]...
+ *        (URI xen:PORT: vchan PORT of the Xen domain named NAME)
  *   data BACKEND VM|* BACKEND-URI FRONTEND-URI [frontend-listens]
  */
 #include "config.h"
@@ -127,15 +128,20 @@ conf_peer(struct gated_conf *conf, const struct conf_line *l)
 {
 	char *const *w = l->w;
 	struct gated_peer_conf *pc;
+	long v = 0;
 	int i;
 
 	if (!name_ok(w[1]))
 		ERR("bad %s name '%.40s'", w[0], w[1]);
 	if (find_peer(conf, w[1]) != NULL)
 		ERR("'%s' is configured twice", w[1]);
-	if (!uri_ok(w[2]))
+	if (strncmp(w[2], "xen:", 4) == 0 &&
+	    (strlen(w[2]) > 9 || !parse_uint(w[2] + 4, 65535, &v) || v == 0))
+		ERR("bad port in '%.60s' (xen:PORT)", w[2]);
+	if (strncmp(w[2], "xen:", 4) != 0 && !uri_ok(w[2]))
 		ERR("bad channel URI '%.60s' (unix:PATH, tcp:HOST:PORT, "
-		    "dev:PATH, fd:N, or framed:URI)", w[2]);
+		    "dev:PATH, fd:N, vchan:DOMID:PORT, xen:PORT, or "
+		    "framed:URI)", w[2]);
 	if (conf->n_peers >= GATED_PEERS_MAX)
 		ERR("too many backends and VMs (at most %d)", GATED_PEERS_MAX);
 	pc = &conf->peers[conf->n_peers];
@@ -143,6 +149,7 @@ conf_peer(struct gated_conf *conf, const struct conf_line *l)
 	strcpy(pc->name, w[1]);
 	strcpy(pc->uri, w[2]);
 	pc->role = w[0][0] == 'b' ? CTL_ROLE_BACKEND : CTL_ROLE_FRONTEND;
+	pc->xen_port = (int)v;
 	for (i = 3; i < l->nw; i++) {
 		if (strcmp(w[i], "listen") == 0)
 			pc->listen = 1;
@@ -159,8 +166,8 @@ conf_peer(struct gated_conf *conf, const struct conf_line *l)
 	if (pc->listen) {
 		struct ctl_chan_uri u;
 
-		ctl_chan_parse(pc->uri, &u);
-		if (u.kind != CTL_CHAN_UNIX && u.kind != CTL_CHAN_TCP)
+		if (pc->xen_port > 0 || ctl_chan_parse(pc->uri, &u) != CTL_OK ||
+		    (u.kind != CTL_CHAN_UNIX && u.kind != CTL_CHAN_TCP))
 			ERR("only unix: and tcp: channels can listen");
 	}
 	conf->n_peers++;

@@ -29,6 +29,7 @@
 
 #include "clock.h"
 #include "gated.h"
+#include "gated_xen.h"
 #include "log.h"
 
 static const char *const state_names[] = {
@@ -146,11 +147,14 @@ answer(struct gated *g, struct gsess *s, int status, const char *fmt, ...)
 /* ---- sessions --------------------------------------------------------------- */
 
 static void
-data_release(struct gsess *s)
+data_release(struct gated *g, struct gsess *s)
 {
 	if (s->data != NULL && s->data->used_by == s)
 		s->data->used_by = NULL;
 	s->data = NULL;
+	if (s->xen_port > 0)
+		gxen_port_give(g->xen, s->xen_fe, s->xen_be, s->xen_port);
+	s->xen_port = 0;
 }
 
 static void
@@ -167,7 +171,7 @@ sess_free(struct gated *g, struct gsess *s)
 		answer(g, s, CTL_ST_FAILED, "session ended");
 	if (s->ask_pid > 0)
 		kill(s->ask_pid, SIGKILL);
-	data_release(s);
+	data_release(g, s);
 	if (s->dev != NULL && s->dev->sess == s)
 		s->dev->sess = NULL;
 	free(s);
@@ -252,6 +256,35 @@ data_pick(struct gated *g, const char *backend, const char *vm)
 	return NULL;
 }
 
+/*
+ * Between two domains usbgated follows on Xen (both peers xen:PORT) the
+ * session gets a vchan port of its own for the pair (AppVM, backend),
+ * given back when the session ends; the AppVM's frontend is the server,
+ * and each end names the other's domid (doc/xen.md section 3). NULL when
+ * a domain is absent or the pair holds every port.
+ */
+static struct gdata *
+data_xen(struct gated *g, struct gsess *s)
+{
+	struct gated_data_conf *dc = &s->xen_data.conf;
+	int port;
+
+	if (s->frontend->domid < 0 || s->backend->domid < 0 ||
+	    (port = gxen_port_take(g->xen, (unsigned int)s->frontend->domid,
+	    (unsigned int)s->backend->domid)) < 0)
+		return NULL;
+	s->xen_port = port;
+	s->xen_fe = (unsigned int)s->frontend->domid;
+	s->xen_be = (unsigned int)s->backend->domid;
+	memset(dc, 0, sizeof(*dc));
+	snprintf(dc->backend_uri, sizeof(dc->backend_uri), "vchan:%u:%d",
+	    s->xen_fe, port);
+	snprintf(dc->frontend_uri, sizeof(dc->frontend_uri), "vchan:%u:%d",
+	    s->xen_be, port);
+	dc->frontend_listens = 1;
+	return &s->xen_data;
+}
+
 static void
 sess_serve(struct gated *g, struct gsess *s)
 {
@@ -265,7 +298,17 @@ sess_serve(struct gated *g, struct gsess *s)
 		sess_free(g, s);
 		return;
 	}
-	if ((s->data = data_pick(g, d->backend->conf.name, s->vm)) == NULL) {
+	if (g->xen != NULL && d->backend->conf.xen_port > 0 &&
+	    s->frontend->conf.xen_port > 0) {
+		if ((s->data = data_xen(g, s)) == NULL) {
+			answer(g, s, CTL_ST_FAILED, "no vchan port free from "
+			    "%s to %s (or a domain is not running)",
+			    d->backend->conf.name, s->vm);
+			sess_free(g, s);
+			return;
+		}
+	} else if ((s->data = data_pick(g, d->backend->conf.name,
+	    s->vm)) == NULL) {
 		answer(g, s, CTL_ST_FAILED, "no free data channel from %s to "
 		    "%s (add or free a 'data %s %s ...' line in usbgated.conf)",
 		    d->backend->conf.name, s->vm, d->backend->conf.name, s->vm);

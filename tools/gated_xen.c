@@ -2,7 +2,9 @@
  * gated_xen.c: the domain table of usbgated on Xen (see gated_xen.h).
  * One xenstore connection with two special watches; each update lists
  * /local/domain and reads the dom0-owned names, then reports the
- * difference with the previous table.
+ * difference with the previous table. What a peer's link does on such a
+ * report (gxen_link_follow) and the port table need no xenstore and are
+ * built without Xen too.
  */
 #include "config.h"
 
@@ -18,6 +20,9 @@
 #include <xenstore.h>
 
 #include "ctl_codec.h"
+#else
+struct xs_handle;
+#endif
 
 struct gxen_dom {
 	unsigned int domid;
@@ -37,6 +42,58 @@ struct gxen {
 	struct gxen_pair pairs[GXEN_PAIRS_MAX];
 };
 
+int
+gxen_link_follow(int *domid, unsigned int event_domid, int up)
+{
+	if (!up) {
+		if (*domid < 0 || (unsigned int)*domid != event_domid)
+			return 0;
+		*domid = -1;
+		return GXEN_LINK_DROP;
+	}
+	if (*domid >= 0 && (unsigned int)*domid == event_domid)
+		return 0;
+	/* a new domain under the name while linked to another: a restart
+	 * whose release was not seen */
+	if (*domid >= 0) {
+		*domid = (int)event_domid;
+		return GXEN_LINK_DROP | GXEN_LINK_CONNECT;
+	}
+	*domid = (int)event_domid;
+	return GXEN_LINK_CONNECT;
+}
+
+#ifndef HAVE_XEN
+struct gxen *
+gxen_open(void)
+{
+	errno = ENOSYS;
+	return NULL;
+}
+
+void
+gxen_close(struct gxen *gx)
+{
+	free(gx);
+}
+
+int
+gxen_fd(const struct gxen *gx)
+{
+	(void)gx;
+	return -1;
+}
+
+int
+gxen_update(struct gxen *gx, gxen_fn fn, void *ctx)
+{
+	(void)gx;
+	(void)fn;
+	(void)ctx;
+	errno = ENOSYS;
+	return -1;
+}
+#else
 struct gxen *
 gxen_open(void)
 {
@@ -162,6 +219,7 @@ gxen_update(struct gxen *gx, gxen_fn fn, void *ctx)
 	gx->n = n_now;
 	return 0;
 }
+#endif
 
 int
 gxen_domid(const struct gxen *gx, const char *name)
@@ -247,4 +305,3 @@ gxen_port_forget(struct gxen *gx, unsigned int domid)
 		else
 			i++;
 }
-#endif

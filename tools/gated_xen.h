@@ -12,6 +12,9 @@
  * domids (AppVM, backend), from a range clear of qrexec's (512 and up);
  * the server's xenstore path holds both domids, so pairs never collide and
  * only the channels of one pair need distinct ports.
+ *
+ * Without Xen at build time gxen_open fails with ENOSYS; the port and link
+ * helpers work all the same.
  */
 #ifndef USBGATE_GATED_XEN_H
 #define USBGATE_GATED_XEN_H
@@ -28,6 +31,18 @@ struct gxen;
 /* A domain came (up = 1) or went (up = 0). */
 typedef void (*gxen_fn)(void *ctx, const char *name, unsigned int domid,
     int up);
+
+/*
+ * A peer whose control link follows the domain of its name: *domid is the
+ * domain it is linked to (-1: none) and becomes the reported one's. The
+ * result says what the link does: GXEN_LINK_DROP, the link to the old
+ * domain ends (and with it that VM's sessions); GXEN_LINK_CONNECT, connect
+ * to the new one. A restart (old domid gone, new one come) is a DROP, then
+ * a CONNECT; a report about another domid changes nothing.
+ */
+#define GXEN_LINK_DROP		1
+#define GXEN_LINK_CONNECT	2
+int gxen_link_follow(int *domid, unsigned int event_domid, int up);
 
 /* Connect to xenstore and watch the domains; NULL with errno on failure. */
 struct gxen *gxen_open(void);

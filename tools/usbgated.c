@@ -6,7 +6,10 @@
  *
  * Owns every descriptor of the process. A peer (backend or VM) is known by
  * the channel it is configured on, never by what it says: its hello name
- * is logged and compared, nothing more. A peer that breaks the protocol is
+ * is logged and compared, nothing more. A peer on xen:PORT is the Xen
+ * domain of its name as dom0's xenstore says (gated_xen.c): its link
+ * follows that domain's domid, dropped when the domain goes, connected
+ * anew when a domain of that name comes. A peer that breaks the protocol is
  * sent an ERROR and disconnected, which for a backend removes its devices
  * and for a VM ends its sessions; the daemon itself carries on.
  */
@@ -27,6 +30,7 @@
 #include "clock.h"
 #include "ctl_chan.h"
 #include "gated.h"
+#include "gated_xen.h"
 #include "log.h"
 #include "supervise.h"
 
@@ -62,7 +66,7 @@ static void
 peer_backoff(struct gpeer *p, const char *what, int r)
 {
 	log_debug("%s %s: %s %s: %s", role_word(p->conf.role), p->conf.name,
-	    what, p->conf.uri, r == CTL_E_SYS ? strerror(errno) :
+	    what, p->uri, r == CTL_E_SYS ? strerror(errno) :
 	    ctl_strerror(r));
 	p->retry_delay = p->retry_delay ? p->retry_delay * 2 : RETRY_MIN_MS;
 	if (p->retry_delay > RETRY_MAX_MS)
@@ -83,7 +87,7 @@ peer_start(struct gated *g, struct gpeer *p, struct chan_end *accepted)
 
 	if (p->conn != NULL)
 		gated_peer_drop(g, p, "replaced by a new connection");
-	r = ctl_conn_open(p->conf.uri, accepted, CTL_ROLE_DOM0, p->conf.role,
+	r = ctl_conn_open(p->uri, accepted, CTL_ROLE_DOM0, p->conf.role,
 	    &p->conn);
 	if (r != CTL_OK) {
 		peer_backoff(p, "open", r);
@@ -111,7 +115,7 @@ peer_connect(struct gated *g, struct gpeer *p)
 	int r;
 
 	if (p->wait == NULL) {
-		if ((r = ctl_chan_parse(p->conf.uri, &u)) != CTL_OK ||
+		if ((r = ctl_chan_parse(p->uri, &u)) != CTL_OK ||
 		    (r = ctl_chan_error(chan_wait_start(&u, &p->wait))) !=
 		    CTL_OK) {
 			peer_backoff(p, "connect", r);
@@ -185,6 +189,57 @@ peer_input(struct gated *g, struct gpeer *p)
 		else
 			core_frontend_msg(g, p, &m);
 	}
+}
+
+/* ---- Xen domains ---------------------------------------------------------- */
+
+/*
+ * A domain came or went (dom0's xenstore, never a VM's word): the peer of
+ * that name on xen:PORT drops its link to a domain that went, ending that
+ * VM's sessions or that backend's devices, and connects to a new one.
+ */
+static void
+xen_domain(void *ctx, const char *name, unsigned int domid, int up)
+{
+	struct gated *g = ctx;
+	struct gpeer *p = NULL;
+	int i, act, old;
+
+	log_debug("xen: domain %u (%s) %s", domid, name, up ? "came" : "went");
+	for (i = 0; i < g->n_peers && p == NULL; i++)
+		if (g->peers[i].conf.xen_port > 0 &&
+		    strcmp(g->peers[i].conf.name, name) == 0)
+			p = &g->peers[i];
+	if (!up)
+		gxen_port_forget(g->xen, domid);
+	if (p == NULL)
+		return;
+	old = p->domid;
+	act = gxen_link_follow(&p->domid, domid, up);
+	if (act & GXEN_LINK_DROP) {
+		log_info("%s %s: domain %d went", role_word(p->conf.role),
+		    p->conf.name, old);
+		chan_wait_free(p->wait);
+		p->wait = NULL;
+		p->uri[0] = '\0';
+		gated_peer_drop(g, p, "its domain went");
+	}
+	if (act & GXEN_LINK_CONNECT) {
+		log_info("%s %s: domain %u, connecting to vchan:%u:%d",
+		    role_word(p->conf.role), p->conf.name, domid, domid,
+		    p->conf.xen_port);
+		snprintf(p->uri, sizeof(p->uri), "vchan:%u:%d", domid,
+		    p->conf.xen_port);
+		p->retry_delay = 0;
+		p->retry_at = mono_ms();
+	}
+}
+
+static void
+xen_update(struct gated *g)
+{
+	if (gxen_update(g->xen, xen_domain, g) < 0)
+		fatal("xenstore");
 }
 
 /* ---- CLI clients -------------------------------------------------------- */
@@ -317,10 +372,17 @@ peers_init(struct gated *g)
 		memset(p, 0, sizeof(*p));
 		p->conf = g->conf.peers[i];
 		p->lfd = -1;
+		p->domid = -1;
+		/* xen:PORT: no channel until its domain is seen */
+		if (p->conf.xen_port == 0)
+			ctl_strlcpy(p->uri, p->conf.uri, sizeof(p->uri));
+		else if (g->xen == NULL && (g->xen = gxen_open()) == NULL)
+			fatal("%s %s: cannot follow the Xen domains",
+			    role_word(p->conf.role), p->conf.name);
 		/* Connect at once: a zero retry_at would read as "no timer". */
 		p->retry_at = mono_ms();
 		if (p->conf.listen) {
-			p->lfd = ctl_chan_listen(p->conf.uri, 0600);
+			p->lfd = ctl_chan_listen(p->uri, 0600);
 			if (p->lfd < 0)
 				fatal("%s %s: cannot listen on %s",
 				    role_word(p->conf.role), p->conf.name,
@@ -331,6 +393,8 @@ peers_init(struct gated *g)
 		g->data[g->n_data].conf = g->conf.data[i];
 		g->data[g->n_data++].used_by = NULL;
 	}
+	if (g->xen != NULL)
+		xen_update(g);
 }
 
 static void
@@ -338,10 +402,10 @@ loop(struct gated *g)
 {
 	struct pollfd *pfd;
 	/*
-	 * Per peer: listening socket, input, output (or its wait for a
-	 * server); per client: one.
+	 * Signals, CLI, xenstore; per peer: listening socket, input, output
+	 * (or its wait for a server); per client: one.
 	 */
-	size_t cap = 2 + 3 * GATED_PEERS_MAX + GATED_CLIENTS_MAX, n;
+	size_t cap = 3 + 3 * GATED_PEERS_MAX + GATED_CLIENTS_MAX, n;
 	struct gcli *c, *cn;
 	long now, next;
 	int i, r, t, timeout;
@@ -354,6 +418,8 @@ loop(struct gated *g)
 		n = 0;
 		pfd[n++] = (struct pollfd){ sv_signal_fd(), POLLIN, 0 };
 		pfd[n++] = (struct pollfd){ g->cli_lfd, POLLIN, 0 };
+		if (g->xen != NULL)
+			pfd[n++] = (struct pollfd){ gxen_fd(g->xen), POLLIN, 0 };
 		for (i = 0; i < g->n_peers; i++) {
 			struct gpeer *p = &g->peers[i];
 
@@ -373,7 +439,7 @@ loop(struct gated *g)
 				if (chan_wait_fd(p->wait) >= 0)
 					pfd[n++] = (struct pollfd){
 					    chan_wait_fd(p->wait), POLLIN, 0 };
-			} else if (!p->conf.listen &&
+			} else if (!p->conf.listen && p->uri[0] != '\0' &&
 			    (next == 0 || p->retry_at < next))
 				next = p->retry_at;
 		}
@@ -396,6 +462,10 @@ loop(struct gated *g)
 				continue;
 			if (pfd[k].fd == g->cli_lfd) {
 				cli_accept(g);
+				continue;
+			}
+			if (g->xen != NULL && pfd[k].fd == gxen_fd(g->xen)) {
+				xen_update(g);
 				continue;
 			}
 			for (i = 0; i < g->n_peers; i++) {
@@ -433,7 +503,8 @@ loop(struct gated *g)
 			struct gpeer *p = &g->peers[i];
 
 			if (p->conn == NULL && !p->conf.listen &&
-			    p->wait == NULL && p->retry_at <= now)
+			    p->uri[0] != '\0' && p->wait == NULL &&
+			    p->retry_at <= now)
 				peer_connect(g, p);
 			else if (p->conn != NULL &&
 			    (r = ctl_conn_tick(p->conn)) != CTL_OK)
@@ -606,6 +677,7 @@ main(int argc, char **argv)
 	}
 	while (g.clients != NULL)
 		cli_free(&g, g.clients);
+	gxen_close(g.xen);
 	close(g.cli_lfd);
 	unlink(g.conf.socket_path);
 	pol_ruleset_free(&g.rules);

@@ -68,6 +68,7 @@ START_TEST(test_directives_fill_fields)
 	    "backend sys-usb tcp:0.0.0.0:7000 listen\n"
 	    "vm work dev:/dev/virtio-ports/work tag=a tag=b\n"
 	    "vm personal framed:unix:/run/qemu/personal-ctl.sock\n"
+	    "vm mail xen:21759\n"
 	    "data sys-usb work unix:/a unix:/b frontend-listens\n";
 	struct gated_conf c;
 	struct pol_diags dg;
@@ -89,6 +90,9 @@ START_TEST(test_directives_fill_fields)
 	ck_assert_int_eq(c.peers[1].n_tags, 2);
 	ck_assert_str_eq(c.peers[2].uri,
 	    "framed:unix:/run/qemu/personal-ctl.sock");
+	ck_assert_int_eq(c.peers[2].xen_port, 0);
+	ck_assert_int_eq(c.peers[3].xen_port, 21759);
+	ck_assert_int_eq(c.peers[3].listen, 0);
 	ck_assert_int_eq(c.data[0].frontend_listens, 1);
 }
 END_TEST
@@ -108,6 +112,11 @@ static const struct bad_case {
 	{ "vm work unix:/x colour=red", "unknown option" },
 	{ "vm work dev:/dev/x listen", "only unix: and tcp:" },
 	{ "vm work framed:dev:/dev/x", "bad channel URI" },
+	{ "vm work xen:0", "bad port" },
+	{ "vm work xen:65536", "bad port" },
+	{ "vm work xen:", "bad port" },
+	{ "vm work xen:0000021759", "bad port" },
+	{ "vm work xen:21759 listen", "only unix: and tcp:" },
 	{ "backend sys-usb2 unix:/x tag=t", "unknown option" },
 	{ "data sys-usb work unix:/a", "unknown directive" },
 	{ "data sys-usb wo;rk unix:/a unix:/b", "VM (or *) names" },

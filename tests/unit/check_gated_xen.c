@@ -3,8 +3,9 @@
  * against the fake hypervisor: domains seen coming and going through the
  * special watches, names taken only from dom0-owned nodes, a guest that
  * renames itself or borrows another's name ignored, a restart seen as the
- * old domid gone and a new one come; the data channels' vchan ports
- * handed out per pair of domains.
+ * old domid gone and a new one come; what a peer's control link does on
+ * each of those (gxen_link_follow: connect, drop, drop and connect anew);
+ * the data channels' vchan ports handed out per pair of domains.
  */
 #include "config.h"
 
@@ -31,16 +32,23 @@ record(void *ctx, const char *name, unsigned int domid, int up)
 	    up ? '+' : '-', name, domid);
 }
 
-/* Wait for the watch, then update; returns what changed. */
+/* Wait for the watch, then update through fn; returns what fn saw. */
 static const char *
-changes(struct gxen *gx)
+update(struct gxen *gx, gxen_fn fn)
 {
 	struct pollfd p = { gxen_fd(gx), POLLIN, 0 };
 
 	seen[0] = '\0';
 	ck_assert_int_eq(poll(&p, 1, 5000), 1);
-	ck_assert_int_eq(gxen_update(gx, record, NULL), 0);
+	ck_assert_int_eq(gxen_update(gx, fn, NULL), 0);
 	return seen;
+}
+
+/* What changed. */
+static const char *
+changes(struct gxen *gx)
+{
+	return update(gx, record);
 }
 
 /* What the toolstack does: name the domain, then introduce it. */
@@ -118,6 +126,71 @@ START_TEST(a_name_dom0_did_not_write_or_two_domains_share_names_nothing)
 }
 END_TEST
 
+/* A peer named "work" following its domain, as usbgated's loop does. */
+static int work_domid = -1;
+
+static void
+follow(void *ctx, const char *name, unsigned int domid, int up)
+{
+	size_t n = strlen(seen);
+	int act;
+
+	(void)ctx;
+	if (strcmp(name, "work") != 0)
+		return;
+	act = gxen_link_follow(&work_domid, domid, up);
+	snprintf(seen + n, sizeof(seen) - n, "%s%s%s%d", n ? " " : "",
+	    act & GXEN_LINK_DROP ? "drop;" : "",
+	    act & GXEN_LINK_CONNECT ? "connect:" : "at:", work_domid);
+}
+
+/* What work's link did. */
+static const char *
+links(struct gxen *gx)
+{
+	return update(gx, follow);
+}
+
+START_TEST(a_link_follows_its_domain_through_a_restart)
+{
+	struct xs_handle *xs = xs_open(0);
+	struct gxen *gx = gxen_open();
+	int d;
+
+	ck_assert_ptr_nonnull(gx);
+	ck_assert_str_eq(links(gx), "");	/* no work yet */
+	create(xs, 40, "work");
+	ck_assert_str_eq(links(gx), "connect:40");
+	/* another domain coming or going is not work's business */
+	create(xs, 41, "mail");
+	ck_assert_str_eq(links(gx), "");
+	ck_assert(xs_release_domain(xs, 41));
+	ck_assert_str_eq(links(gx), "");
+	/* restart: the link to 40 drops, then one to 42 is made */
+	ck_assert(xs_release_domain(xs, 40));
+	ck_assert_str_eq(links(gx), "drop;at:-1");
+	create(xs, 42, "work");
+	ck_assert_str_eq(links(gx), "connect:42");
+	ck_assert(xs_release_domain(xs, 42));
+	ck_assert_str_eq(links(gx), "drop;at:-1");
+	/* reports the table cannot give, one by one: a new domid while
+	 * linked (the release not seen) drops and connects; a domid the
+	 * link is not at, or the one it is at coming again, changes nothing */
+	d = 7;
+	ck_assert_int_eq(gxen_link_follow(&d, 8, 1),
+	    GXEN_LINK_DROP | GXEN_LINK_CONNECT);
+	ck_assert_int_eq(d, 8);
+	ck_assert_int_eq(gxen_link_follow(&d, 8, 1), 0);
+	ck_assert_int_eq(gxen_link_follow(&d, 7, 0), 0);
+	ck_assert_int_eq(d, 8);
+	d = -1;
+	ck_assert_int_eq(gxen_link_follow(&d, 8, 0), 0);
+	ck_assert_int_eq(d, -1);
+	gxen_close(gx);
+	xs_close(xs);
+}
+END_TEST
+
 START_TEST(ports_are_handed_out_per_pair_and_freed)
 {
 	struct gxen *gx = gxen_open();
@@ -164,6 +237,7 @@ unit_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, domains_are_followed_by_dom0_owned_names);
 	tcase_add_test(tc, a_name_dom0_did_not_write_or_two_domains_share_names_nothing);
+	tcase_add_test(tc, a_link_follows_its_domain_through_a_restart);
 	tcase_add_test(tc, ports_are_handed_out_per_pair_and_freed);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,7 +5,8 @@
  * per domain, the drop-in libxenevtchn/libxengnttab by LD_LIBRARY_PATH.
  * Each end is a tests/xen/vchan_peer process. Also the parts of the fake
  * xenstore the channel relies on: domains coming and going, transactions,
- * permissions and quotas.
+ * permissions and quotas; and the real usbgated following a VM daemon's
+ * domain by its name through a release and a restart under a new domid.
  */
 #include "config.h"
 
@@ -347,6 +348,82 @@ START_TEST(a_slow_reader_holds_the_writer_back_without_loss)
 }
 END_TEST
 
+/* The toolstack starting or ending a domain (tests/xen/fakexenctl). */
+static void
+toolstack(const char *op, const char *domid, const char *name)
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execl(FAKEXENCTL, "fakexenctl", op, domid, name, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "fakexenctl %s %s failed", op, domid);
+}
+
+/* Write fakexen_dir/name; its path goes to path. */
+static void
+put_file(char *path, size_t size, const char *name, const char *text)
+{
+	FILE *f;
+
+	snprintf(path, size, "%s/%s", fakexen_dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(usbgated_follows_a_daemons_domain_by_its_name)
+{
+	struct peer srv, srv2;
+	char conf[128], rules[128], text[512];
+	pid_t gated;
+	int st;
+
+	/* usbgated knows sys-usb by name only: xen:PORT, no domid */
+	put_file(rules, sizeof(rules), "50-test.rules", "allow id 1209:0001\n");
+	snprintf(text, sizeof(text), "socket %s/gated.sock\nstate-dir %s\n"
+	    "rules-dir %s\nbackend sys-usb xen:21771\n", fakexen_dir,
+	    fakexen_dir, fakexen_dir);
+	put_file(conf, sizeof(conf), "usbgated.conf", text);
+	toolstack("introduce", "30", "sys-usb");
+	peer_start(&srv, 30, "vchan:0:21771", "ctl-serve", "sys-usb", NULL,
+	    NULL);
+	gated = fork();
+	ck_assert_int_ge(gated, 0);
+	if (gated == 0) {
+		/* dom0, as this process (the fixture's XENSTORED_PATH) */
+		setenv("LD_LIBRARY_PATH", FAKEXEN_LIBDIR, 1);
+		execl(USBGATED_BIN, "usbgated", "-d", "-f", conf, (char *)NULL);
+		_exit(127);
+	}
+	/* found by its dom0-written name, and connected */
+	peer_expect(&srv, "up");
+	/* the domain is released (its daemon still running, as if the
+	 * domain's end were not yet seen on the ring): dom0 lets go */
+	toolstack("release", "30", NULL);
+	peer_expect(&srv, "down");
+	kill(srv.pid, SIGKILL);
+	peer_wait(&srv);
+	/* the same name comes back as another domain: dom0 connects there */
+	toolstack("introduce", "31", "sys-usb");
+	peer_start(&srv2, 31, "vchan:0:21771", "ctl-serve", "sys-usb", NULL,
+	    NULL);
+	peer_expect(&srv2, "up");
+	kill(gated, SIGTERM);
+	ck_assert_int_eq(waitpid(gated, &st, 0), gated);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	peer_expect(&srv2, "down");
+	kill(srv2.pid, SIGKILL);
+	peer_wait(&srv2);
+	toolstack("release", "31", NULL);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- xenstore */
 
 static char *
@@ -500,6 +577,7 @@ unit_suite(void)
 	    a_vm_daemon_serves_its_control_link_to_dom0_again_and_again);
 	tcase_add_test(tc, two_appvms_on_one_backend_and_two_backends_on_one_port);
 	tcase_add_test(tc, a_slow_reader_holds_the_writer_back_without_loss);
+	tcase_add_test(tc, usbgated_follows_a_daemons_domain_by_its_name);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(xs, fakexen_start, fakexen_stop);
 	tcase_set_timeout(xs, 30);

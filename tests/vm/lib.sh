@@ -30,6 +30,7 @@ VM_MANIFEST=(
 	tools/usbgated
 	'tests/tools/*'
 	tests/xen/fakexenstored
+	tests/xen/fakexenctl
 	'tests/xen/libxen*.so.1'
 )
 

@@ -33,7 +33,7 @@
  * child (the session process) opens the channel, enters the sandbox if
  * asked and runs the mode; the parent never opens the channel and exits
  * with the child's status. (Opening in the parent and closing its copy
- * after the fork tore the ring down, doc/xen.md section 5.)
+ * after the fork tore the ring down, doc/xen.md section 3.)
  * Exit status 0 when the mode's claim held.
  */
 #include "config.h"
