@@ -873,7 +873,7 @@ pol_ruleset_load_dir(struct pol_ruleset *rs, const char *dir,
 		n++;
 	}
 	closedir(d);
-	if (ret == POL_OK)
+	if (ret == POL_OK && n > 1)	/* an empty directory: names is NULL */
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		if (ret != POL_E_NOMEM) {

@@ -643,6 +643,22 @@ START_TEST(test_directory_read_in_name_order)
 }
 END_TEST
 
+/* An empty directory is an empty rule set (no file to sort: qsort must not
+ * see the NULL list, which the sanitizer build refuses). */
+START_TEST(test_empty_directory_is_empty_ruleset)
+{
+	char dir[] = "/tmp/check_policy_rules.XXXXXX";
+	struct pol_ruleset rs;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pol_ruleset_init(&rs);
+	ck_assert_int_eq(pol_ruleset_load_dir(&rs, dir, NULL), POL_OK);
+	ck_assert_uint_eq(rs.n, 0);
+	pol_ruleset_free(&rs);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(test_missing_directory_is_not_found)
 {
 	struct pol_ruleset rs;
@@ -725,6 +741,7 @@ unit_suite(void)
 	    sizeof(setop_cases) / sizeof(setop_cases[0]));
 	tcase_add_test(tc, test_directory_read_in_name_order);
 	tcase_add_test(tc, test_missing_directory_is_not_found);
+	tcase_add_test(tc, test_empty_directory_is_empty_ruleset);
 	tcase_add_test(tc, test_mutated_lines_never_crash);
 	tcase_add_test(tc, test_describe_names_file_line_and_rule);
 	suite_add_tcase(s, tc);
