@@ -242,7 +242,7 @@ qx_start() {
 	mkdir -p "$QX_RULES"
 	printf '%s\n' "$1" >"$QX_RULES/50-scenario.rules"
 	cp "$VM_TOP/integration/qubes/dom0/policy.d/45-usbgate.policy" "$QB_DOM0/etc/qubes/policy.d/"
-	coproc QX { QB_QREXEC=$QB_QREXEC QB_SOCK=$QB_SOCK USBGATE_TOP=$VM_TOP \
+	coproc QX { QB_QREXEC=$QB_QREXEC QB_SOCK=$QB_SOCK QB_SOCKETS=$QB_DOM0/run/qubes USBGATE_TOP=$VM_TOP \
 		USBGATE_CLI=$USBGATE_BUILDDIR/tools/usbgate USBGATE_RULES_DIR=$QX_RULES \
 		USBGATE_QUBES_POLICY=$QB_DOM0/run/qubes/policy.d/40-usbgate.policy \
 		exec python3 "$VM_DIR/qubes/qubesd-host" 2>>"$VM_OUTDIR/qubesd-host.log"; }
