@@ -257,6 +257,16 @@ qx() {
 	[[ $QX_OUT == OK* ]]
 }
 
+# qx_wait_unlisted BACKEND BUSID SECONDS: wait until qubesd no longer
+# lists BUSID.
+qx_wait_unlisted() {
+	local end=$((SECONDS + $3))
+	while qx list "$1"; [[ " ${QX_OUT#OK }" == *" $2="* ]]; do
+		((SECONDS < end)) || fail "$1:$2 is still listed after $3 s: $QX_OUT"
+		sleep 0.3
+	done
+}
+
 # qx_wait_list BACKEND ERE SECONDS: wait until qubesd's listing matches.
 qx_wait_list() {
 	local end=$((SECONDS + $3))
