@@ -662,6 +662,25 @@ class TestAutoAttach(ExtTest):
         self.assertEqual(self.events("device-removed:usb",
                                      "device-added:usb"), [])
 
+    async def test_session_end_seen_before_removal(self):
+        # sys-usb's qubes.USB ends (connected-to removed) before udev
+        # removes the device: still followed when it comes back
+        await self.plug("1-2", WALLET)
+        await self.attach(self.vault, "1-2", **{"allow-pid": "42dd"})
+        self.qrexec.sessions.pop(("sys-usb", "1-2"))
+        self.sys_usb.untrusted_qdb.rm("/qubes-usb-devices/1-2/connected-to")
+        self.sys_usb.untrusted_qdb.write("/qubes-usb-devices", "")
+        await self.settle()
+        self.assertIsNone(self.dev("1-2").attachment)
+        await self.replace_between_looks("1-2", WALLET_BOOT)
+        self.assertIs(self.dev("1-2").attachment, self.vault)
+        # a detach asked of qubesd is not followed
+        await self.vault.devices["usb"].detach(Port(self.sys_usb, "1-2",
+                                                    "usb"))
+        await self.replace_between_looks("1-2", WALLET)
+        self.assertIsNone(self.dev("1-2").attachment)
+        self.assertEqual(len(self.service_calls("qubes.USBAttach")), 2)
+
     async def test_allow_pid_without_serial_needs_port(self):
         # as qubes.xml could hold it (pre-assign would refuse it): no
         # serial, any port; no device may match by allow-pid then

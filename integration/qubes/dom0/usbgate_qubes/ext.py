@@ -298,9 +298,11 @@ class USBGateExtension(qubes.ext.Extension):
                 continue
             session = self.sessions.pop(key, None)
             if front is not None:
-                if port_id not in current and session is not None and \
-                        session[0] == front.name:
-                    # gone while attached: follow it back for a while
+                if session is not None and session[0] == front.name:
+                    # gone, or its session ended, while attached (sys-usb
+                    # publishes the two in either order when the device
+                    # leaves): follow it back if it comes again soon; a
+                    # detach asked of qubesd ended the session before
                     self.follow[key] = session[:3] + (now + FOLLOW_WINDOW,)
                 self._spawn(front.fire_event_async(
                     "device-detach:usb", port=Port(backend, port_id,
