@@ -25,6 +25,7 @@ import qubes.ext.utils  # noqa: E402
 from qubes.app import Qubes  # noqa: E402
 from qubes.device_protocol import (DeviceAssignment, Port,  # noqa: E402
                                    VirtualDevice)
+from device_agent import DeviceAgent  # noqa: E402
 from usbgate_qubes import ext, policy, qdb  # noqa: E402
 
 CLI = os.environ.get("USBGATE_CLI", "")
@@ -153,7 +154,14 @@ class ExtTest(unittest.IsolatedAsyncioTestCase):
             self.addCleanup(p.stop)
         Recorder.log = []
         qubes.ext.utils.CALLS.clear()
-        qubes.ext.utils.GUI_AGENT = None
+        # the person at Qubes' prompt, in the GUI VM (dom0 here)
+        self.gui = DeviceAgent()
+        sockets = os.path.join(self.tmp, "run", "qubes")
+        await self.gui.start(sockets)
+        self.addCleanup(self.gui.close)
+        p = mock.patch.object(qubes.ext.utils, "SOCKET_PATH", sockets)
+        p.start()
+        self.addCleanup(p.stop)
         Recorder()
         self.ext = ext.USBGateExtension()
         self.app = Qubes()
@@ -464,27 +472,51 @@ class TestAsk(ExtTest):
     async def test_rule_ask_uses_qubes_prompt(self):
         await self.plug("2-1", ("0951:1666 Evil\\x3cb\\x3e Stick AA55",
                                 ":080650:"))
-        qubes.ext.utils.GUI_AGENT = lambda params: "deny"
+        self.gui.choose = lambda params: None
         with self.assertRaisesRegex(ext.USBGateDenied, "refused at the prompt"):
             await self.attach(self.work, "2-1")
         self.assertEqual(self.qrexec.calls, [])
-        qubes.ext.utils.GUI_AGENT = lambda params: "allow:work"
+        # an answer naming a VM that was not offered is a no
+        self.gui.choose = lambda params: "vault"
+        with self.assertRaisesRegex(ext.USBGateDenied, "refused at the prompt"):
+            await self.attach(self.work, "2-1")
+        self.assertEqual(self.qrexec.calls, [])
+        self.gui.choose = lambda params: "work"
         await self.attach(self.work, "2-1")
         self.assertIs(self.dev("2-1").attachment, self.work)
-        params = qubes.ext.utils.CALLS[-1]
+        self.assertEqual(len(self.gui.requests), 3)
+        self.assertEqual(self.gui.errors, [])
+        params = self.gui.requests[-1]
         self.assertEqual((params["source"], params["argument"],
                           params["targets"], params["default_target"]),
                          ("sys-usb", "2-1", ["work"], "work"))
         self.assertEqual(params["device_name"], "USB_Storage: Evil<b> Stick")
+        self.assertEqual(params["icons"], {"dom0": "adminvm-black",
+                                           "@dispvm:sys-usb": "dispvm-red",
+                                           "work": "appvm-red",
+                                           "vault": "appvm-red"})
+
+    async def test_no_prompt_is_no(self):
+        # no agent listening (no GUI session): the attach is refused
+        await self.plug("2-1", STICK)
+        self.gui.close()
+        os.unlink(os.path.join(qubes.ext.utils.SOCKET_PATH,
+                               "device-agent.GUI"))
+        self.gui.choose = lambda params: "work"
+        with self.assertRaisesRegex(ext.USBGateDenied, "refused at the prompt"):
+            await self.attach(self.work, "2-1")
+        self.assertEqual(len(qubes.ext.utils.CALLS), 1)
+        self.assertEqual((self.gui.requests, self.qrexec.calls), ([], []))
+        self.assertIsNone(self.dev("2-1").attachment)
 
     async def test_ask_to_attach_assignment_asks_once(self):
         self.write_rules("allow\n")
-        qubes.ext.utils.GUI_AGENT = lambda params: "allow:work"
+        self.gui.choose = lambda params: "work"
         await self.work.devices["usb"].assign(DeviceAssignment(
             VirtualDevice(Port(self.sys_usb, "2-1", "usb")),
             mode="ask-to-attach"))
         await self.plug("2-1", STICK)
-        self.assertEqual(len(qubes.ext.utils.CALLS), 1)
+        self.assertEqual(len(self.gui.requests), 1)
         self.assertIs(self.dev("2-1").attachment, self.work)
 
 
@@ -578,6 +610,77 @@ class TestAutoAttach(ExtTest):
         self.assertIsNone(self.dev("1-4").attachment)
         self.assertEqual(len(self.service_calls("qubes.USBAttach")), 2)
 
+    async def test_manual_attach_follows_wallet_both_ways(self):
+        # attached by hand with allow-pid: into the bootloader and back to
+        # the firmware on its port, the wallet stays with vault (the
+        # session keeps the identity attached, not the last one)
+        await self.plug("1-2", WALLET)
+        await self.attach(self.vault, "1-2", **{"allow-pid": "42dd"})
+        for dev in (WALLET_BOOT, WALLET, WALLET_BOOT):
+            await self.unplug("1-2")
+            await self.plug("1-2", dev)
+            self.assertIs(self.dev("1-2").attachment, self.vault, dev)
+        self.assertEqual(len(self.service_calls("qubes.USBAttach")), 4)
+        self.assertEqual(self.gui.requests, [])
+
+    async def replace_between_looks(self, busid, dev):
+        """The device leaves and another comes on its port before qubesd
+        reads QubesDB: both watch events see only the newcomer."""
+        self.qrexec.sessions.pop(("sys-usb", busid), None)
+        key = "/qubes-usb-devices/" + busid.replace(".", "_")
+        qdb = self.sys_usb.untrusted_qdb
+        qdb.rm(key + "/")
+        qdb.write("/qubes-usb-devices", "")
+        qdb.write(key + "/desc", dev[0])
+        qdb.write(key + "/interfaces", dev[1])
+        qdb.write("/qubes-usb-devices", "")
+        await self.settle()
+
+    async def test_replaced_between_two_looks(self):
+        await self.plug("1-2", WALLET)
+        await self.attach(self.vault, "1-2", **{"allow-pid": "42dd"})
+        Recorder.log = []
+        await self.replace_between_looks("1-2", WALLET_BOOT)
+        self.assertIs(self.dev("1-2").attachment, self.vault)
+        self.assertEqual(self.dev("1-2").device_id,
+                         "20a0:42dd:N3SERIAL:uff0000")
+        self.assertEqual(self.events("device-removed:usb",
+                                     "device-added:usb",
+                                     "device-detach:usb",
+                                     "device-attach:usb"),
+                         [("sys-usb", "device-removed:usb", "sys-usb:1-2"),
+                          ("sys-usb", "device-added:usb", "sys-usb:1-2"),
+                          ("vault", "device-detach:usb", "sys-usb:1-2"),
+                          ("vault", "device-attach:usb", "sys-usb:1-2")])
+        # another device, not followed: removed and added, left alone
+        await self.replace_between_looks("1-2", STICK)
+        self.assertIsNone(self.dev("1-2").attachment)
+        self.assertEqual(len(self.service_calls("qubes.USBAttach")), 2)
+        # the same device again, unattached: nothing to do
+        Recorder.log = []
+        await self.replace_between_looks("1-2", STICK)
+        self.assertEqual(self.events("device-removed:usb",
+                                     "device-added:usb"), [])
+
+    async def test_session_end_seen_before_removal(self):
+        # sys-usb's qubes.USB ends (connected-to removed) before udev
+        # removes the device: still followed when it comes back
+        await self.plug("1-2", WALLET)
+        await self.attach(self.vault, "1-2", **{"allow-pid": "42dd"})
+        self.qrexec.sessions.pop(("sys-usb", "1-2"))
+        self.sys_usb.untrusted_qdb.rm("/qubes-usb-devices/1-2/connected-to")
+        self.sys_usb.untrusted_qdb.write("/qubes-usb-devices", "")
+        await self.settle()
+        self.assertIsNone(self.dev("1-2").attachment)
+        await self.replace_between_looks("1-2", WALLET_BOOT)
+        self.assertIs(self.dev("1-2").attachment, self.vault)
+        # a detach asked of qubesd is not followed
+        await self.vault.devices["usb"].detach(Port(self.sys_usb, "1-2",
+                                                    "usb"))
+        await self.replace_between_looks("1-2", WALLET)
+        self.assertIsNone(self.dev("1-2").attachment)
+        self.assertEqual(len(self.service_calls("qubes.USBAttach")), 2)
+
     async def test_allow_pid_without_serial_needs_port(self):
         # as qubes.xml could hold it (pre-assign would refuse it): no
         # serial, any port; no device may match by allow-pid then
@@ -617,10 +720,11 @@ class TestAutoAttach(ExtTest):
     async def test_two_vms_match_asks(self):
         await self.assign(self.work, "2-1", None)
         await self.assign(self.vault, "*", "0951:1666:AA55:u080650")
-        qubes.ext.utils.GUI_AGENT = lambda params: "allow:vault"
+        self.gui.choose = lambda params: "vault"
         await self.plug("2-1", STICK)
-        self.assertEqual(qubes.ext.utils.CALLS[-1]["targets"],
-                         ["work", "vault"])
+        self.assertEqual((self.gui.requests[-1]["targets"],
+                          self.gui.requests[-1]["default_target"]),
+                         (["work", "vault"], ""))
         self.assertIs(self.dev("2-1").attachment, self.vault)
 
     async def test_backend_shutdown(self):

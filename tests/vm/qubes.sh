@@ -242,7 +242,7 @@ qx_start() {
 	mkdir -p "$QX_RULES"
 	printf '%s\n' "$1" >"$QX_RULES/50-scenario.rules"
 	cp "$VM_TOP/integration/qubes/dom0/policy.d/45-usbgate.policy" "$QB_DOM0/etc/qubes/policy.d/"
-	coproc QX { QB_QREXEC=$QB_QREXEC QB_SOCK=$QB_SOCK USBGATE_TOP=$VM_TOP \
+	coproc QX { QB_QREXEC=$QB_QREXEC QB_SOCK=$QB_SOCK QB_SOCKETS=$QB_DOM0/run/qubes USBGATE_TOP=$VM_TOP \
 		USBGATE_CLI=$USBGATE_BUILDDIR/tools/usbgate USBGATE_RULES_DIR=$QX_RULES \
 		USBGATE_QUBES_POLICY=$QB_DOM0/run/qubes/policy.d/40-usbgate.policy \
 		exec python3 "$VM_DIR/qubes/qubesd-host" 2>>"$VM_OUTDIR/qubesd-host.log"; }
@@ -255,6 +255,16 @@ qx() {
 	IFS= read -r -t 240 QX_OUT <&"${QX[0]}" || fail "no answer from the qubesd double to '$*': $(tail -n 5 "$VM_OUTDIR/qubesd-host.log")"
 	echo "qubesd: $* -> $QX_OUT" >>"$VM_OUTDIR/qubesd-host.log"
 	[[ $QX_OUT == OK* ]]
+}
+
+# qx_wait_unlisted BACKEND BUSID SECONDS: wait until qubesd no longer
+# lists BUSID.
+qx_wait_unlisted() {
+	local end=$((SECONDS + $3))
+	while qx list "$1"; [[ " ${QX_OUT#OK }" == *" $2="* ]]; do
+		((SECONDS < end)) || fail "$1:$2 is still listed after $3 s: $QX_OUT"
+		sleep 0.3
+	done
 }
 
 # qx_wait_list BACKEND ERE SECONDS: wait until qubesd's listing matches.

@@ -9,7 +9,9 @@
 #    in qubes.xml by qubesd like any option;
 #  * a device that disappears while attached and comes back on its port
 #    with the same identity (or, with allow-pid, as another product of the
-#    same vendor and serial) goes back to its VM;
+#    same vendor and serial) goes back to its VM, also when it left and
+#    came back between two looks at QubesDB (another identity on a port is
+#    another device);
 #  * errors that say what failed in which VM.
 # The attach itself uses the VM services of usbgate's Qubes package with
 # Qubes' contract (doc/qubes.md): usbgate.Options in the backend VM (what
@@ -156,10 +158,13 @@ class USBGateExtension(qubes.ext.Extension):
         # qubesd's device extensions keep it.
         self.devices_cache = collections.defaultdict(dict)
         # (backend, port) -> what this extension attached: (vm name,
-        # device_id, Qubes options, options shown to the user)
+        # device_id attached (a followed device keeps the first), Qubes
+        # options, options shown to the user)
         self.sessions = {}
         # (backend, port) -> (vm name, device_id, Qubes options, deadline)
         self.follow = {}
+        # identities[backend name][port id] = device_id last read whole
+        self.identities = collections.defaultdict(dict)
         self.locks = collections.defaultdict(asyncio.Lock)
         # (backend, port) of the attaches under way: their cache entry
         # already names the VM, QubesDB does not yet.
@@ -228,15 +233,44 @@ class USBGateExtension(qubes.ext.Extension):
     @qubes.ext.handler("domain-init", "domain-load")
     def on_domain_init_load(self, vm, event):
         vm.watch_qdb_path("/qubes-usb-devices")
+        self.identities.pop(vm.name, None)
         if event == "domain-load":
             self.devices_cache[vm.name] = self._current(vm)
+            self._replaced(vm, self.devices_cache[vm.name])
         else:
             self.devices_cache[vm.name] = {}
+
+    def _replaced(self, backend, current):
+        """Remember the identity on each port; return the ports that show
+        another one than at the last look (an incomplete publication keeps
+        the last identity: it may be a write under way)."""
+        known = self.identities[backend.name]
+        seen = {}
+        replaced = set()
+        for port_id in current:
+            rec = USBDevice(Port(backend, port_id, DEVCLASS)).record
+            if not rec.valid:
+                if port_id in known:
+                    seen[port_id] = known[port_id]
+                continue
+            seen[port_id] = rec.device_id
+            if known.get(port_id, rec.device_id) != rec.device_id and \
+                    (backend.name, port_id) not in self.attaching:
+                replaced.add(port_id)
+        self.identities[backend.name] = seen
+        return replaced
 
     @qubes.ext.handler("domain-qdb-change:/qubes-usb-devices")
     def on_qdb_change(self, vm, event, path):
         # pylint: disable=unused-argument
-        added = self._list_change(vm, self._current(vm))
+        current = self._current(vm)
+        replaced = self._replaced(vm, current)
+        if replaced:
+            # it left and another device came on its port since the last
+            # look: removed first, then added
+            self._list_change(vm, {p: f for p, f in current.items()
+                                   if p not in replaced})
+        added = self._list_change(vm, current)
         cache = self.devices_cache[vm.name]
         waiting = self.incomplete.pop(vm.name, set())
         ready = []
@@ -264,9 +298,11 @@ class USBGateExtension(qubes.ext.Extension):
                 continue
             session = self.sessions.pop(key, None)
             if front is not None:
-                if port_id not in current and session is not None and \
-                        session[0] == front.name:
-                    # gone while attached: follow it back for a while
+                if session is not None and session[0] == front.name:
+                    # gone, or its session ended, while attached (sys-usb
+                    # publishes the two in either order when the device
+                    # leaves): follow it back if it comes again soon; a
+                    # detach asked of qubesd ended the session before
                     self.follow[key] = session[:3] + (now + FOLLOW_WINDOW,)
                 self._spawn(front.fire_event_async(
                     "device-detach:usb", port=Port(backend, port_id,
@@ -363,9 +399,11 @@ class USBGateExtension(qubes.ext.Extension):
                 if front is not None and front.is_running() and (
                         device_id == dev.device_id or
                         self._matches(ass, dev)):
-                    # the person attached it: no new prompt
+                    # the person attached it: no new prompt; the
+                    # session keeps the identity the person chose
                     await self._attach_notify(front, dev, options,
-                                              prompt=False, asked=True)
+                                              prompt=False, asked=True,
+                                              origin=device_id)
                     continue
             cands = self._candidates(backend, dev)
             if not cands:
@@ -384,14 +422,16 @@ class USBGateExtension(qubes.ext.Extension):
             await self._attach_notify(front, dev, ass.options, prompt=ask,
                                       asked=ask)
 
-    async def _attach_notify(self, vm, dev, options, prompt, asked):
+    async def _attach_notify(self, vm, dev, options, prompt, asked,
+                             origin=None):
         """An automatic attach: prompt first if told to, attach (``asked``:
-        a person already chose this VM, which answers a rule's "ask"), tell
-        qubesd's listeners; failures are logged, not raised."""
+        a person already chose this VM, which answers a rule's "ask";
+        ``origin``: the identity followed), tell qubesd's listeners;
+        failures are logged, not raised."""
         try:
             if prompt and not await self._confirm(vm, dev):
                 return
-            await self._attach(vm, dev, options, asked=asked)
+            await self._attach(vm, dev, options, asked=asked, origin=origin)
         except qubes.exc.QubesException as e:
             vm.log.error("usbgate: auto-attach of %s failed: %s",
                          dev.port, e)
@@ -449,6 +489,7 @@ class USBGateExtension(qubes.ext.Extension):
     @qubes.ext.handler("domain-shutdown")
     async def on_domain_shutdown(self, vm, event, **kwargs):
         # pylint: disable=unused-argument
+        self.identities.pop(vm.name, None)
         if self.devices_cache.get(vm.name):
             self._list_change(vm, {})
             for key in [k for k in self.follow if k[0] == vm.name]:
@@ -500,7 +541,7 @@ class USBGateExtension(qubes.ext.Extension):
             return
         await self._attach(vm, device, options, asked=False)
 
-    async def _attach(self, vm, device, options, asked):
+    async def _attach(self, vm, device, options, asked, origin=None):
         try:
             opts = policy.parse_options(options)
         except ValueError as e:
@@ -571,8 +612,8 @@ class USBGateExtension(qubes.ext.Extension):
             finally:
                 self.attaching.discard(key)
                 policy.modify_transient_policy(line, False)
-            self.sessions[key] = (vm.name, rec.device_id, dict(options or {}),
-                                  shown)
+            self.sessions[key] = (vm.name, origin or rec.device_id,
+                                  dict(options or {}), shown)
             self.follow.pop(key, None)
             if refused:
                 vm.log.info("usbgate: %s attached with interface(s) %s "
@@ -621,3 +662,4 @@ class USBGateExtension(qubes.ext.Extension):
         self.devices_cache.clear()
         self.sessions.clear()
         self.follow.clear()
+        self.identities.clear()

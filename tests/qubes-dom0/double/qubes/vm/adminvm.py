@@ -7,6 +7,7 @@ from qubes.devices import DeviceManager
 
 class AdminVM(qubes.vm.LocalVM):
     klass = "AdminVM"
+    icon = "adminvm-black"
 
     def __init__(self, app):
         super().__init__()

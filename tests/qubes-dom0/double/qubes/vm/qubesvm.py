@@ -1,4 +1,5 @@
 # qubes.vm.qubesvm double: a VM with qubesd's name rules, tags, features,
+# its icon (KLASS-LABEL, e.g. appvm-red),
 # virt_mode, running state, a QubesDB (untrusted_qdb) with
 # watch_qdb_path -> domain-qdb-change:PATH (path=...), start (refused when
 # a required device is not available; then domain-start, start_guid=...)
@@ -31,13 +32,14 @@ class Features(dict):
 
 class QubesVM(qubes.vm.LocalVM):
     def __init__(self, app, name, qid, klass="AppVM", virt_mode="pvh",
-                 tags=()):
+                 tags=(), label="red"):
         super().__init__()
         validate_name(name)
         self.app = app
         self.name = name
         self.qid = qid
         self.klass = klass
+        self.icon = "{}-{}".format(klass.lower(), label)
         self.virt_mode = virt_mode
         self.tags = set(tags)
         self.features = Features()
