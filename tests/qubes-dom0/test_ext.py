@@ -225,7 +225,7 @@ class TestListing(ExtTest):
     async def test_sanitized_listing(self):
         await self.plug("2-1", STICK)
         await self.plug("3-1.4", ("1050:0407 Yubico\\xe2\\x80\\x8bEvil "
-                                  "Yubi\\x07key\\x1b[2J 0001\\x27x",
+                                  "Yubi\\x07key\\x1b[2J<b>&amp; 0001\\x27x",
                                   ":030101:0b0000:"))
         devs = {d.port_id: d for d in self.sys_usb.devices["usb"]}
         self.assertEqual(sorted(devs), ["2-1", "3-1.4"])
@@ -236,10 +236,11 @@ class TestListing(ExtTest):
         self.assertEqual(stick.description,
                          "USB_Storage: Kingston DataTraveler 3.0")
         hostile = devs["3-1.4"]
-        # non-ASCII and control bytes are '_'; the quote stays a character
-        # of the name but not of the device_id
+        # non-ASCII, control bytes and markup (<, >, &: the prompt shows
+        # names as Pango markup) are '_'; the quote stays a character of
+        # the name but not of the device_id
         self.assertEqual(hostile.manufacturer, "Yubico___Evil")
-        self.assertEqual(hostile.name, "Yubi_key_[2J")
+        self.assertEqual(hostile.name, "Yubi_key_[2J_b__amp;")
         self.assertEqual(hostile.serial, "0001'x")
         self.assertEqual(hostile.device_id,
                          "1050:0407:0001_x:u030101u0b0000")
@@ -490,7 +491,8 @@ class TestAsk(ExtTest):
         self.assertEqual((params["source"], params["argument"],
                           params["targets"], params["default_target"]),
                          ("sys-usb", "2-1", ["work"], "work"))
-        self.assertEqual(params["device_name"], "USB_Storage: Evil<b> Stick")
+        # the agent shows the name as Pango markup: none reaches it
+        self.assertEqual(params["device_name"], "USB_Storage: Evil_b_ Stick")
         self.assertEqual(params["icons"], {"dom0": "adminvm-black",
                                            "@dispvm:sys-usb": "dispvm-red",
                                            "work": "appvm-red",

@@ -13,8 +13,11 @@ _VM_RE = re.compile(r"\A[a-zA-Z][a-zA-Z0-9_.-]{0,30}\Z")
 _HEX4_RE = re.compile(rb"\A[0-9a-fA-F]{4}\Z")
 _IFACE_RE = re.compile(rb"\A[0-9a-fA-F]{6}\Z")
 # What one device string may keep: printable ASCII, which qubesd's
-# serializer accepts (letters, digits, punctuation, space).
-_PRINTABLE = frozenset(chr(c) for c in range(0x20, 0x7F))
+# serializer accepts (letters, digits, punctuation, space), except the
+# characters of markup: the devices widget and device-agent.GUI show the
+# name as Pango markup, where a device's "<b>" or "&" would format or break
+# the prompt that decides where it goes.
+_PRINTABLE = frozenset(chr(c) for c in range(0x20, 0x7F)) - set("<>&")
 # The serial inside a device_id: what usbgate's device_id grammar allows.
 _SERIAL_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-")
