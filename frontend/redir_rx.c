@@ -301,10 +301,12 @@ cb_bulk_streams_status(void *priv, uint64_t id,
 	/* sanitized: the answer to the outstanding request */
 	s->sreq.id = 0;
 	err = fe_redir_status_to_errno(untrusted->status);
-	if (err == 0)
+	if (err == 0) {
 		for (i = 0; i < USB_EP_SLOTS; i++)
 			if (s->sreq.endpoints >> i & 1)
 				s->ep[i].bulk_streams = want;
+		s->stats.streams += want;
+	}
 	if (want != 0)
 		log_info("bulk streams: %u %s on endpoints %08x", want,
 		    err == 0 ? "allocated" : "refused", s->sreq.endpoints);

@@ -140,6 +140,7 @@ struct fe_stats {
 	uint64_t int_dropped;
 	uint64_t iso_dropped;
 	uint64_t resets;		/* AppVM port resets made real */
+	uint64_t streams;		/* bulk stream ids granted (kmod) */
 };
 
 struct fe_session {

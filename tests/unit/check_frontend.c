@@ -1428,6 +1428,7 @@ START_TEST(kmod_bulk_streams_allocated_used_and_freed)
 	d = kmod_read_streams_done(1);
 	ck_assert_int_eq(d.status, 0);
 	ck_assert_uint_eq(d.streams, 15);
+	ck_assert_uint_eq(S->stats.streams, 15);
 
 	kmod_submit_on(2, 0x81, UGH_XFER_BULK, 512, NULL, NULL, 15);
 	r = peer_expect(usb_redir_bulk_packet);
