@@ -621,6 +621,88 @@ frontend_seed(const char *name, int kmod, const uint8_t *conf,
 	e_done();
 }
 
+/* The backend's answer to a streams request, as its own chunk. */
+static void
+streams_status(uint64_t id, uint32_t eps, uint32_t streams)
+{
+	struct usb_redir_bulk_streams_status_header st = { eps, streams,
+	    usb_redir_success };
+
+	usbredirparser_send_bulk_streams_status(H.p, id, &st);
+	usbredirparser_do_write(H.p);
+	chunks(0, H.out, H.out_len);
+	H.out_len = 0;
+}
+
+/*
+ * usbgate_hcd's bulk streams (uas): the backend (with the capability)
+ * offers a SuperSpeed device with bulk 0x81 and 0x01; the kernel has 15
+ * streams allocated, reads on stream 3, which the backend answers on it,
+ * and frees them.
+ */
+static void
+frontend_streams_seed(void)
+{
+	struct usb_redir_device_connect_header dc = { usb_redir_speed_super,
+	    8, 6, 0x62, 0x46f4, 0x0003, 0x0100 };
+	struct usb_redir_bulk_packet_header b = { 0x81, 0, 13, 3, 0 };
+	const uint32_t eps = 1u << 17 | 1u << 1;
+	struct usb_redir_ep_info_header ei;
+	struct usb_redir_interface_info_header ii;
+	struct ugh_streams sr;
+	struct ugh_submit sub;
+	int i;
+
+	memset(&ei, 0, sizeof(ei));
+	memset(&ii, 0, sizeof(ii));
+	for (i = 0; i < 32; i++)
+		ei.type[i] = usb_redir_type_invalid;
+	ei.type[0] = ei.type[16] = usb_redir_type_control;
+	ei.type[1] = ei.type[17] = usb_redir_type_bulk;
+	ei.max_packet_size[1] = ei.max_packet_size[17] = 1024;
+	ii.interface_count = 1;
+	ii.interface_class[0] = 8;
+	ii.interface_subclass[0] = 6;
+	ii.interface_protocol[0] = 0x62;
+	e_pair(0, 1);
+	chunks(0, G.in, G.in_len);	/* the backend's hello */
+	usbredirparser_send_interface_info(H.p, &ii);
+	usbredirparser_send_ep_info(H.p, &ei);
+	usbredirparser_send_device_connect(H.p, &dc);
+	usbredirparser_do_write(H.p);
+	chunks(0, H.out, H.out_len);
+	H.out_len = 0;
+	memset(&sr, 0, sizeof(sr));
+	sr.hdr.type = UGH_K_ALLOC_STREAMS;
+	sr.hdr.len = sizeof(sr);
+	sr.hdr.id = 1;
+	sr.endpoints = eps;
+	sr.streams = 15;
+	chunks(1, (const uint8_t *)&sr, sizeof(sr));
+	streams_status(1, eps, 15);
+	memset(&sub, 0, sizeof(sub));
+	sub.hdr.type = UGH_K_SUBMIT;
+	sub.hdr.len = sizeof(sub);
+	sub.hdr.id = 1;
+	sub.ep = 0x81;
+	sub.xfer = UGH_XFER_BULK;
+	sub.length = 512;
+	sub.stream = 3;
+	chunks(1, (const uint8_t *)&sub, sizeof(sub));
+	usbredirparser_send_bulk_packet(H.p, 1, &b,
+	    (uint8_t *)"USBS-answer!!", 13);
+	usbredirparser_do_write(H.p);
+	chunks(0, H.out, H.out_len);
+	H.out_len = 0;
+	sr.hdr.type = UGH_K_FREE_STREAMS;
+	sr.hdr.id = 2;
+	sr.streams = 0;
+	chunks(1, (const uint8_t *)&sr, sizeof(sr));
+	streams_status(2, eps, 0);
+	save("frontend_kmod", "bulk-streams");
+	e_done();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -642,6 +724,7 @@ main(int argc, char **argv)
 	    2 | 4, 0);
 	frontend_seed("connect-control-bulk", 0, NULL, 0);
 	frontend_seed("connect-control-bulk", 1, NULL, 0);
+	frontend_streams_seed();
 	frontend_seed("config-approved", 0, kbd_mouse, sizeof(kbd_mouse));
 	frontend_seed("config-foreign-class", 0, webcam, sizeof(webcam));
 	return 0;
