@@ -41,6 +41,12 @@ static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 
 	if (!hub->ss)
 		return -EINVAL;
+	/*
+	 * A device being disconnected (uas frees its streams then) may hang
+	 * off a port that already has the next session: never ask that one.
+	 */
+	if (udev->state == USB_STATE_NOTATTACHED)
+		return -ENODEV;
 	port = ugh_dev_port(hub, udev);
 	if (!port)
 		return -ENODEV;
