@@ -531,6 +531,40 @@ ugh_rec(uint16_t type, uint64_t id, uint8_t ep, uint8_t xfer, uint32_t len,
 }
 
 /*
+ * The hellos (the backend's with bulk streams or not), then the backend
+ * offers dc: one mass-storage interface (protocol proto) with bulk 0x01
+ * and 0x81 of max packet mps.
+ */
+static void
+offer_storage(struct usb_redir_device_connect_header *dc, uint16_t mps,
+    uint8_t proto, int streams)
+{
+	struct usb_redir_ep_info_header ei;
+	struct usb_redir_interface_info_header ii;
+	int i;
+
+	memset(&ei, 0, sizeof(ei));
+	memset(&ii, 0, sizeof(ii));
+	for (i = 0; i < 32; i++)
+		ei.type[i] = usb_redir_type_invalid;
+	ei.type[0] = ei.type[16] = usb_redir_type_control;
+	ei.type[1] = ei.type[17] = usb_redir_type_bulk;
+	ei.max_packet_size[1] = ei.max_packet_size[17] = mps;
+	ii.interface_count = 1;
+	ii.interface_class[0] = 8;
+	ii.interface_subclass[0] = 6;
+	ii.interface_protocol[0] = proto;
+	e_pair(0, streams);	/* the frontend's capabilities */
+	chunks(0, G.in, G.in_len);	/* the backend's hello */
+	usbredirparser_send_interface_info(H.p, &ii);
+	usbredirparser_send_ep_info(H.p, &ei);
+	usbredirparser_send_device_connect(H.p, dc);
+	usbredirparser_do_write(H.p);
+	chunks(0, H.out, H.out_len);
+	H.out_len = 0;
+}
+
+/*
  * The backend offers a high-speed device; the AppVM's kernel asks for the
  * device descriptor (id 1) and a bulk IN (id 2), which the backend
  * answers. On usbgate_hcd (kmod) a port reset comes first and a third URB
@@ -548,35 +582,14 @@ frontend_seed(const char *name, int kmod, const uint8_t *conf,
 	    0x0200, 0, 0 };
 	struct usb_redir_device_connect_header dc = { usb_redir_speed_high,
 	    0, 0, 0, 0x1209, 0x0001, 0x0100 };
-	struct usb_redir_ep_info_header ei;
-	struct usb_redir_interface_info_header ii;
 	struct usb_redir_control_packet_header c = { 0x80, 6, 0x80, 0,
 	    0x0100, 0, 18 };
 	struct usb_redir_bulk_packet_header b = { 0x81, 0, 13, 0, 0 };
 	uint8_t dev_desc[18];
 	const uint8_t *r;
 	size_t n;
-	int i;
 
-	memset(&ei, 0, sizeof(ei));
-	memset(&ii, 0, sizeof(ii));
-	for (i = 0; i < 32; i++)
-		ei.type[i] = usb_redir_type_invalid;
-	ei.type[0] = ei.type[16] = usb_redir_type_control;
-	ei.type[1] = ei.type[17] = usb_redir_type_bulk;
-	ei.max_packet_size[1] = ei.max_packet_size[17] = 512;
-	ii.interface_count = 1;
-	ii.interface_class[0] = 8;
-	ii.interface_subclass[0] = 6;
-	ii.interface_protocol[0] = 0x50;
-	e_pair(0, 0);	/* the frontend's capabilities */
-	chunks(0, G.in, G.in_len);	/* the backend's hello */
-	usbredirparser_send_interface_info(H.p, &ii);
-	usbredirparser_send_ep_info(H.p, &ei);
-	usbredirparser_send_device_connect(H.p, &dc);
-	usbredirparser_do_write(H.p);
-	chunks(0, H.out, H.out_len);
-	H.out_len = 0;
+	offer_storage(&dc, 512, 0x50, 0);
 	if (kmod) {
 		r = ugh_rec(UGH_K_RESET, 1, 0, 0, 0, NULL, &n);
 		chunks(1, r, n);
@@ -647,31 +660,10 @@ frontend_streams_seed(void)
 	    8, 6, 0x62, 0x46f4, 0x0003, 0x0100 };
 	struct usb_redir_bulk_packet_header b = { 0x81, 0, 13, 3, 0 };
 	const uint32_t eps = 1u << 17 | 1u << 1;
-	struct usb_redir_ep_info_header ei;
-	struct usb_redir_interface_info_header ii;
 	struct ugh_streams sr;
 	struct ugh_submit sub;
-	int i;
 
-	memset(&ei, 0, sizeof(ei));
-	memset(&ii, 0, sizeof(ii));
-	for (i = 0; i < 32; i++)
-		ei.type[i] = usb_redir_type_invalid;
-	ei.type[0] = ei.type[16] = usb_redir_type_control;
-	ei.type[1] = ei.type[17] = usb_redir_type_bulk;
-	ei.max_packet_size[1] = ei.max_packet_size[17] = 1024;
-	ii.interface_count = 1;
-	ii.interface_class[0] = 8;
-	ii.interface_subclass[0] = 6;
-	ii.interface_protocol[0] = 0x62;
-	e_pair(0, 1);
-	chunks(0, G.in, G.in_len);	/* the backend's hello */
-	usbredirparser_send_interface_info(H.p, &ii);
-	usbredirparser_send_ep_info(H.p, &ei);
-	usbredirparser_send_device_connect(H.p, &dc);
-	usbredirparser_do_write(H.p);
-	chunks(0, H.out, H.out_len);
-	H.out_len = 0;
+	offer_storage(&dc, 1024, 0x62, 1);
 	memset(&sr, 0, sizeof(sr));
 	sr.hdr.type = UGH_K_ALLOC_STREAMS;
 	sr.hdr.len = sizeof(sr);
