@@ -10,11 +10,15 @@
  * URBs then travel in their submissions (tx.c).
  */
 #include <linux/jiffies.h>
+#include <linux/module.h>
 
 #include "usbgate_hcd.h"
 
 /* The frontend asks sys-usb over the channel: a round trip or two. */
-#define UGH_STREAMS_TIMEOUT	(10 * HZ)
+static unsigned int streams_timeout = 10;
+module_param(streams_timeout, uint, 0644);
+MODULE_PARM_DESC(streams_timeout,
+		 "seconds to wait for the frontend's answer to a bulk streams request (default 10)");
 
 /* The bit of an endpoint in struct ugh_streams.endpoints. */
 static u32 ugh_ep_bit(u8 addr)
@@ -65,7 +69,8 @@ static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 	wake_up_interruptible(&port->sess->wait);
 	spin_unlock_irqrestore(&hc->lock, flags);
 
-	wait_for_completion_timeout(&req.done, UGH_STREAMS_TIMEOUT);
+	wait_for_completion_timeout(&req.done,
+				    READ_ONCE(streams_timeout) * HZ);
 
 	/* Answered (or failed) unless still outstanding: decided here. */
 	spin_lock_irqsave(&hc->lock, flags);
