@@ -144,13 +144,15 @@ run_child(const struct fe_attach_opts *o, int priv, pid_t parent, int kmod)
 	s->classes = o->classes;
 	err = fe_session_run(s, &got_stop, o->timeout_ms);
 	log_warnx("session ended: %s (%s); %llu URBs, %llu unlinks, "
-	    "%llu bytes in, %llu bytes out, %llu resets, input packets dropped "
-	    "on overflow: %llu interrupt, %llu iso", s->detail, fe_strerror(err),
+	    "%llu bytes in, %llu bytes out, %llu resets, %llu bulk streams, "
+	    "input packets dropped on overflow: %llu interrupt, %llu iso",
+	    s->detail, fe_strerror(err),
 	    (unsigned long long)s->stats.urbs,
 	    (unsigned long long)s->stats.unlinks,
 	    (unsigned long long)s->stats.bytes_in,
 	    (unsigned long long)s->stats.bytes_out,
 	    (unsigned long long)s->stats.resets,
+	    (unsigned long long)s->stats.streams,
 	    (unsigned long long)s->stats.int_dropped,
 	    (unsigned long long)s->stats.iso_dropped);
 	log_info("URB turnaround p50 %llu us, p99 %llu us; %llu polls, "

@@ -4,7 +4,9 @@
  * a URB for submit.c, exactly as vhci_rx.c makes one; UGH_K_UNLINK cancels
  * a URB the kernel already gave back (its late answer is not written:
  * kmod_tx.c); UGH_K_RESET is the AppVM's port reset, made real in sys-usb
- * and answered by UGH_F_RESET_DONE.
+ * and answered by UGH_F_RESET_DONE; UGH_K_ALLOC_STREAMS and
+ * UGH_K_FREE_STREAMS are the uas driver's bulk streams, asked of sys-usb
+ * (submit.c) and answered by UGH_F_STREAMS_DONE.
  *
  * The records come from our own kernel module, but they are still checked
  * (lengths against the record, counts against the uapi's limits, ids
@@ -69,6 +71,7 @@ kmod_submit(struct fe_session *s, const uint8_t *rec, uint32_t len)
 	if (h.xfer > UGH_XFER_BULK || h.packets > UGH_MAX_ISO ||
 	    h.length > UGH_MAX_DATA ||
 	    (h.packets != 0 && h.xfer != UGH_XFER_ISO) ||
+	    (h.stream != 0 && h.xfer != UGH_XFER_BULK) ||
 	    h.hdr.id <= s->kmod_id) {
 		fe_fail(s, FE_E_VHCI, "usbgate_hcd: bad submission %llu "
 		    "(ep %02x type %u length %u packets %u)",
@@ -95,6 +98,7 @@ kmod_submit(struct fe_session *s, const uint8_t *rec, uint32_t len)
 	u->ep = h.ep;
 	u->in = (h.ep & 0x80) != 0;
 	u->length = h.length;
+	u->stream = h.stream;	/* checked against the endpoint's: submit.c */
 	if (h.flags & UGH_SUBMIT_SHORT_NOT_OK)
 		u->flags |= USBIP_URB_SHORT_NOT_OK;
 	if (h.flags & UGH_SUBMIT_ZERO_PACKET)
@@ -149,6 +153,35 @@ kmod_reset(struct fe_session *s, uint64_t nr)
 	stream_write(s->vhci, &done, sizeof(done));
 }
 
+static void
+kmod_streams(struct fe_session *s, const uint8_t *rec, uint32_t len)
+{
+	struct ugh_streams h;
+
+	if (len != sizeof(h)) {
+		fe_fail(s, FE_E_VHCI, "usbgate_hcd: streams record of %u bytes",
+		    len);
+		return;
+	}
+	memcpy(&h, rec, sizeof(h));
+	if (h.hdr.id <= s->kmod_sreq || h.hdr.flags != 0 ||
+	    (h.hdr.type == UGH_K_ALLOC_STREAMS) != (h.streams != 0)) {
+		fe_fail(s, FE_E_VHCI, "usbgate_hcd: bad streams request %llu "
+		    "(endpoints %08x streams %u)", (unsigned long long)h.hdr.id,
+		    h.endpoints, h.streams);
+		return;
+	}
+	if (s->sreq.id != 0) {
+		fe_fail(s, FE_E_VHCI, "usbgate_hcd: streams request %llu while "
+		    "%llu is outstanding", (unsigned long long)h.hdr.id,
+		    (unsigned long long)s->sreq.id);
+		return;
+	}
+	/* sanitized: one request, ids ascending; endpoints: submit.c */
+	s->kmod_sreq = h.hdr.id;
+	fe_streams_request(s, h.hdr.id, h.endpoints, h.streams);
+}
+
 /* Handle the records buffered on s->vhci, while URBs are free. */
 static int
 kmod_parse(struct fe_session *s)
@@ -179,6 +212,10 @@ kmod_parse(struct fe_session *s)
 			break;
 		case UGH_K_RESET:
 			kmod_reset(s, h.id);
+			break;
+		case UGH_K_ALLOC_STREAMS:
+		case UGH_K_FREE_STREAMS:
+			kmod_streams(s, rec, h.len);
 			break;
 		case UGH_K_SUSPEND:
 		case UGH_K_RESUME:

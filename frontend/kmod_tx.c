@@ -1,6 +1,7 @@
 /*
  * kmod_tx.c: completions to usbgate_hcd as UGH_F_COMPLETE records, the
- * counterpart of the RET_SUBMITs session.c writes to vhci. Each record is
+ * counterpart of the RET_SUBMITs session.c writes to vhci, and the answers
+ * to its bulk streams requests (UGH_F_STREAMS_DONE). Each record is
  * built in one buffer of its own and queued without a copy: the device has
  * no write_iter, so a writev() reaches it one segment at a time and a
  * segment must hold whole records. A URB the kernel unlinked was given back
@@ -106,4 +107,17 @@ fe_kmod_complete_iso(struct fe_session *s, const struct urb *u,
 			memcpy(r + u->npackets, u->iso_data, dlen);
 	}
 	queue(s, c, size);
+}
+
+void
+fe_kmod_streams_done(struct fe_session *s, uint64_t id, int32_t status,
+    uint32_t streams)
+{
+	struct ugh_streams_done d = {
+		.hdr = { .type = UGH_F_STREAMS_DONE, .len = sizeof(d), .id = id },
+		.status = status,
+		.streams = status == 0 ? streams : 0,
+	};
+
+	stream_write(s->vhci, &d, sizeof(d));
 }

@@ -280,8 +280,40 @@ static void
 cb_bulk_streams_status(void *priv, uint64_t id,
     struct usb_redir_bulk_streams_status_header *untrusted)
 {
-	/* We never allocate bulk streams (vhci has none). */
-	fe_fail(SESSION(priv), FE_E_PROTO, "unsolicited bulk_streams_status");
+	struct fe_session *s = SESSION(priv);
+	uint32_t want = s->sreq.streams;
+	uint64_t rid = s->sreq.id;
+	int32_t err;
+	int i;
+
+	/* Only usbgate_hcd asks for streams, one request at a time. */
+	if (rid == 0 || (uint32_t)id != (uint32_t)rid ||
+	    untrusted->endpoints != s->sreq.endpoints ||
+	    !status_valid(untrusted->status) ||
+	    (untrusted->status == usb_redir_success &&
+	    untrusted->no_streams != want)) {
+		fe_fail(s, FE_E_PROTO, "bulk_streams_status that answers "
+		    "nothing asked (endpoints %08x streams %u status %u)",
+		    untrusted->endpoints, untrusted->no_streams,
+		    untrusted->status);
+		return;
+	}
+	/* sanitized: the answer to the outstanding request */
+	s->sreq.id = 0;
+	err = fe_redir_status_to_errno(untrusted->status);
+	if (err == 0) {
+		for (i = 0; i < USB_EP_SLOTS; i++)
+			if (s->sreq.endpoints >> i & 1)
+				s->ep[i].bulk_streams = want;
+		s->stats.streams += want;
+	}
+	if (want != 0)
+		log_info("bulk streams: %u %s on endpoints %08x", want,
+		    err == 0 ? "allocated" : "refused", s->sreq.endpoints);
+	else
+		log_info("bulk streams: %s on endpoints %08x",
+		    err == 0 ? "freed" : "not freed", s->sreq.endpoints);
+	fe_kmod_streams_done(s, rid, err, want);
 }
 
 static void
@@ -372,9 +404,10 @@ cb_bulk_packet(void *priv, uint64_t id,
 		return;
 	}
 	len = untrusted->length | (uint32_t)untrusted->length_high << 16;
-	if (untrusted->stream_id != 0) {
+	if (untrusted->stream_id != u->stream) {
 		usbredirparser_free_packet_data(s->parser, data);
-		fe_fail(s, FE_E_PROTO, "bulk answer on a stream we never used");
+		fe_fail(s, FE_E_PROTO, "bulk answer on stream %u, asked on %u",
+		    untrusted->stream_id, u->stream);
 		return;
 	}
 	answer(s, u, untrusted->endpoint, untrusted->status, len, data,

@@ -393,6 +393,7 @@ fe_ep_reset(struct fe_session *s, struct fe_ep *e, int32_t status)
 		usbredirparser_free_packet_data(s->parser,
 		    fe_ep_pop_input(s, e).data);
 	e->started = 0;
+	e->bulk_streams = 0;
 	if (status == 0)
 		return;
 	while ((u = fe_ep_peek(s, e)) != NULL) {
@@ -490,6 +491,9 @@ fe_session_new(struct stream *chan, const struct fe_hooks *hooks,
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_ep_info_max_packet_size);
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_64bits_ids);
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_32bits_bulk_length);
+	/* Bulk streams only where the AppVM's host controller has them. */
+	if (hooks->kmod)
+		usbredirparser_caps_set_cap(caps, usb_redir_cap_bulk_streams);
 	usbredirparser_init(s->parser, "usbgate-frontend " PACKAGE_VERSION,
 	    caps, USB_REDIR_CAPS_SIZE, usbredirparser_fl_write_cb_owns_buffer);
 	*out = s;

@@ -97,6 +97,7 @@ struct urb {
 	uint64_t deadline_ns;	/* iso-OUT completion time */
 	uint64_t submit_ns;	/* when vhci submitted it (latency stats) */
 	uint64_t kmod_id;	/* usbgate_hcd's id (seqnum: its low half) */
+	uint32_t stream;	/* bulk stream id, 0 without streams */
 	struct usbip_iso_desc *iso;	/* npackets descriptors (iso only) */
 	uint8_t *iso_data;	/* iso-IN: packed data gathered so far */
 	uint32_t iso_used;
@@ -122,6 +123,7 @@ struct fe_ep {
 	uint32_t pkt_bytes;	/* data held in the ring */
 	uint64_t out_clock_ns;	/* iso-OUT: when queued data runs out */
 	uint64_t dropped;	/* input packets dropped on overflow */
+	uint32_t bulk_streams;	/* bulk stream ids 1..n allocated (kmod) */
 };
 
 #define FE_LAT_BUCKETS	96	/* 4 per power of two of microseconds */
@@ -138,6 +140,7 @@ struct fe_stats {
 	uint64_t int_dropped;
 	uint64_t iso_dropped;
 	uint64_t resets;		/* AppVM port resets made real */
+	uint64_t streams;		/* bulk stream ids granted (kmod) */
 };
 
 struct fe_session {
@@ -145,6 +148,13 @@ struct fe_session {
 	struct stream *vhci;		/* NULL until attached */
 	int kmod;			/* vhci is usbgate_hcd: ugh records */
 	uint64_t kmod_id;		/* usbgate_hcd: the newest URB id */
+	uint64_t kmod_sreq;		/* usbgate_hcd: the newest streams
+					 * request id */
+	struct {
+		uint64_t id;		/* 0: no streams request outstanding */
+		uint32_t endpoints;	/* bit FE_EP2I(ep) per endpoint */
+		uint32_t streams;	/* ids asked, 0: a free */
+	} sreq;				/* asked of the backend, unanswered */
 	struct usbredirparser *parser;
 	struct fe_hooks hooks;
 
@@ -225,11 +235,19 @@ void fe_reset_device(struct fe_session *s);
 int fe_kmod_attach(struct fe_session *s);
 int fe_kmod_rx(struct fe_session *s, int readable);
 int fe_kmod_backlog(const struct fe_session *s);
-/* kmod_tx.c: completions as usbgate_hcd records. */
+/* kmod_tx.c: completions and streams answers as usbgate_hcd records. */
+void fe_kmod_streams_done(struct fe_session *s, uint64_t id, int32_t status,
+    uint32_t streams);
 void fe_kmod_complete(struct fe_session *s, const struct urb *u,
     int32_t status, const uint8_t *data, uint32_t len);
 void fe_kmod_complete_iso(struct fe_session *s, const struct urb *u,
     uint32_t errors);
+/*
+ * submit.c: a bulk streams request of usbgate_hcd (id, endpoints as
+ * FE_EP2I bits, streams 0 to free) to the backend, or refused at once.
+ */
+void fe_streams_request(struct fe_session *s, uint64_t id,
+    uint32_t endpoints, uint32_t streams);
 /* redir_rx.c: install the parser callbacks. */
 void fe_redir_callbacks(struct usbredirparser *p);
 /* Fill waiting interrupt/iso URBs from buffered packets. */

@@ -5,7 +5,9 @@
  * Control requests that change device state (SET_CONFIGURATION,
  * SET_INTERFACE) become their usbredir requests so that sys-usb's kernel
  * knows of them; interrupt and isochronous input is served from streams the
- * backend runs; an unlink becomes a cancel.
+ * backend runs; an unlink becomes a cancel. usbgate_hcd's bulk streams
+ * requests become usbredir's, and a bulk URB's stream id stays within the
+ * ids its endpoint was granted.
  */
 #include "config.h"
 
@@ -280,8 +282,13 @@ fe_submit(struct fe_session *s, struct urb *u, const uint8_t *setup,
 			.endpoint = ep,
 			.length = (uint16_t)(u->length & 0xffff),
 			.length_high = (uint16_t)(u->length >> 16),
+			.stream_id = u->stream,
 		};
 
+		if (u->stream > e->bulk_streams) {
+			fe_complete(s, u, -EINVAL, NULL, 0);
+			return;
+		}
 		if (u->length > 0xffff && !usbredirparser_peer_has_cap(s->parser,
 		    usb_redir_cap_32bits_bulk_length)) {
 			fe_complete(s, u, -EMSGSIZE, NULL, 0);
@@ -335,6 +342,53 @@ fe_submit(struct fe_session *s, struct urb *u, const uint8_t *setup,
 		u->kind = URB_CONTROL;
 		fe_complete(s, u, -EPIPE, NULL, 0);
 		return;
+	}
+}
+
+void
+fe_streams_request(struct fe_session *s, uint64_t id, uint32_t endpoints,
+    uint32_t streams)
+{
+	int i;
+
+	if (!usbredirparser_peer_has_cap(s->parser,
+	    usb_redir_cap_bulk_streams)) {
+		log_info("bulk streams: the backend has none");
+		fe_kmod_streams_done(s, id, -EOPNOTSUPP, 0);
+		return;
+	}
+	/* Bulk endpoints of the current configuration, never endpoint 0. */
+	for (i = 0; i < USB_EP_SLOTS; i++) {
+		if ((endpoints >> i & 1) == 0)
+			continue;
+		if ((i & 0x0f) == 0 || s->ep[i].type != usb_redir_type_bulk ||
+		    (streams != 0 && s->ep[i].bulk_streams != 0)) {
+			log_info("bulk streams: endpoint %02x refused",
+			    FE_I2EP(i));
+			fe_kmod_streams_done(s, id, -EINVAL, 0);
+			return;
+		}
+	}
+	if (endpoints == 0) {
+		fe_kmod_streams_done(s, id, -EINVAL, 0);
+		return;
+	}
+	s->sreq.id = id;
+	s->sreq.endpoints = endpoints;
+	s->sreq.streams = streams;
+	if (streams != 0) {
+		struct usb_redir_alloc_bulk_streams_header h = {
+			.endpoints = endpoints,
+			.no_streams = streams,
+		};
+
+		usbredirparser_send_alloc_bulk_streams(s->parser, id, &h);
+	} else {
+		struct usb_redir_free_bulk_streams_header h = {
+			.endpoints = endpoints,
+		};
+
+		usbredirparser_send_free_bulk_streams(s->parser, id, &h);
 	}
 }
 

@@ -3,7 +3,8 @@
  * The one teardown of a session's device, whatever ended it (the
  * frontend's disconnect record, the close of the descriptor or the death of
  * the process): the port is disconnected, every URB the session holds is
- * given back and every pending notice dropped. URBs a read() or write() has
+ * given back, a bulk streams request waiting for an answer fails and every
+ * pending notice is dropped. URBs a read() or write() has
  * claimed are given back by that call, which sees the connection number
  * changed.
  */
@@ -22,6 +23,7 @@ void ugh_session_detach(struct ugh_session *sess)
 	spin_lock_irqsave(&hc->lock, flags);
 	if (sess->port) {
 		hcd = sess->hcd;
+		ugh_streams_fail(sess->port);
 		ugh_port_gone(hc, sess->port, ugh_hub(hcd)->ss);
 		sess->port = NULL;
 		sess->hcd = NULL;

@@ -377,6 +377,8 @@ static int ugh_setup(struct usb_hcd *hcd)
 	} else {
 		hcd->speed = HCD_USB3;
 		hcd->self.root_hub->speed = USB_SPEED_SUPER;
+		/* Bulk streams on SuperSpeed only, as xHCI has them. */
+		hcd->can_do_streams = 1;
 	}
 	/*
 	 * Scatter-gather URBs of any shape: the read and write paths copy
@@ -430,6 +432,8 @@ static const struct hc_driver ugh_hc_driver = {
 	.hub_control = ugh_hub_control,
 	.bus_suspend = ugh_bus_suspend,
 	.bus_resume = ugh_bus_resume,
+	.alloc_streams = ugh_alloc_streams,
+	.free_streams = ugh_free_streams,
 };
 
 static int ugh_probe(struct platform_device *pdev)
@@ -444,8 +448,11 @@ static int ugh_probe(struct platform_device *pdev)
 		return -ENOMEM;
 	spin_lock_init(&hc->lock);
 	hc->nports = ports;
-	for (i = 0; i < UGH_MAX_PORTS; i++)
+	for (i = 0; i < UGH_MAX_PORTS; i++) {
+		mutex_init(&hc->ports[0][i].streams_mutex);
+		mutex_init(&hc->ports[1][i].streams_mutex);
 		ugh_set_link(&hc->ports[1][i], USB_SS_PORT_LS_RX_DETECT);
+	}
 
 	hs = usb_create_hcd(&ugh_hc_driver, &pdev->dev, dev_name(&pdev->dev));
 	if (!hs)

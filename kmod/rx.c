@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Frontend to kernel: the records write() accepts (connect,
- * disconnect, completion, reset done). Everything the frontend writes is
+ * disconnect, completion, reset done, bulk streams answer). Everything the frontend writes is
  * checked before it touches a URB: record lengths, the URB id (ids never
  * issued are refused, those of URBs already given back are dropped), the
  * status, the lengths against the URB's buffer and packets; IN data is
@@ -43,6 +43,17 @@ static bool ugh_status_ok(s32 status)
 	}
 }
 
+/* A record of one fixed size: len must be size, copied into rec. */
+static int ugh_rx_fixed(void *rec, size_t size, const char __user *buf,
+			u32 len)
+{
+	if (len != size)
+		return -EINVAL;
+	if (copy_from_user(rec, buf, size))
+		return -EFAULT;
+	return 0;
+}
+
 static int ugh_rx_connect(struct ugh_session *sess, const char __user *buf,
 			  u32 len)
 {
@@ -51,10 +62,9 @@ static int ugh_rx_connect(struct ugh_session *sess, const char __user *buf,
 	unsigned long flags;
 	int rc;
 
-	if (len != sizeof(rec))
-		return -EINVAL;
-	if (copy_from_user(&rec, buf, sizeof(rec)))
-		return -EFAULT;
+	rc = ugh_rx_fixed(&rec, sizeof(rec), buf, len);
+	if (rc)
+		return rc;
 	switch (rec.speed) {
 	case UGH_SPEED_LOW:
 	case UGH_SPEED_FULL:
@@ -109,6 +119,25 @@ static int ugh_rx_reset_done(struct ugh_session *sess, const struct ugh_rec *hdr
 	spin_unlock_irqrestore(&sess->hc->lock, flags);
 	if (!rc && hcd)
 		usb_hcd_poll_rh_status(hcd);
+	return rc;
+}
+
+static int ugh_rx_streams_done(struct ugh_session *sess,
+			       const char __user *buf, u32 len)
+{
+	struct ugh_streams_done rec;
+	unsigned long flags;
+	int rc;
+
+	rc = ugh_rx_fixed(&rec, sizeof(rec), buf, len);
+	if (rc)
+		return rc;
+	spin_lock_irqsave(&sess->hc->lock, flags);
+	if (sess->port)
+		rc = ugh_streams_answer(sess->port, &rec);
+	else
+		rc = -ENOTCONN;
+	spin_unlock_irqrestore(&sess->hc->lock, flags);
 	return rc;
 }
 
@@ -258,6 +287,8 @@ static int ugh_rx_one(struct ugh_session *sess, const struct ugh_rec *hdr,
 		return ugh_rx_complete(sess, buf, hdr->len);
 	case UGH_F_RESET_DONE:
 		return ugh_rx_reset_done(sess, hdr);
+	case UGH_F_STREAMS_DONE:
+		return ugh_rx_streams_done(sess, buf, hdr->len);
 	default:
 		return -EINVAL;
 	}
@@ -278,6 +309,8 @@ ssize_t ugh_rx_write(struct ugh_session *sess, const char __user *buf,
 	BUILD_BUG_ON(sizeof(struct ugh_complete) != 40);
 	BUILD_BUG_ON(sizeof(struct ugh_iso_desc) != 8);
 	BUILD_BUG_ON(sizeof(struct ugh_iso_result) != 8);
+	BUILD_BUG_ON(sizeof(struct ugh_streams) != 24);
+	BUILD_BUG_ON(sizeof(struct ugh_streams_done) != 24);
 
 	while (count - done >= sizeof(hdr)) {
 		if (copy_from_user(&hdr, buf + done, sizeof(hdr))) {

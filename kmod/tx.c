@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel to frontend: the records read() returns. Port notices
- * (connect answer, reset, suspend, resume) first, then the session's queue
+ * (connect answer, bulk streams request, reset, suspend, resume) first, then the session's queue
  * in order: URB submissions (OUT data copied straight from the URB's
  * buffer or sg list into the reader's, one contiguous payload) and cancel
  * notices. Whole records only.
@@ -22,16 +22,25 @@ bool ugh_tx_pending(struct ugh_session *sess)
 	return pending;
 }
 
-/*
- * Take the most urgent notice into rec (header, or a port record).
- * hc->lock held. Returns its length, 0 if none is pending.
- */
-static size_t ugh_tx_notice(struct ugh_session *sess, struct ugh_port_info *rec)
-{
-	unsigned int n = sess->notices;
+/* The notice records, the largest first. */
+union ugh_notice {
+	struct ugh_port_info port;
+	struct ugh_streams streams;
+	struct ugh_rec hdr;
+};
 
-	memset(rec, 0, sizeof(*rec));
-	if (n & UGH_N_PORT) {
+/*
+ * Take the most urgent notice into note (header, a port or a streams
+ * record). hc->lock held. Returns its length, 0 if none is pending.
+ */
+static size_t ugh_tx_notice(struct ugh_session *sess, union ugh_notice *note)
+{
+	struct ugh_port_info *rec = &note->port;
+	unsigned int n;
+	size_t len;
+
+	memset(note, 0, sizeof(*note));
+	if (sess->notices & UGH_N_PORT) {
 		sess->notices &= ~UGH_N_PORT;
 		rec->hdr.type = UGH_K_PORT;
 		rec->hdr.len = sizeof(*rec);
@@ -41,6 +50,13 @@ static size_t ugh_tx_notice(struct ugh_session *sess, struct ugh_port_info *rec)
 		rec->speed = sess->port->speed;
 		return rec->hdr.len;
 	}
+	if (sess->notices & UGH_N_STREAMS) {
+		sess->notices &= ~UGH_N_STREAMS;
+		len = ugh_streams_notice(sess->port, &note->streams);
+		if (len)
+			return len;
+	}
+	n = sess->notices;
 	if (n & UGH_N_RESET) {
 		sess->notices &= ~UGH_N_RESET;
 		rec->hdr.type = UGH_K_RESET;
@@ -151,7 +167,7 @@ static void ugh_submit_done(struct ugh_session *sess, struct ugh_urb *u, int rc)
 ssize_t ugh_tx_read(struct ugh_session *sess, char __user *buf, size_t count)
 {
 	struct ugh_hc *hc = sess->hc;
-	struct ugh_port_info note;
+	union ugh_notice note;
 	struct ugh_submit rec;
 	struct ugh_item *it;
 	struct ugh_urb *u;

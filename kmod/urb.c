@@ -14,11 +14,9 @@
 
 #include "usbgate_hcd.h"
 
-/* The root port a URB's device hangs off, NULL for none of ours. */
-static struct ugh_port *ugh_urb_port(struct ugh_hub *hub, struct urb *urb)
+/* The root port a device hangs off, NULL for none of ours. */
+struct ugh_port *ugh_dev_port(struct ugh_hub *hub, struct usb_device *udev)
 {
-	struct usb_device *udev = urb->dev;
-
 	while (udev->parent && udev->parent->parent)
 		udev = udev->parent;
 	if (!udev->parent || udev->portnum < 1 ||
@@ -67,7 +65,7 @@ int ugh_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags)
 		return -ENOMEM;
 
 	spin_lock_irqsave(&hc->lock, flags);
-	port = ugh_urb_port(hub, urb);
+	port = ugh_dev_port(hub, urb->dev);
 	sess = port ? port->sess : NULL;
 	if (!sess) {
 		rc = -ENODEV;

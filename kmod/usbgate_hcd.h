@@ -8,7 +8,9 @@
 #ifndef USBGATE_HCD_H
 #define USBGATE_HCD_H
 
+#include <linux/completion.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/usb.h>
 #include <linux/usb/hcd.h>
@@ -21,12 +23,26 @@
 
 struct ugh_session;
 
+/* A bulk streams request waiting for the frontend (streams.c). */
+struct ugh_streams_req {
+	u64 nr;			/* the record's id */
+	u32 endpoints;		/* as struct ugh_streams has them */
+	u32 streams;		/* ids asked, 0 to free */
+	bool sent;		/* read by the frontend */
+	int status;		/* the answer: 0 or a negative errno */
+	u32 granted;
+	struct completion done;
+};
+
 /* One root hub port. */
 struct ugh_port {
 	u32 status;		/* wPortStatus | wPortChange << 16 */
 	enum usb_device_speed speed;
 	struct ugh_session *sess;	/* NULL while nothing is attached */
 	u64 resets;		/* reset requests sent since connect */
+	struct mutex streams_mutex;	/* one streams request at a time */
+	struct ugh_streams_req *sreq;	/* the one outstanding, or NULL */
+	u64 sreq_nr;		/* streams requests made on the port */
 };
 
 /* hcd_priv of both root hubs. */
@@ -47,6 +63,7 @@ struct ugh_hc {
 #define UGH_N_RESET	0x02
 #define UGH_N_SUSPEND	0x04
 #define UGH_N_RESUME	0x08
+#define UGH_N_STREAMS	0x10
 
 /* Where a URB record stands. */
 enum ugh_urb_state {
@@ -94,7 +111,20 @@ int ugh_port_attach(struct ugh_session *sess, enum usb_device_speed speed);
 void ugh_port_gone(struct ugh_hc *hc, struct ugh_port *port, bool ss);
 void ugh_port_reset_done(struct ugh_port *port, bool ss);
 
+/* streams.c */
+int ugh_alloc_streams(struct usb_hcd *hcd, struct usb_device *udev,
+		      struct usb_host_endpoint **eps, unsigned int num_eps,
+		      unsigned int num_streams, gfp_t mem_flags);
+int ugh_free_streams(struct usb_hcd *hcd, struct usb_device *udev,
+		     struct usb_host_endpoint **eps, unsigned int num_eps,
+		     gfp_t mem_flags);
+size_t ugh_streams_notice(struct ugh_port *port, struct ugh_streams *rec);
+int ugh_streams_answer(struct ugh_port *port,
+		       const struct ugh_streams_done *rec);
+void ugh_streams_fail(struct ugh_port *port);
+
 /* urb.c */
+struct ugh_port *ugh_dev_port(struct ugh_hub *hub, struct usb_device *udev);
 int ugh_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags);
 int ugh_urb_dequeue(struct usb_hcd *hcd, struct urb *urb, int status);
 void ugh_urb_retire(struct ugh_urb *u);

@@ -22,7 +22,8 @@
 #include <linux/types.h>
 
 #define UGH_DEVICE	"/dev/usbgate_hcd"
-#define UGH_VERSION	1
+/* 2: bulk streams (UGH_K_ALLOC_STREAMS, UGH_K_FREE_STREAMS, UGH_F_STREAMS_DONE) */
+#define UGH_VERSION	2
 
 /* The largest transfer one URB may carry (enqueue refuses longer ones). */
 #define UGH_MAX_DATA	(1024 * 1024)
@@ -48,6 +49,8 @@ enum {
 	UGH_K_RESET,		/* port reset requested; id: resets since connect */
 	UGH_K_SUSPEND,		/* the port was suspended */
 	UGH_K_RESUME,		/* the port was resumed */
+	UGH_K_ALLOC_STREAMS,	/* struct ugh_streams: allocate bulk streams */
+	UGH_K_FREE_STREAMS,	/* struct ugh_streams (streams 0): free them */
 };
 
 /* Frontend to kernel. */
@@ -56,6 +59,7 @@ enum {
 	UGH_F_DISCONNECT,	/* header only */
 	UGH_F_COMPLETE,		/* struct ugh_complete (+ iso results + IN data) */
 	UGH_F_RESET_DONE,	/* header only; id: the reset number answered */
+	UGH_F_STREAMS_DONE,	/* struct ugh_streams_done */
 };
 
 /* Speeds, as the kernel's enum usb_device_speed numbers them. */
@@ -134,6 +138,26 @@ struct ugh_complete {
 struct ugh_iso_result {
 	__s32 status;
 	__u32 actual;
+};
+
+/*
+ * A bulk streams request (USB 3 only, UAS asks for them): the endpoints
+ * as a mask, bit (ep & 0x80) >> 3 | (ep & 0x0f) per endpoint (usbredir's
+ * numbering), all bulk. An allocation asks for stream ids 1 to streams on
+ * each; a free gives them all back. One request per port is outstanding:
+ * the kernel waits for its UGH_F_STREAMS_DONE (or gives up after a
+ * timeout, when a late answer is dropped).
+ */
+struct ugh_streams {
+	struct ugh_rec hdr;	/* id: the request's number, ascending */
+	__u32 endpoints;
+	__u32 streams;		/* allocation: ids wanted; free: 0 */
+};
+
+struct ugh_streams_done {
+	struct ugh_rec hdr;	/* id: the request answered */
+	__s32 status;		/* 0 or a negative errno */
+	__u32 streams;		/* ids granted (1 to those asked), or 0 */
 };
 
 #endif /* USBGATE_HCD_UAPI_H */

@@ -14,7 +14,9 @@
  * a URB submitted, not unlinked and not answered before (the kernel gave
  * an unlinked URB back: a late answer must not come), with no more data
  * than asked, the submitted packet count, the packets' sum as actual and
- * a status the kernel takes; or a RESET_DONE of a reset asked for.
+ * a status the kernel takes; a RESET_DONE of a reset asked for; or a
+ * STREAMS_DONE answering a streams request once, granting no more ids than
+ * asked (none for a free or a failure).
  */
 #include "config.h"
 
@@ -41,6 +43,9 @@ static struct {
 	struct asked open[MAX_OPEN];	/* URBs submitted, not given back */
 	int n_open;
 	uint64_t resets;		/* reset numbers asked for */
+	struct asked sreq[64];		/* streams requests (length: ids
+					 * asked), not answered */
+	int n_sreq;
 	size_t pend_len;		/* record bytes not yet sent */
 	uint8_t pend[UGH_ALIGN(sizeof(struct ugh_submit) + 64 * 1024)];
 	uint8_t out[1 << 20];		/* what the session wrote */
@@ -84,6 +89,32 @@ track(const uint8_t *rec, size_t len)
 		K.open[i] = K.open[--K.n_open];
 	else if (h.hdr.type == UGH_K_RESET && h.hdr.id > K.resets)
 		K.resets = h.hdr.id;
+	else if ((h.hdr.type == UGH_K_ALLOC_STREAMS ||
+	    h.hdr.type == UGH_K_FREE_STREAMS) &&
+	    len >= sizeof(struct ugh_streams) && K.n_sreq < 64) {
+		struct ugh_streams r;
+
+		memcpy(&r, rec, sizeof(r));
+		K.sreq[K.n_sreq++] = (struct asked){ r.hdr.id, r.streams, 0, 0 };
+	}
+}
+
+/* An answer to a streams request: asked, once, within what was asked. */
+static void
+check_streams_done(const uint8_t *rec, size_t len)
+{
+	struct ugh_streams_done d;
+	int i;
+
+	FUZZ_ASSERT(len == sizeof(d));
+	memcpy(&d, rec, sizeof(d));
+	for (i = 0; i < K.n_sreq && K.sreq[i].id != d.hdr.id; i++)
+		;
+	FUZZ_ASSERT(i < K.n_sreq);
+	FUZZ_ASSERT(d.status <= 0 && d.status >= -4095);
+	FUZZ_ASSERT(d.streams <= K.sreq[i].length);
+	FUZZ_ASSERT(d.status == 0 || d.streams == 0);
+	K.sreq[i] = K.sreq[--K.n_sreq];
 }
 
 static int
@@ -122,6 +153,10 @@ check_answers(void)
 			if (c.hdr.type == UGH_F_RESET_DONE) {
 				FUZZ_ASSERT(c.hdr.len == sizeof(c.hdr));
 				FUZZ_ASSERT(c.hdr.id != 0 && c.hdr.id <= K.resets);
+				continue;
+			}
+			if (c.hdr.type == UGH_F_STREAMS_DONE) {
+				check_streams_done(K.out + off, c.hdr.len);
 				continue;
 			}
 			FUZZ_ASSERT(c.hdr.type == UGH_F_COMPLETE);

@@ -531,6 +531,40 @@ ugh_rec(uint16_t type, uint64_t id, uint8_t ep, uint8_t xfer, uint32_t len,
 }
 
 /*
+ * The hellos (the backend's with bulk streams or not), then the backend
+ * offers dc: one mass-storage interface (protocol proto) with bulk 0x01
+ * and 0x81 of max packet mps.
+ */
+static void
+offer_storage(struct usb_redir_device_connect_header *dc, uint16_t mps,
+    uint8_t proto, int streams)
+{
+	struct usb_redir_ep_info_header ei;
+	struct usb_redir_interface_info_header ii;
+	int i;
+
+	memset(&ei, 0, sizeof(ei));
+	memset(&ii, 0, sizeof(ii));
+	for (i = 0; i < 32; i++)
+		ei.type[i] = usb_redir_type_invalid;
+	ei.type[0] = ei.type[16] = usb_redir_type_control;
+	ei.type[1] = ei.type[17] = usb_redir_type_bulk;
+	ei.max_packet_size[1] = ei.max_packet_size[17] = mps;
+	ii.interface_count = 1;
+	ii.interface_class[0] = 8;
+	ii.interface_subclass[0] = 6;
+	ii.interface_protocol[0] = proto;
+	e_pair(0, streams);	/* the frontend's capabilities */
+	chunks(0, G.in, G.in_len);	/* the backend's hello */
+	usbredirparser_send_interface_info(H.p, &ii);
+	usbredirparser_send_ep_info(H.p, &ei);
+	usbredirparser_send_device_connect(H.p, dc);
+	usbredirparser_do_write(H.p);
+	chunks(0, H.out, H.out_len);
+	H.out_len = 0;
+}
+
+/*
  * The backend offers a high-speed device; the AppVM's kernel asks for the
  * device descriptor (id 1) and a bulk IN (id 2), which the backend
  * answers. On usbgate_hcd (kmod) a port reset comes first and a third URB
@@ -548,35 +582,14 @@ frontend_seed(const char *name, int kmod, const uint8_t *conf,
 	    0x0200, 0, 0 };
 	struct usb_redir_device_connect_header dc = { usb_redir_speed_high,
 	    0, 0, 0, 0x1209, 0x0001, 0x0100 };
-	struct usb_redir_ep_info_header ei;
-	struct usb_redir_interface_info_header ii;
 	struct usb_redir_control_packet_header c = { 0x80, 6, 0x80, 0,
 	    0x0100, 0, 18 };
 	struct usb_redir_bulk_packet_header b = { 0x81, 0, 13, 0, 0 };
 	uint8_t dev_desc[18];
 	const uint8_t *r;
 	size_t n;
-	int i;
 
-	memset(&ei, 0, sizeof(ei));
-	memset(&ii, 0, sizeof(ii));
-	for (i = 0; i < 32; i++)
-		ei.type[i] = usb_redir_type_invalid;
-	ei.type[0] = ei.type[16] = usb_redir_type_control;
-	ei.type[1] = ei.type[17] = usb_redir_type_bulk;
-	ei.max_packet_size[1] = ei.max_packet_size[17] = 512;
-	ii.interface_count = 1;
-	ii.interface_class[0] = 8;
-	ii.interface_subclass[0] = 6;
-	ii.interface_protocol[0] = 0x50;
-	e_pair(0, 0);	/* the frontend's capabilities */
-	chunks(0, G.in, G.in_len);	/* the backend's hello */
-	usbredirparser_send_interface_info(H.p, &ii);
-	usbredirparser_send_ep_info(H.p, &ei);
-	usbredirparser_send_device_connect(H.p, &dc);
-	usbredirparser_do_write(H.p);
-	chunks(0, H.out, H.out_len);
-	H.out_len = 0;
+	offer_storage(&dc, 512, 0x50, 0);
 	if (kmod) {
 		r = ugh_rec(UGH_K_RESET, 1, 0, 0, 0, NULL, &n);
 		chunks(1, r, n);
@@ -621,6 +634,67 @@ frontend_seed(const char *name, int kmod, const uint8_t *conf,
 	e_done();
 }
 
+/* The backend's answer to a streams request, as its own chunk. */
+static void
+streams_status(uint64_t id, uint32_t eps, uint32_t streams)
+{
+	struct usb_redir_bulk_streams_status_header st = { eps, streams,
+	    usb_redir_success };
+
+	usbredirparser_send_bulk_streams_status(H.p, id, &st);
+	usbredirparser_do_write(H.p);
+	chunks(0, H.out, H.out_len);
+	H.out_len = 0;
+}
+
+/*
+ * usbgate_hcd's bulk streams (uas): the backend (with the capability)
+ * offers a SuperSpeed device with bulk 0x81 and 0x01; the kernel has 15
+ * streams allocated, reads on stream 3, which the backend answers on it,
+ * and frees them.
+ */
+static void
+frontend_streams_seed(void)
+{
+	struct usb_redir_device_connect_header dc = { usb_redir_speed_super,
+	    8, 6, 0x62, 0x46f4, 0x0003, 0x0100 };
+	struct usb_redir_bulk_packet_header b = { 0x81, 0, 13, 3, 0 };
+	const uint32_t eps = 1u << 17 | 1u << 1;
+	struct ugh_streams sr;
+	struct ugh_submit sub;
+
+	offer_storage(&dc, 1024, 0x62, 1);
+	memset(&sr, 0, sizeof(sr));
+	sr.hdr.type = UGH_K_ALLOC_STREAMS;
+	sr.hdr.len = sizeof(sr);
+	sr.hdr.id = 1;
+	sr.endpoints = eps;
+	sr.streams = 15;
+	chunks(1, (const uint8_t *)&sr, sizeof(sr));
+	streams_status(1, eps, 15);
+	memset(&sub, 0, sizeof(sub));
+	sub.hdr.type = UGH_K_SUBMIT;
+	sub.hdr.len = sizeof(sub);
+	sub.hdr.id = 1;
+	sub.ep = 0x81;
+	sub.xfer = UGH_XFER_BULK;
+	sub.length = 512;
+	sub.stream = 3;
+	chunks(1, (const uint8_t *)&sub, sizeof(sub));
+	usbredirparser_send_bulk_packet(H.p, 1, &b,
+	    (uint8_t *)"USBS-answer!!", 13);
+	usbredirparser_do_write(H.p);
+	chunks(0, H.out, H.out_len);
+	H.out_len = 0;
+	sr.hdr.type = UGH_K_FREE_STREAMS;
+	sr.hdr.id = 2;
+	sr.streams = 0;
+	chunks(1, (const uint8_t *)&sr, sizeof(sr));
+	streams_status(2, eps, 0);
+	save("frontend_kmod", "bulk-streams");
+	e_done();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -642,6 +716,7 @@ main(int argc, char **argv)
 	    2 | 4, 0);
 	frontend_seed("connect-control-bulk", 0, NULL, 0);
 	frontend_seed("connect-control-bulk", 1, NULL, 0);
+	frontend_streams_seed();
 	frontend_seed("config-approved", 0, kbd_mouse, sizeof(kbd_mouse));
 	frontend_seed("config-foreign-class", 0, webcam, sizeof(webcam));
 	return 0;

@@ -38,6 +38,7 @@ struct rec {
 	uint8_t request;
 	uint32_t len;
 	uint8_t value8;
+	uint32_t stream;	/* bulk: stream id; streams: ids asked */
 };
 
 struct peer {
@@ -60,6 +61,7 @@ static struct fe_classes want;
 static uint8_t offer_class[3];
 static int joined;
 static int kmod_mode;		/* the port is usbgate_hcd's */
+static int peer_streams;	/* the backend has usbredir's bulk streams */
 static uint8_t kin[1 << 16];	/* its records read, kin[koff..khave) unseen */
 static size_t khave, koff;
 
@@ -109,7 +111,26 @@ p_bulk(void *priv, uint64_t id, struct usb_redir_bulk_packet_header *h,
 {
 	rec(usb_redir_bulk_packet, id, h->endpoint, 0,
 	    h->length | (uint32_t)h->length_high << 16, 0);
+	if (P.n > 0)
+		P.log[P.n - 1].stream = h->stream_id;
 	usbredirparser_free_packet_data(P.p, data);
+}
+
+/* Streams requests: the endpoint mask in len, the ids asked in stream. */
+static void
+p_alloc_streams(void *priv, uint64_t id,
+    struct usb_redir_alloc_bulk_streams_header *h)
+{
+	rec(usb_redir_alloc_bulk_streams, id, 0, 0, h->endpoints, 0);
+	if (P.n > 0)
+		P.log[P.n - 1].stream = h->no_streams;
+}
+
+static void
+p_free_streams(void *priv, uint64_t id,
+    struct usb_redir_free_bulk_streams_header *h)
+{
+	rec(usb_redir_free_bulk_streams, id, 0, 0, h->endpoints, 0);
 }
 
 static void
@@ -246,6 +267,10 @@ start_session(void)
 	P.p->cancel_data_packet_func = p_cancel;
 	P.p->device_disconnect_ack_func = p_disconnect_ack;
 	P.p->reset_func = p_reset;
+	P.p->alloc_bulk_streams_func = p_alloc_streams;
+	P.p->free_bulk_streams_func = p_free_streams;
+	if (peer_streams)
+		usbredirparser_caps_set_cap(caps, usb_redir_cap_bulk_streams);
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_connect_device_version);
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_ep_info_max_packet_size);
 	usbredirparser_caps_set_cap(caps, usb_redir_cap_64bits_ids);
@@ -340,6 +365,7 @@ finish(void)
 	if (vhci_fd >= 0)
 		close(vhci_fd);
 	kmod_mode = 0;
+	peer_streams = 0;
 	khave = koff = 0;
 	return session_rc;
 }
@@ -1086,10 +1112,10 @@ kmod_write(const void *rec, size_t len)
 	ck_assert_int_eq(write(vhci_fd, rec, len), (ssize_t)len);
 }
 
-/* UGH_K_SUBMIT of URB id on ep (0x80: IN), OUT data copied in. */
+/* UGH_K_SUBMIT of URB id on ep (0x80: IN) and stream, OUT data copied in. */
 static void
-kmod_submit(uint64_t id, uint8_t ep, uint8_t xfer, uint32_t len,
-    const uint8_t setup[8], const void *data)
+kmod_submit_on(uint64_t id, uint8_t ep, uint8_t xfer, uint32_t len,
+    const uint8_t setup[8], const void *data, uint32_t stream)
 {
 	uint8_t buf[sizeof(struct ugh_submit) + 256] = { 0 };
 	struct ugh_submit *h = (struct ugh_submit *)buf;
@@ -1102,11 +1128,47 @@ kmod_submit(uint64_t id, uint8_t ep, uint8_t xfer, uint32_t len,
 	h->ep = ep;
 	h->xfer = xfer;
 	h->length = len;
+	h->stream = stream;
 	if (setup != NULL)
 		memcpy(h->setup, setup, 8);
 	if (out > 0)
 		memcpy(h + 1, data, out);
 	kmod_write(buf, h->hdr.len);
+}
+
+static void
+kmod_submit(uint64_t id, uint8_t ep, uint8_t xfer, uint32_t len,
+    const uint8_t setup[8], const void *data)
+{
+	kmod_submit_on(id, ep, xfer, len, setup, data, 0);
+}
+
+/* A bulk streams request: allocation of streams ids, or a free (0). */
+static void
+kmod_streams(uint64_t id, uint32_t endpoints, uint32_t streams)
+{
+	struct ugh_streams r = {
+		.hdr = {
+			.type = streams ? UGH_K_ALLOC_STREAMS : UGH_K_FREE_STREAMS,
+			.len = sizeof(r), .id = id,
+		},
+		.endpoints = endpoints, .streams = streams,
+	};
+
+	kmod_write(&r, sizeof(r));
+}
+
+/* The backend's answer to a streams request. */
+static void
+answer_streams(uint64_t id, uint32_t endpoints, uint32_t streams,
+    uint8_t status)
+{
+	struct usb_redir_bulk_streams_status_header h = {
+		.endpoints = endpoints, .no_streams = streams, .status = status,
+	};
+
+	usbredirparser_send_bulk_streams_status(P.p, id, &h);
+	peer_pump(0);
 }
 
 static void
@@ -1148,6 +1210,21 @@ kmod_read(uint8_t *buf, size_t max)
 	khave = have;
 	koff = off + r.len;
 	return r;
+}
+
+/* The next record, the answer to streams request id. */
+static struct ugh_streams_done
+kmod_read_streams_done(uint64_t id)
+{
+	struct ugh_streams_done d;
+	uint8_t got[256];
+	struct ugh_rec r = kmod_read(got, sizeof(got));
+
+	ck_assert_uint_eq(r.type, UGH_F_STREAMS_DONE);
+	ck_assert_uint_eq(r.len, sizeof(d));
+	memcpy(&d, got, sizeof(d));
+	ck_assert_uint_eq(d.hdr.id, id);
+	return d;
 }
 
 /* A session on usbgate_hcd with the backend's device attached. */
@@ -1325,6 +1402,151 @@ START_TEST(kmod_malformed_record_ends_session)
 }
 END_TEST
 
+/* Bulk endpoints 0x81 and 0x02 as struct ugh_streams has them. */
+#define KMOD_STREAM_EPS	(1u << 17 | 1u << 2)
+
+/*
+ * The uas driver's streams: usbgate_hcd's request becomes usbredir's, the
+ * backend's answer the kernel's; a bulk URB on a granted stream carries its
+ * id both ways; one beyond the grant is refused before the backend; the
+ * free is passed on and answered too.
+ */
+START_TEST(kmod_bulk_streams_allocated_used_and_freed)
+{
+	uint8_t data[24] = { 1, 2, 3 }, got[256];
+	struct ugh_streams_done d;
+	struct ugh_complete c;
+	const struct rec *r;
+
+	peer_streams = 1;
+	kmod_start();
+	kmod_streams(1, KMOD_STREAM_EPS, 15);
+	r = peer_expect(usb_redir_alloc_bulk_streams);
+	ck_assert_uint_eq(r->len, KMOD_STREAM_EPS);
+	ck_assert_uint_eq(r->stream, 15);
+	answer_streams(r->id, KMOD_STREAM_EPS, 15, usb_redir_success);
+	d = kmod_read_streams_done(1);
+	ck_assert_int_eq(d.status, 0);
+	ck_assert_uint_eq(d.streams, 15);
+	ck_assert_uint_eq(S->stats.streams, 15);
+
+	kmod_submit_on(2, 0x81, UGH_XFER_BULK, 512, NULL, NULL, 15);
+	r = peer_expect(usb_redir_bulk_packet);
+	ck_assert_uint_eq(r->stream, 15);
+	{
+		struct usb_redir_bulk_packet_header h = { .endpoint = 0x81,
+		    .status = usb_redir_success, .length = 24,
+		    .stream_id = 15 };
+
+		usbredirparser_send_bulk_packet(P.p, r->id, &h, data, 24);
+		peer_pump(0);
+	}
+	kmod_read_complete(got, sizeof(got), &c);
+	ck_assert_uint_eq(c.hdr.id, 2);
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_uint_eq(c.actual, 24);
+	ck_assert_mem_eq(got + sizeof(c), data, 24);
+
+	/* stream 16 was never granted: refused here */
+	kmod_submit_on(3, 0x02, UGH_XFER_BULK, 8, NULL, data, 16);
+	kmod_read_complete(got, sizeof(got), &c);
+	ck_assert_uint_eq(c.hdr.id, 3);
+	ck_assert_int_eq(c.status, -EINVAL);
+
+	kmod_streams(4, KMOD_STREAM_EPS, 0);
+	r = peer_expect(usb_redir_free_bulk_streams);
+	ck_assert_uint_eq(r->len, KMOD_STREAM_EPS);
+	answer_streams(r->id, KMOD_STREAM_EPS, 0, usb_redir_success);
+	d = kmod_read_streams_done(4);
+	ck_assert_int_eq(d.status, 0);
+	ck_assert_uint_eq(d.streams, 0);
+	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
+	ck_assert_uint_eq(P.n, 0);	/* nothing else reached the backend */
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+/*
+ * Refused without a word to the backend: a backend without streams, an
+ * endpoint that is not bulk; a backend's refusal reaches the kernel as an
+ * error and grants nothing.
+ */
+START_TEST(kmod_bulk_streams_refused)
+{
+	struct ugh_streams_done d;
+	const struct rec *r;
+
+	kmod_start();			/* a backend without bulk streams */
+	kmod_streams(1, KMOD_STREAM_EPS, 15);
+	d = kmod_read_streams_done(1);
+	ck_assert_int_eq(d.status, -EOPNOTSUPP);
+	ck_assert_uint_eq(d.streams, 0);
+	ck_assert_uint_eq(P.n, 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+
+	peer_streams = 1;
+	kmod_start();
+	kmod_streams(1, 1u << 19, 15);	/* 0x83 is an interrupt endpoint */
+	d = kmod_read_streams_done(1);
+	ck_assert_int_eq(d.status, -EINVAL);
+	kmod_streams(2, KMOD_STREAM_EPS, 15);
+	r = peer_expect(usb_redir_alloc_bulk_streams);
+	answer_streams(r->id, KMOD_STREAM_EPS, 15, usb_redir_ioerror);
+	d = kmod_read_streams_done(2);
+	ck_assert_int_lt(d.status, 0);
+	ck_assert_uint_eq(d.streams, 0);
+	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+/*
+ * Hostile streams traffic ends the session: from the backend an answer to
+ * nothing asked, a grant other than asked, a bulk answer on another stream;
+ * from the kernel a second request while one is outstanding.
+ */
+START_TEST(kmod_bulk_streams_hostile_input_ends_session)
+{
+	const struct rec *r;
+	int end = _i < 3 ? FE_E_PROTO : FE_E_VHCI;
+
+	peer_streams = 1;
+	kmod_start();
+	switch (_i) {
+	case 0:
+		answer_streams(1, KMOD_STREAM_EPS, 15, usb_redir_success);
+		break;
+	case 1:
+		kmod_streams(1, KMOD_STREAM_EPS, 15);
+		r = peer_expect(usb_redir_alloc_bulk_streams);
+		answer_streams(r->id, KMOD_STREAM_EPS, 16, usb_redir_success);
+		break;
+	case 2:
+		kmod_streams(1, KMOD_STREAM_EPS, 4);
+		r = peer_expect(usb_redir_alloc_bulk_streams);
+		answer_streams(r->id, KMOD_STREAM_EPS, 4, usb_redir_success);
+		kmod_read_streams_done(1);
+		kmod_submit_on(2, 0x81, UGH_XFER_BULK, 64, NULL, NULL, 2);
+		r = peer_expect(usb_redir_bulk_packet);
+		{
+			struct usb_redir_bulk_packet_header h = {
+			    .endpoint = 0x81, .status = usb_redir_success,
+			    .stream_id = 3 };
+
+			usbredirparser_send_bulk_packet(P.p, r->id, &h, NULL,
+			    0);
+			peer_pump(0);
+		}
+		break;
+	default:
+		kmod_streams(1, KMOD_STREAM_EPS, 4);
+		kmod_streams(2, KMOD_STREAM_EPS, 4);
+		break;
+	}
+	ck_assert_int_eq(wait_end(), end);
+}
+END_TEST
+
 /* dom0 approved storage (and, with kbd, the keyboard setting too). */
 static void
 approve(int kbd)
@@ -1463,6 +1685,10 @@ unit_suite(void)
 	tcase_add_test(tc, kmod_unlink_is_a_cancel_whose_late_answer_is_not_written);
 	tcase_add_test(tc, kmod_port_reset_is_real_and_answered);
 	tcase_add_loop_test(tc, kmod_malformed_record_ends_session, 0, 4);
+	tcase_add_test(tc, kmod_bulk_streams_allocated_used_and_freed);
+	tcase_add_test(tc, kmod_bulk_streams_refused);
+	tcase_add_loop_test(tc, kmod_bulk_streams_hostile_input_ends_session,
+	    0, 4);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,9 +7,10 @@
 
 KMOD_KO='/usr/lib/modules/$(uname -r)/extra/usbgate_hcd.ko'
 
-# kmod_load VM [PORTS]: load usbgate_hcd with PORTS ports per root hub.
+# kmod_load VM [PORTS]: load usbgate_hcd with PORTS ports per root hub
+# (and the parameters in KMOD_PARAMS, if set).
 kmod_load() {
-	vm_ok "$1" "modprobe usbcore && insmod $KMOD_KO ports=${2:-8} && test -c /dev/usbgate_hcd" \
+	vm_ok "$1" "modprobe usbcore && insmod $KMOD_KO ports=${2:-8} ${KMOD_PARAMS:-} && test -c /dev/usbgate_hcd" \
 		"loading usbgate_hcd in $1"
 }
 

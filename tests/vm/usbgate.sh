@@ -30,6 +30,16 @@ ug_boot() {
 	fi
 }
 
+# ug_boot_uas: ug_boot with QEMU's usb-uas (an 80 MiB image) on A's xHCI;
+# sets VM_OUT to the device's bus id in A.
+ug_boot_uas() {
+	local img=$VM_RUNDIR/disk.img
+	truncate -s 80M "$img"
+	ug_boot --drive "if=none,id=d0,file=$img,format=raw,cache=unsafe" \
+		--usb usb-uas,id=uas --qemu -device --qemu "scsi-hd,bus=uas.0,scsi-id=0,lun=0,drive=d0"
+	vm_ok A "usb_node 46f4:0003 block >/dev/null; basename \$(usb_devs 46f4:0003)" "finding the UAS device in A"
+}
+
 # ug_attach SELECTOR [PORT] [BACKEND-OPTS]: serve SELECTOR from A on
 # usbgate.PORT and import it in B. Sets UG_BJOB/UG_FJOB (jobs in A/B) and
 # UG_BUSID (B's local bus id), UG_PORT (B's vhci or usbgate_hcd port).

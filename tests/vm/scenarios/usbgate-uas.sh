@@ -1,11 +1,7 @@
 # tests/vm/scenarios/usbgate-uas.sh: QEMU usb-uas passed A -> B by usbgate; vhci has no bulk streams, so B's uas driver must refuse it cleanly (no hang, no oops), detach works and A's uas driver gets it back
 scenario() {
 	source "$VM_DIR/usbgate.sh"
-	local img=$VM_RUNDIR/disk.img
-	truncate -s 80M "$img"
-	ug_boot --drive "if=none,id=d0,file=$img,format=raw,cache=unsafe" \
-		--usb usb-uas,id=uas --qemu -device --qemu "scsi-hd,bus=uas.0,scsi-id=0,lun=0,drive=d0"
-	vm_ok A "usb_node 46f4:0003 block >/dev/null; basename \$(usb_devs 46f4:0003)" "finding the UAS device in A"
+	ug_boot_uas
 	local busid=$VM_OUT
 	ug_attach 46f4:0003
 	vm_ok B "modprobe uas; sleep 2; cat /sys/bus/usb/devices/$UG_BUSID/speed" "reading the speed in B"
