@@ -284,7 +284,10 @@ fe_complete_iso(struct fe_session *s, struct urb *u)
 			stream_write(s->vhci, d, sizeof(d));
 		}
 	}
-	s->stats.bytes_in += u->in ? total : 0;
+	if (u->in)
+		s->stats.bytes_in += total;
+	else
+		s->stats.bytes_out += total;
 	fe_finish(s, u);
 }
 

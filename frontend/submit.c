@@ -297,8 +297,6 @@ fe_submit(struct fe_session *s, struct urb *u, const uint8_t *setup,
 		u->kind = URB_BULK;
 		usbredirparser_send_bulk_packet(s->parser, u->seqnum, &h,
 		    (uint8_t *)data, u->in ? 0 : (int)u->length);
-		if (!u->in)
-			s->stats.bytes_out += u->length;
 		return;
 	}
 	case usb_redir_type_interrupt:

@@ -1292,6 +1292,8 @@ START_TEST(kmod_bulk_out_completes_with_the_length_taken)
 	ck_assert_uint_eq(c.hdr.id, 7);
 	ck_assert_uint_eq(c.hdr.len, sizeof(c));
 	ck_assert_uint_eq(c.actual, 100);
+	/* counted once, when the device took it (was twice: at submit too) */
+	ck_assert_uint_eq(S->stats.bytes_out, 100);
 	ck_assert_int_eq(finish(), FE_E_STOPPED);
 }
 END_TEST
