@@ -2,7 +2,8 @@
  * serve.c: the privileged half of "usbgate-backend serve".
  *
  * Owns what the unprivileged session cannot do: opening the device node,
- * the optional reset before attach, and giving the device back to sys-usb's
+ * the optional reset before attach, loading the device's modules before it
+ * is claimed (modules.c), and giving the device back to sys-usb's
  * own kernel drivers after the session, whatever ended it (the session's
  * own clean-up, a crash, SIGKILL). It never reads a byte from the channel.
  */
@@ -30,6 +31,7 @@
 #include "confine.h"
 #include "host_session.h"
 #include "log.h"
+#include "modules.h"
 #include "sandbox.h"
 #include "serve.h"
 
@@ -294,6 +296,24 @@ be_serve(struct usbdev *d, const struct serve_options *o)
 		}
 		bo.uid = slot.uid;
 		log_info("session uid %u", (unsigned int)slot.uid);
+	}
+	/*
+	 * sys-usb's modules for its interfaces loaded and live first, so that
+	 * none binds while the session has an interface released for a reset
+	 * (modules.h); confine.c then detaches the drivers that bound.
+	 */
+	if (geteuid() == 0) {
+		char mods[128];
+		int ms;
+
+		rc = mod_settle(d->syspath, d->busid, NULL, mods, sizeof(mods),
+		    &ms);
+		if (rc < 0)
+			log_warnx("%s: module(s) %s: %s", d->busid, mods,
+			    mod_strerror(rc));
+		else if (ms > 0)
+			log_info("%s: module(s) %s loaded and live after %d ms",
+			    d->busid, mods, ms);
 	}
 	/* Refused interfaces out of the session's reach (confine.h). */
 	rc = confine_session_file(fd, d, o->refused, o->n_refused);

@@ -1,4 +1,4 @@
-# tests/vm/scenarios/ctl-malformed.sh: a hostile sys-usb (a script in A speaking the session framing on usbgate.ctl) sends, inside valid frames, garbage, an oversized header, messages before HELLO, bad strings, truncated and padded bodies, another role's messages, a hub, a connect type without its flag; then broken frames (bad magic, an oversized frame) and a second session nonce; before each handshake, garbage and a DATA frame the framing must drop; then well-formed lies (unknown sessions, unknown devices, a device flood) on a session kept alive: usbgated cuts each broken connection, drops what came before the handshake, ignores the lies, caps the flood, stays up and answers; the real backend then replaces the lies and an attach works
+# tests/vm/scenarios/ctl-malformed.sh: a hostile sys-usb (a script in A speaking the session framing on usbgate.ctl) sends, inside valid frames, garbage, an oversized header, messages before HELLO, bad strings, truncated and padded bodies, another role's messages, a hub, a connect type without its flag; then broken frames (bad magic, an oversized frame) and a second session nonce; before each handshake, garbage and a DATA frame the framing must drop; then well-formed lies (unknown sessions, unknown devices, a device flood) on a session kept alive: usbgated cuts each broken connection, drops what came before the handshake, ignores the lies, caps the flood, stays up and answers; the real backend then replaces the lies and an attach works, with the plug's module load held back 20 s (the backend loads usb-storage itself before the session claims the device)
 
 # Frame builders (little-endian), appending to the file $F.
 __b() { printf "\\$(printf %03o "$1")" >>"$F"; }
@@ -189,10 +189,20 @@ deny'
 	vm_bg_kill A "$job"
 	ctl_backend
 	ctl_wait 30 "the lies forgotten after the real backend's hello" eval "! ctl_listed '^sys-usb:9-'"
+	# The plug's own module load comes late (a loaded sys-usb): the
+	# backend loads usb-storage itself, live before the session claims
+	# the device, so that it cannot bind while usbredirhost's first reset
+	# has the interface released (seen: "could not claim the device").
+	vm_ok A '! grep -q "^usb_storage " /proc/modules && echo 20 >/run/tb-hotplug-delay' \
+		"usb-storage not loaded in A yet, its hotplug load delayed"
 	vm_ok A 'udc_init 4 && gadget_storage 0 8' "creating the storage gadget"
 	local st=$VM_OUT
 	ctl_wait 10 "storage listed" ctl_listed "^sys-usb:$st "
 	ctl_ok "attaching after the hostile phase" attach B "sys-usb:$st"
 	vm_ok B "usb_node 1209:0001 block 30" "the disk in B"
+	vm_ok A 'rm /run/tb-hotplug-delay' "ending the hotplug delay in A"
+	ctl_save_logs
+	grep -Eq "$st: module\(s\) usb_storage loaded and live after [0-9]+ ms" "$VM_OUTDIR/backend.log" ||
+		fail "the backend did not load usb-storage before the session: $(grep -i module "$VM_OUTDIR/backend.log")"
 	ctl_gated_alive || fail "usbgated died"
 }
