@@ -202,7 +202,7 @@ deny'
 	vm_ok B "usb_node 1209:0001 block 30" "the disk in B"
 	vm_ok A 'rm /run/tb-hotplug-delay' "ending the hotplug delay in A"
 	ctl_save_logs
-	grep -Eq "$st: module\(s\) usb_storage loaded and live after [0-9]+ ms" "$VM_OUTDIR/backend.log" ||
+	grep -Eq "$st: module\(s\) ([a-z_]+ )*usb_storage( [a-z_]+)* loaded and live after [0-9]+ ms" "$VM_OUTDIR/backend.log" ||
 		fail "the backend did not load usb-storage before the session: $(grep -i module "$VM_OUTDIR/backend.log")"
 	ctl_gated_alive || fail "usbgated died"
 }
