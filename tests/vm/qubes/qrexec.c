@@ -1423,7 +1423,16 @@ cmd_agent(void)
 
 			if (q[j].fd < 0)
 				continue;
-			if ((q[j].revents & POLLHUP) && !(q[j].revents & POLLIN)) {
+			/*
+			 * Without a host end virtio_console reports POLLHUP
+			 * with POLLIN (a read returns 0). Never read such a
+			 * port: dom0 may connect between the poll and the
+			 * read, which then blocks the agent, and with it
+			 * every port, until a frame comes on that one (seen:
+			 * a call on port 0 never served while the agent sat
+			 * in a read of port 1). POLLIN alone means data.
+			 */
+			if (q[j].revents & POLLHUP) {
 				hup = 1;	/* the host end is not connected */
 				continue;
 			}
