@@ -1503,18 +1503,26 @@ kmod_streams_granted(uint64_t id, uint32_t streams)
 	ck_assert_uint_eq(d.streams, streams);
 }
 
-/* SET_INTERFACE(interface 0, alt 0) as URB id, answered by the backend. */
-static void
-kmod_set_interface(uint64_t id)
+/* SET_INTERFACE(interface 0, alt 0) as URB id; the backend's id for it. */
+static uint64_t
+kmod_set_interface_sent(uint64_t id)
 {
 	static const uint8_t set_if[8] = { 0x01, 11, 0, 0, 0, 0, 0, 0 };
-	struct usb_redir_alt_setting_status_header st = { 0, 0, 0 };
 	const struct rec *r;
 
 	kmod_submit(id, 0x00, UGH_XFER_CONTROL, 0, set_if, NULL);
 	r = peer_expect(usb_redir_set_alt_setting);
 	ck_assert_uint_eq(r->len, 0);		/* the interface */
-	usbredirparser_send_alt_setting_status(P.p, r->id, &st);
+	return r->id;
+}
+
+/* The backend sets the alternate setting of request id. */
+static void
+answer_set_interface(uint64_t id)
+{
+	struct usb_redir_alt_setting_status_header st = { 0, 0, 0 };
+
+	usbredirparser_send_alt_setting_status(P.p, id, &st);
 	peer_pump(0);
 }
 
@@ -1544,7 +1552,7 @@ START_TEST(kmod_bulk_streams_dropped_by_set_interface_and_reset)
 	kmod_read_done(1);
 
 	kmod_streams_granted(1, 15);
-	kmod_set_interface(2);
+	answer_set_interface(kmod_set_interface_sent(2));
 	kmod_read_done(2);
 	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
 	ck_assert_uint_eq(S->ep[2].bulk_streams, 0);
@@ -1557,6 +1565,46 @@ START_TEST(kmod_bulk_streams_dropped_by_set_interface_and_reset)
 	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
 	ck_assert_uint_eq(S->ep[2].bulk_streams, 0);
 	kmod_streams_granted(3, 15);
+	ck_assert_uint_eq(P.n, 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+/*
+ * The kernel gave up on an allocation (its timeout) and went on: uas set
+ * the interface back (a SET_INTERFACE that reaches sys-usb after the
+ * allocation, which drops the streams it just granted). The late grant is
+ * taken back by the kernel's free, which sys-usb refuses, having none: the
+ * endpoints have no streams whatever the answer, and uas's next allocation
+ * reaches the backend.
+ */
+START_TEST(kmod_bulk_streams_free_forgets_them_whatever_the_answer)
+{
+	struct ugh_streams_done d;
+	const struct rec *r;
+	uint64_t alloc, set_if;
+
+	peer_streams = 1;
+	kmod_start();
+	kmod_streams(1, KMOD_STREAM_EPS, 15);
+	alloc = peer_expect(usb_redir_alloc_bulk_streams)->id;
+	set_if = kmod_set_interface_sent(2);
+	/* sys-usb in order: the grant, then SET_INTERFACE drops them */
+	answer_streams(alloc, KMOD_STREAM_EPS, 15, usb_redir_success);
+	d = kmod_read_streams_done(1);
+	ck_assert_int_eq(d.status, 0);
+	answer_set_interface(set_if);
+	kmod_read_done(2);
+
+	kmod_streams(3, KMOD_STREAM_EPS, 0);
+	r = peer_expect(usb_redir_free_bulk_streams);
+	answer_streams(r->id, KMOD_STREAM_EPS, 0, usb_redir_inval);
+	d = kmod_read_streams_done(3);
+	ck_assert_int_lt(d.status, 0);
+	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
+	ck_assert_uint_eq(S->ep[2].bulk_streams, 0);
+	kmod_streams_granted(4, 15);	/* was refused: "already has streams" */
+	ck_assert_uint_eq(S->stats.streams, 30);
 	ck_assert_uint_eq(P.n, 0);
 	ck_assert_int_eq(finish(), FE_E_STOPPED);
 }
@@ -1784,6 +1832,7 @@ unit_suite(void)
 	tcase_add_test(tc, kmod_bulk_streams_allocated_used_and_freed);
 	tcase_add_test(tc, kmod_bulk_streams_refused);
 	tcase_add_test(tc, kmod_bulk_streams_dropped_by_set_interface_and_reset);
+	tcase_add_test(tc, kmod_bulk_streams_free_forgets_them_whatever_the_answer);
 	tcase_add_loop_test(tc, kmod_bulk_streams_hostile_input_ends_session,
 	    0, 4);
 	suite_add_tcase(s, tc);
