@@ -1503,6 +1503,18 @@ kmod_streams_granted(uint64_t id, uint32_t streams)
 	ck_assert_uint_eq(d.streams, streams);
 }
 
+/*
+ * The session holds no streams on KMOD_STREAM_EPS: the next allocation (id)
+ * reaches the backend and is granted, not refused as a second one.
+ */
+static void
+kmod_streams_forgotten(uint64_t id)
+{
+	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
+	ck_assert_uint_eq(S->ep[2].bulk_streams, 0);
+	kmod_streams_granted(id, 15);
+}
+
 /* SET_INTERFACE(interface 0, alt 0) as URB id; the backend's id for it. */
 static uint64_t
 kmod_set_interface_sent(uint64_t id)
@@ -1554,17 +1566,13 @@ START_TEST(kmod_bulk_streams_dropped_by_set_interface_and_reset)
 	kmod_streams_granted(1, 15);
 	answer_set_interface(kmod_set_interface_sent(2));
 	kmod_read_done(2);
-	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
-	ck_assert_uint_eq(S->ep[2].bulk_streams, 0);
-	kmod_streams_granted(2, 15);	/* was refused: "already has streams" */
+	kmod_streams_forgotten(2);
 
 	kmod_notice(UGH_K_RESET, 1);	/* of the configured device: real */
 	peer_expect(usb_redir_reset);
 	d = kmod_read(got, sizeof(got));
 	ck_assert_uint_eq(d.type, UGH_F_RESET_DONE);
-	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
-	ck_assert_uint_eq(S->ep[2].bulk_streams, 0);
-	kmod_streams_granted(3, 15);
+	kmod_streams_forgotten(3);
 	ck_assert_uint_eq(P.n, 0);
 	ck_assert_int_eq(finish(), FE_E_STOPPED);
 }
@@ -1601,9 +1609,7 @@ START_TEST(kmod_bulk_streams_free_forgets_them_whatever_the_answer)
 	answer_streams(r->id, KMOD_STREAM_EPS, 0, usb_redir_inval);
 	d = kmod_read_streams_done(3);
 	ck_assert_int_lt(d.status, 0);
-	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
-	ck_assert_uint_eq(S->ep[2].bulk_streams, 0);
-	kmod_streams_granted(4, 15);	/* was refused: "already has streams" */
+	kmod_streams_forgotten(4);
 	ck_assert_uint_eq(S->stats.streams, 30);
 	ck_assert_uint_eq(P.n, 0);
 	ck_assert_int_eq(finish(), FE_E_STOPPED);
