@@ -301,12 +301,19 @@ cb_bulk_streams_status(void *priv, uint64_t id,
 	/* sanitized: the answer to the outstanding request */
 	s->sreq.id = 0;
 	err = fe_redir_status_to_errno(untrusted->status);
-	if (err == 0) {
+	/*
+	 * A free forgets the streams whatever sys-usb answers: a refusal
+	 * means it had none left (a SET_INTERFACE or a reset after their
+	 * grant dropped them: the kernel frees a grant it gave up on), and
+	 * no URB may use ids a free gave back. A later allocation is sys-usb's
+	 * to grant or refuse.
+	 */
+	if (err == 0 || want == 0)
 		for (i = 0; i < USB_EP_SLOTS; i++)
 			if (s->sreq.endpoints >> i & 1)
 				s->ep[i].bulk_streams = want;
+	if (err == 0)
 		s->stats.streams += want;
-	}
 	if (want != 0)
 		log_info("bulk streams: %u %s on endpoints %08x", want,
 		    err == 0 ? "allocated" : "refused", s->sreq.endpoints);

@@ -43,6 +43,13 @@ le16(const uint8_t *p)
  * (a restart is refused as "already started", or input never comes).
  * Packets of the old stream that still arrive find the endpoint stopped and
  * are dropped; the request's own answer comes after them.
+ *
+ * The endpoints' bulk streams (kmod) go too: sys-usb's kernel drops those
+ * of an interface whose alternate setting is set (usb_set_interface, and
+ * xHCI frees their contexts) and all of them on a reset (libusb releases
+ * the interfaces first, which frees theirs; xHCI's device reset frees the
+ * rest), as the AppVM's kernel forgets them without a free. Kept here, the
+ * next allocation would be refused as a second one.
  */
 static void
 stop_streams(struct fe_session *s, int interface)
@@ -53,8 +60,11 @@ stop_streams(struct fe_session *s, int interface)
 		struct fe_ep *e = &s->ep[i];
 		uint8_t ep = (uint8_t)FE_I2EP(i);
 
-		if ((i & 0x0f) == 0 || !e->started ||
+		if ((i & 0x0f) == 0 ||
 		    (interface >= 0 && e->interface != interface))
+			continue;
+		e->bulk_streams = 0;
+		if (!e->started)
 			continue;
 		if (e->type == usb_redir_type_iso) {
 			struct usb_redir_stop_iso_stream_header h = {

@@ -451,6 +451,8 @@ static int ugh_probe(struct platform_device *pdev)
 	for (i = 0; i < UGH_MAX_PORTS; i++) {
 		mutex_init(&hc->ports[0][i].streams_mutex);
 		mutex_init(&hc->ports[1][i].streams_mutex);
+		init_waitqueue_head(&hc->ports[0][i].sreq_idle);
+		init_waitqueue_head(&hc->ports[1][i].sreq_idle);
 		ugh_set_link(&hc->ports[1][i], USB_SS_PORT_LS_RX_DETECT);
 	}
 

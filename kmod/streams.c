@@ -6,8 +6,13 @@
  * (UGH_K_ALLOC_STREAMS, UGH_K_FREE_STREAMS), which the frontend passes to
  * sys-usb and answers with UGH_F_STREAMS_DONE. The caller sleeps until the
  * answer, a timeout or the end of the session (the one teardown fails the
- * request); one request per port is outstanding. The stream ids of bulk
- * URBs then travel in their submissions (tx.c).
+ * request). One request per port is outstanding at the frontend: one the
+ * caller gave up on stays so until its answer, and the next caller waits
+ * for that first. A grant that comes after its caller gave up (uas was
+ * told the allocation failed) is taken back at once by a free the kernel
+ * asks for itself, nobody waiting for it, so that the frontend and sys-usb
+ * hold no streams the AppVM's kernel does not know of. The stream ids of
+ * bulk URBs then travel in their submissions (tx.c).
  */
 #include <linux/jiffies.h>
 #include <linux/module.h>
@@ -26,6 +31,18 @@ static u32 ugh_ep_bit(u8 addr)
 	return BIT((addr & USB_DIR_IN) >> 3 | (addr & USB_ENDPOINT_NUMBER_MASK));
 }
 
+/* Nothing outstanding at the frontend. */
+static bool ugh_streams_idle(struct ugh_hc *hc, struct ugh_port *port)
+{
+	unsigned long flags;
+	bool idle;
+
+	spin_lock_irqsave(&hc->lock, flags);
+	idle = !port->sreq.nr;
+	spin_unlock_irqrestore(&hc->lock, flags);
+	return idle;
+}
+
 /*
  * Ask the frontend and wait. Returns the ids granted (allocation), 0
  * (free) or a negative errno.
@@ -33,14 +50,14 @@ static u32 ugh_ep_bit(u8 addr)
 static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 			   u32 endpoints, u32 streams)
 {
+	unsigned long timeout = READ_ONCE(streams_timeout) * HZ;
 	struct ugh_hub *hub = ugh_hub(hcd);
 	struct ugh_hc *hc = hub->hc;
-	struct ugh_streams_req req = {
-		.endpoints = endpoints,
-		.streams = streams,
-	};
+	struct ugh_streams_wait w;
+	struct ugh_streams_req *req;
 	struct ugh_port *port;
 	unsigned long flags;
+	bool unanswered = false, earlier = false;
 	int rc;
 
 	if (!hub->ss)
@@ -54,36 +71,50 @@ static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 	port = ugh_dev_port(hub, udev);
 	if (!port)
 		return -ENODEV;
-	init_completion(&req.done);
+	req = &port->sreq;
+	init_completion(&w.done);
 
 	mutex_lock(&port->streams_mutex);
+	/* The frontend still has a request given up on: its answer first. */
+	wait_event_timeout(port->sreq_idle, ugh_streams_idle(hc, port), timeout);
 	spin_lock_irqsave(&hc->lock, flags);
-	if (!port->sess) {
-		spin_unlock_irqrestore(&hc->lock, flags);
-		mutex_unlock(&port->streams_mutex);
-		return -ENODEV;
-	}
-	req.nr = ++port->sreq_nr;
-	port->sreq = &req;
-	port->sess->notices |= UGH_N_STREAMS;
-	wake_up_interruptible(&port->sess->wait);
-	spin_unlock_irqrestore(&hc->lock, flags);
-
-	wait_for_completion_timeout(&req.done,
-				    READ_ONCE(streams_timeout) * HZ);
-
-	/* Answered (or failed) unless still outstanding: decided here. */
-	spin_lock_irqsave(&hc->lock, flags);
-	if (port->sreq == &req) {
-		port->sreq = NULL;
+	if (!port->sess || udev->state == USB_STATE_NOTATTACHED) {
+		rc = -ENODEV;
+	} else if (req->nr) {
+		unanswered = true;
+		earlier = true;
 		rc = -ETIMEDOUT;
 	} else {
-		rc = req.status ? req.status : req.granted;
+		req->nr = ++port->sreq_nr;
+		req->endpoints = endpoints;
+		req->streams = streams;
+		req->sent = false;
+		req->waiter = &w;
+		port->sess->notices |= UGH_N_STREAMS;
+		wake_up_interruptible(&port->sess->wait);
+		rc = 0;
 	}
 	spin_unlock_irqrestore(&hc->lock, flags);
+	if (rc)
+		goto out;
+
+	wait_for_completion_timeout(&w.done, timeout);
+
+	/* Answered (or failed) unless still waited for: decided here. */
+	spin_lock_irqsave(&hc->lock, flags);
+	if (req->waiter == &w) {
+		req->waiter = NULL;	/* outstanding until its answer */
+		unanswered = true;
+		rc = -ETIMEDOUT;
+	} else {
+		rc = w.status ? w.status : w.granted;
+	}
+	spin_unlock_irqrestore(&hc->lock, flags);
+out:
 	mutex_unlock(&port->streams_mutex);
-	if (rc == -ETIMEDOUT)
-		dev_warn(&udev->dev, "bulk streams: no answer from the frontend\n");
+	if (unanswered)
+		dev_warn(&udev->dev, "bulk streams: no answer from the frontend%s\n",
+			 earlier ? " to an earlier request" : "");
 	return rc;
 }
 
@@ -134,9 +165,9 @@ int ugh_free_streams(struct usb_hcd *hcd, struct usb_device *udev,
  */
 size_t ugh_streams_notice(struct ugh_port *port, struct ugh_streams *rec)
 {
-	struct ugh_streams_req *req = port->sreq;
+	struct ugh_streams_req *req = &port->sreq;
 
-	if (!req || req->sent)
+	if (!req->nr || req->sent)
 		return 0;
 	req->sent = true;
 	memset(rec, 0, sizeof(*rec));
@@ -148,41 +179,60 @@ size_t ugh_streams_notice(struct ugh_port *port, struct ugh_streams *rec)
 	return rec->hdr.len;
 }
 
+/* None outstanding: the next caller may ask. hc->lock held. */
+static void ugh_streams_idle_now(struct ugh_port *port)
+{
+	memset(&port->sreq, 0, sizeof(port->sreq));
+	wake_up(&port->sreq_idle);
+}
+
 /*
- * The frontend's answer (lengths checked by the caller). An answer to a
- * request given up on is dropped; one never asked is refused, as is a
- * grant outside 1 to the ids asked. hc->lock held.
+ * The frontend's answer (lengths checked by the caller) to the outstanding
+ * request, read already; any other is refused, as is a grant outside 1 to
+ * the ids asked. A grant nobody waits for any more is taken back by a
+ * free, outstanding in its place. hc->lock held.
  */
 int ugh_streams_answer(struct ugh_port *port,
 		       const struct ugh_streams_done *rec)
 {
-	struct ugh_streams_req *req = port->sreq;
+	struct ugh_streams_req *req = &port->sreq;
+	struct ugh_streams_wait *w = req->waiter;
 
-	if (rec->hdr.flags || !rec->hdr.id || rec->hdr.id > port->sreq_nr ||
-	    rec->status > 0 || rec->status < -MAX_ERRNO)
-		return -EINVAL;
-	if (!req || req->nr != rec->hdr.id)
-		return 0;	/* timed out already */
-	if (!req->sent)
+	if (rec->hdr.flags || !req->nr || rec->hdr.id != req->nr ||
+	    !req->sent || rec->status > 0 || rec->status < -MAX_ERRNO)
 		return -EINVAL;
 	if ((rec->status || !req->streams) ? rec->streams != 0 :
 	    (!rec->streams || rec->streams > req->streams))
 		return -EINVAL;
-	req->status = rec->status;
-	req->granted = rec->streams;
-	port->sreq = NULL;
-	complete(&req->done);
+	if (w) {
+		w->status = rec->status;
+		w->granted = rec->streams;
+		complete(&w->done);
+	} else if (req->streams && !rec->status) {
+		dev_warn(port->sess->hcd->self.controller,
+			 "bulk streams granted after the timeout: freeing them\n");
+		req->nr = ++port->sreq_nr;
+		req->streams = 0;
+		req->sent = false;
+		port->sess->notices |= UGH_N_STREAMS;
+		wake_up_interruptible(&port->sess->wait);
+		return 0;
+	}
+	ugh_streams_idle_now(port);
 	return 0;
 }
 
-/* The session on port ends: its request fails. hc->lock held. */
+/*
+ * The session on port ends: its request fails, whoever asked it. hc->lock
+ * held.
+ */
 void ugh_streams_fail(struct ugh_port *port)
 {
-	struct ugh_streams_req *req = port->sreq;
+	struct ugh_streams_wait *w = port->sreq.waiter;
 
-	if (!req)
-		return;
-	req->status = -ENODEV;
-	port->sreq = NULL;
-	complete(&req->done);
+	if (w) {
+		w->status = -ENODEV;
+		complete(&w->done);
+	}
+	ugh_streams_idle_now(port);
 }

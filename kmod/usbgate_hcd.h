@@ -23,15 +23,25 @@
 
 struct ugh_session;
 
-/* A bulk streams request waiting for the frontend (streams.c). */
-struct ugh_streams_req {
-	u64 nr;			/* the record's id */
-	u32 endpoints;		/* as struct ugh_streams has them */
-	u32 streams;		/* ids asked, 0 to free */
-	bool sent;		/* read by the frontend */
+/* A caller of alloc_streams or free_streams waiting for the answer. */
+struct ugh_streams_wait {
 	int status;		/* the answer: 0 or a negative errno */
 	u32 granted;
 	struct completion done;
+};
+
+/*
+ * The bulk streams request outstanding at the frontend (streams.c), until
+ * its answer or the end of the session, whoever waits for it: its caller,
+ * nobody once the caller gave up (timeout), nobody for the free the kernel
+ * asks itself to take back a grant that came too late.
+ */
+struct ugh_streams_req {
+	u64 nr;			/* the record's id; 0: none outstanding */
+	u32 endpoints;		/* as struct ugh_streams has them */
+	u32 streams;		/* ids asked, 0 to free */
+	bool sent;		/* read by the frontend */
+	struct ugh_streams_wait *waiter;	/* NULL: nobody waits */
 };
 
 /* One root hub port. */
@@ -40,8 +50,9 @@ struct ugh_port {
 	enum usb_device_speed speed;
 	struct ugh_session *sess;	/* NULL while nothing is attached */
 	u64 resets;		/* reset requests sent since connect */
-	struct mutex streams_mutex;	/* one streams request at a time */
-	struct ugh_streams_req *sreq;	/* the one outstanding, or NULL */
+	struct mutex streams_mutex;	/* one caller asks at a time */
+	struct ugh_streams_req sreq;	/* the one outstanding, if nr */
+	wait_queue_head_t sreq_idle;	/* woken when none is outstanding */
 	u64 sreq_nr;		/* streams requests made on the port */
 };
 

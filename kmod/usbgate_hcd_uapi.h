@@ -144,9 +144,11 @@ struct ugh_iso_result {
  * A bulk streams request (USB 3 only, UAS asks for them): the endpoints
  * as a mask, bit (ep & 0x80) >> 3 | (ep & 0x0f) per endpoint (usbredir's
  * numbering), all bulk. An allocation asks for stream ids 1 to streams on
- * each; a free gives them all back. One request per port is outstanding:
- * the kernel waits for its UGH_F_STREAMS_DONE (or gives up after a
- * timeout, when a late answer is dropped).
+ * each; a free gives them all back. One request per port is outstanding
+ * until its UGH_F_STREAMS_DONE (or the end of the session), even when the
+ * kernel's caller gave up waiting (a timeout): the next request comes after
+ * that answer, and a grant that came too late is followed at once by a
+ * free of the same endpoints, which the kernel asks for itself.
  */
 struct ugh_streams {
 	struct ugh_rec hdr;	/* id: the request's number, ascending */

@@ -636,15 +636,30 @@ frontend_seed(const char *name, int kmod, const uint8_t *conf,
 
 /* The backend's answer to a streams request, as its own chunk. */
 static void
-streams_status(uint64_t id, uint32_t eps, uint32_t streams)
+streams_answer(uint64_t id, uint32_t eps, uint32_t streams, uint8_t status)
 {
 	struct usb_redir_bulk_streams_status_header st = { eps, streams,
-	    usb_redir_success };
+	    status };
 
 	usbredirparser_send_bulk_streams_status(H.p, id, &st);
 	usbredirparser_do_write(H.p);
 	chunks(0, H.out, H.out_len);
 	H.out_len = 0;
+}
+
+/* A kernel streams request (alloc with streams ids, free with 0). */
+static void
+streams_request(uint64_t id, uint32_t eps, uint32_t streams)
+{
+	struct ugh_streams sr;
+
+	memset(&sr, 0, sizeof(sr));
+	sr.hdr.type = streams ? UGH_K_ALLOC_STREAMS : UGH_K_FREE_STREAMS;
+	sr.hdr.len = sizeof(sr);
+	sr.hdr.id = id;
+	sr.endpoints = eps;
+	sr.streams = streams;
+	chunks(1, (const uint8_t *)&sr, sizeof(sr));
 }
 
 /*
@@ -660,18 +675,11 @@ frontend_streams_seed(void)
 	    8, 6, 0x62, 0x46f4, 0x0003, 0x0100 };
 	struct usb_redir_bulk_packet_header b = { 0x81, 0, 13, 3, 0 };
 	const uint32_t eps = 1u << 17 | 1u << 1;
-	struct ugh_streams sr;
 	struct ugh_submit sub;
 
 	offer_storage(&dc, 1024, 0x62, 1);
-	memset(&sr, 0, sizeof(sr));
-	sr.hdr.type = UGH_K_ALLOC_STREAMS;
-	sr.hdr.len = sizeof(sr);
-	sr.hdr.id = 1;
-	sr.endpoints = eps;
-	sr.streams = 15;
-	chunks(1, (const uint8_t *)&sr, sizeof(sr));
-	streams_status(1, eps, 15);
+	streams_request(1, eps, 15);
+	streams_answer(1, eps, 15, usb_redir_success);
 	memset(&sub, 0, sizeof(sub));
 	sub.hdr.type = UGH_K_SUBMIT;
 	sub.hdr.len = sizeof(sub);
@@ -686,12 +694,44 @@ frontend_streams_seed(void)
 	usbredirparser_do_write(H.p);
 	chunks(0, H.out, H.out_len);
 	H.out_len = 0;
-	sr.hdr.type = UGH_K_FREE_STREAMS;
-	sr.hdr.id = 2;
-	sr.streams = 0;
-	chunks(1, (const uint8_t *)&sr, sizeof(sr));
-	streams_status(2, eps, 0);
+	streams_request(2, eps, 0);
+	streams_answer(2, eps, 0, usb_redir_success);
 	save("frontend_kmod", "bulk-streams");
+	e_done();
+}
+
+/*
+ * A grant usbgate_hcd gave up on: the kernel asks for 15 streams, sets the
+ * interface (URB 1) before sys-usb's grant comes, takes the grant back
+ * with a free that sys-usb refuses (SET_INTERFACE dropped the streams)
+ * and allocates again, granted.
+ */
+static void
+frontend_streams_late_seed(void)
+{
+	static const uint8_t set_if[8] = { 0x01, 11, 0, 0, 0, 0, 0, 0 };
+	struct usb_redir_device_connect_header dc = { usb_redir_speed_super,
+	    8, 6, 0x62, 0x46f4, 0x0003, 0x0100 };
+	struct usb_redir_alt_setting_status_header as = { usb_redir_success,
+	    0, 0 };
+	const uint32_t eps = 1u << 17 | 1u << 1;
+	const uint8_t *r;
+	size_t n;
+
+	offer_storage(&dc, 1024, 0x62, 1);
+	streams_request(1, eps, 15);
+	r = ugh_rec(UGH_K_SUBMIT, 1, 0x00, UGH_XFER_CONTROL, 0, set_if, &n);
+	chunks(1, r, n);
+	streams_answer(1, eps, 15, usb_redir_success);
+	usbredirparser_send_alt_setting_status(H.p, 1, &as);
+	usbredirparser_do_write(H.p);
+	chunks(0, H.out, H.out_len);
+	H.out_len = 0;
+	streams_request(2, eps, 0);
+	streams_answer(2, eps, 0, usb_redir_inval);
+	streams_request(3, eps, 15);
+	streams_answer(3, eps, 15, usb_redir_success);
+	save("frontend_kmod", "bulk-streams-late");
 	e_done();
 }
 
@@ -717,6 +757,7 @@ main(int argc, char **argv)
 	frontend_seed("connect-control-bulk", 0, NULL, 0);
 	frontend_seed("connect-control-bulk", 1, NULL, 0);
 	frontend_streams_seed();
+	frontend_streams_late_seed();
 	frontend_seed("config-approved", 0, kbd_mouse, sizeof(kbd_mouse));
 	frontend_seed("config-foreign-class", 0, webcam, sizeof(webcam));
 	return 0;

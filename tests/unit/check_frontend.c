@@ -141,6 +141,12 @@ p_set_config(void *priv, uint64_t id,
 }
 
 static void
+p_set_alt(void *priv, uint64_t id, struct usb_redir_set_alt_setting_header *h)
+{
+	rec(usb_redir_set_alt_setting, id, 0, 0, h->interface, h->alt);
+}
+
+static void
 p_start_int(void *priv, uint64_t id,
     struct usb_redir_start_interrupt_receiving_header *h)
 {
@@ -261,6 +267,7 @@ start_session(void)
 	P.p->control_packet_func = p_control;
 	P.p->bulk_packet_func = p_bulk;
 	P.p->set_configuration_func = p_set_config;
+	P.p->set_alt_setting_func = p_set_alt;
 	P.p->start_interrupt_receiving_func = p_start_int;
 	P.p->start_iso_stream_func = p_start_iso;
 	P.p->stop_iso_stream_func = p_stop_iso;
@@ -1468,6 +1475,147 @@ START_TEST(kmod_bulk_streams_allocated_used_and_freed)
 }
 END_TEST
 
+/* The next record, a completion of URB id with status 0. */
+static void
+kmod_read_done(uint64_t id)
+{
+	uint8_t got[256];
+	struct ugh_complete c;
+
+	kmod_read_complete(got, sizeof(got), &c);
+	ck_assert_uint_eq(c.hdr.id, id);
+	ck_assert_int_eq(c.status, 0);
+}
+
+/* Streams request id for KMOD_STREAM_EPS granted whole by the backend. */
+static void
+kmod_streams_granted(uint64_t id, uint32_t streams)
+{
+	const struct rec *r;
+	struct ugh_streams_done d;
+
+	kmod_streams(id, KMOD_STREAM_EPS, streams);
+	r = streams ? peer_expect(usb_redir_alloc_bulk_streams) :
+	    peer_expect(usb_redir_free_bulk_streams);
+	answer_streams(r->id, KMOD_STREAM_EPS, streams, usb_redir_success);
+	d = kmod_read_streams_done(id);
+	ck_assert_int_eq(d.status, 0);
+	ck_assert_uint_eq(d.streams, streams);
+}
+
+/*
+ * The session holds no streams on KMOD_STREAM_EPS: the next allocation (id)
+ * reaches the backend and is granted, not refused as a second one.
+ */
+static void
+kmod_streams_forgotten(uint64_t id)
+{
+	ck_assert_uint_eq(S->ep[17].bulk_streams, 0);
+	ck_assert_uint_eq(S->ep[2].bulk_streams, 0);
+	kmod_streams_granted(id, 15);
+}
+
+/* SET_INTERFACE(interface 0, alt 0) as URB id; the backend's id for it. */
+static uint64_t
+kmod_set_interface_sent(uint64_t id)
+{
+	static const uint8_t set_if[8] = { 0x01, 11, 0, 0, 0, 0, 0, 0 };
+	const struct rec *r;
+
+	kmod_submit(id, 0x00, UGH_XFER_CONTROL, 0, set_if, NULL);
+	r = peer_expect(usb_redir_set_alt_setting);
+	ck_assert_uint_eq(r->len, 0);		/* the interface */
+	return r->id;
+}
+
+/* The backend sets the alternate setting of request id. */
+static void
+answer_set_interface(uint64_t id)
+{
+	struct usb_redir_alt_setting_status_header st = { 0, 0, 0 };
+
+	usbredirparser_send_alt_setting_status(P.p, id, &st);
+	peer_pump(0);
+}
+
+/*
+ * sys-usb's kernel drops the bulk streams of an interface whose alternate
+ * setting is set (usb_set_interface; xHCI frees their contexts) and every
+ * stream on a reset (libusb releases the interfaces, which frees theirs;
+ * xHCI's device reset the rest), and the AppVM's kernel forgets them
+ * without a free: the session forgets them too, so the next allocation
+ * (uas's after a reset, a usbfs program's after SET_INTERFACE) reaches the
+ * backend instead of being refused as a second one.
+ */
+START_TEST(kmod_bulk_streams_dropped_by_set_interface_and_reset)
+{
+	static const uint8_t set_cfg[8] = { 0x00, 9, 1, 0, 0, 0, 0, 0 };
+	struct usb_redir_configuration_status_header st = { 0, 1 };
+	uint8_t got[256];
+	const struct rec *r;
+	struct ugh_rec d;
+
+	peer_streams = 1;
+	kmod_start();
+	kmod_submit(1, 0x00, UGH_XFER_CONTROL, 0, set_cfg, NULL);
+	r = peer_expect(usb_redir_set_configuration);
+	usbredirparser_send_configuration_status(P.p, r->id, &st);
+	peer_pump(0);
+	kmod_read_done(1);
+
+	kmod_streams_granted(1, 15);
+	answer_set_interface(kmod_set_interface_sent(2));
+	kmod_read_done(2);
+	kmod_streams_forgotten(2);
+
+	kmod_notice(UGH_K_RESET, 1);	/* of the configured device: real */
+	peer_expect(usb_redir_reset);
+	d = kmod_read(got, sizeof(got));
+	ck_assert_uint_eq(d.type, UGH_F_RESET_DONE);
+	kmod_streams_forgotten(3);
+	ck_assert_uint_eq(P.n, 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
+/*
+ * The kernel gave up on an allocation (its timeout) and went on: uas set
+ * the interface back (a SET_INTERFACE that reaches sys-usb after the
+ * allocation, which drops the streams it just granted). The late grant is
+ * taken back by the kernel's free, which sys-usb refuses, having none: the
+ * endpoints have no streams whatever the answer, and uas's next allocation
+ * reaches the backend.
+ */
+START_TEST(kmod_bulk_streams_free_forgets_them_whatever_the_answer)
+{
+	struct ugh_streams_done d;
+	const struct rec *r;
+	uint64_t alloc, set_if;
+
+	peer_streams = 1;
+	kmod_start();
+	kmod_streams(1, KMOD_STREAM_EPS, 15);
+	alloc = peer_expect(usb_redir_alloc_bulk_streams)->id;
+	set_if = kmod_set_interface_sent(2);
+	/* sys-usb in order: the grant, then SET_INTERFACE drops them */
+	answer_streams(alloc, KMOD_STREAM_EPS, 15, usb_redir_success);
+	d = kmod_read_streams_done(1);
+	ck_assert_int_eq(d.status, 0);
+	answer_set_interface(set_if);
+	kmod_read_done(2);
+
+	kmod_streams(3, KMOD_STREAM_EPS, 0);
+	r = peer_expect(usb_redir_free_bulk_streams);
+	answer_streams(r->id, KMOD_STREAM_EPS, 0, usb_redir_inval);
+	d = kmod_read_streams_done(3);
+	ck_assert_int_lt(d.status, 0);
+	kmod_streams_forgotten(4);
+	ck_assert_uint_eq(S->stats.streams, 30);
+	ck_assert_uint_eq(P.n, 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
 /*
  * Refused without a word to the backend: a backend without streams, an
  * endpoint that is not bulk; a backend's refusal reaches the kernel as an
@@ -1689,6 +1837,8 @@ unit_suite(void)
 	tcase_add_loop_test(tc, kmod_malformed_record_ends_session, 0, 4);
 	tcase_add_test(tc, kmod_bulk_streams_allocated_used_and_freed);
 	tcase_add_test(tc, kmod_bulk_streams_refused);
+	tcase_add_test(tc, kmod_bulk_streams_dropped_by_set_interface_and_reset);
+	tcase_add_test(tc, kmod_bulk_streams_free_forgets_them_whatever_the_answer);
 	tcase_add_loop_test(tc, kmod_bulk_streams_hostile_input_ends_session,
 	    0, 4);
 	suite_add_tcase(s, tc);
