@@ -23,7 +23,7 @@
 static unsigned int streams_timeout = 10;
 module_param(streams_timeout, uint, 0644);
 MODULE_PARM_DESC(streams_timeout,
-		 "seconds to wait for the frontend's answer to a bulk streams request (default 10)");
+		 "seconds to wait for the frontend's answer to a bulk streams request (default 10; 0: none, every answer comes late)");
 
 /* The bit of an endpoint in struct ugh_streams.endpoints. */
 static u32 ugh_ep_bit(u8 addr)
@@ -98,7 +98,12 @@ static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 	if (rc)
 		goto out;
 
-	wait_for_completion_timeout(&w.done, timeout);
+	/*
+	 * streams_timeout=0 gives up at once: wait_for_completion_timeout()
+	 * would still sleep up to a tick, long enough for an answer.
+	 */
+	if (timeout)
+		wait_for_completion_timeout(&w.done, timeout);
 
 	/* Answered (or failed) unless still waited for: decided here. */
 	spin_lock_irqsave(&hc->lock, flags);
