@@ -24,9 +24,6 @@
 #include "log.h"
 #include "modules.h"
 
-#define MOD_ALIAS_MAX	128	/* "usb:v1209p0001d0100dc00dsc00dp00ic08..." */
-#define MOD_NAME_MAX	56	/* the kernel's MODULE_NAME_LEN */
-#define MOD_NAMES_MAX	8	/* modules one alias resolves to */
 #define MOD_POLL_MS	10
 
 static const char *const mod_errstr[MOD_E__COUNT] = {
@@ -148,25 +145,13 @@ run(const char *modprobe, const char *const *args, char *out, size_t len,
 	return WEXITSTATUS(status) == 127 ? MOD_E_SPAWN : WEXITSTATUS(status);
 }
 
-/*
- * An interface's modalias, as the kernel writes it for USB ("usb:" and
- * letters and digits); 0, or -1 if unreadable or of another shape.
- */
-static int
-read_alias(const char *syspath, const char *iface, char *alias, size_t len)
+int
+mod_alias_sanitize(const char *untrusted, size_t n, char *alias, size_t len)
 {
-	char path[PATH_MAX], untrusted[MOD_ALIAS_MAX + 2];
-	size_t n, i;
-	FILE *f;
+	size_t i;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s/modalias", syspath,
-	    iface) >= sizeof(path) || (f = fopen(path, "re")) == NULL)
-		return -1;
-	n = fread(untrusted, 1, sizeof(untrusted) - 1, f);
-	fclose(f);
-	untrusted[n] = '\0';
 	if (n > 0 && untrusted[n - 1] == '\n')
-		untrusted[--n] = '\0';
+		n--;
 	if (n <= 4 || n > MOD_ALIAS_MAX || strncmp(untrusted, "usb:", 4) != 0)
 		return -1;
 	for (i = 4; i < n; i++)
@@ -174,28 +159,36 @@ read_alias(const char *syspath, const char *iface, char *alias, size_t len)
 		    (untrusted[i] >= 'A' && untrusted[i] <= 'Z') ||
 		    (untrusted[i] >= '0' && untrusted[i] <= '9')))
 			return -1;
-	/* sanitized: the kernel's format */
 	if (n >= len)
 		return -1;
-	memcpy(alias, untrusted, n + 1);
+	memcpy(alias, untrusted, n);
+	alias[n] = '\0';
 	return 0;
 }
 
-/*
- * The modules modprobe resolves alias to (its -R answer), as /sys/module
- * names them ('-' read as '_'). Returns how many, at most MOD_NAMES_MAX.
- */
+/* An interface's modalias (see mod_alias_sanitize); 0, or -1. */
 static int
-resolve(const char *modprobe, const char *alias,
-    char names[][MOD_NAME_MAX], long deadline)
+read_alias(const char *syspath, const char *iface, char *alias, size_t len)
 {
-	const char *args[] = { "-R", "-q", "--", alias, NULL };
-	char out[1024], *line, *save = NULL;
+	char path[PATH_MAX], untrusted[MOD_ALIAS_MAX + 2];
+	size_t n;
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s/modalias", syspath,
+	    iface) >= sizeof(path) || (f = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(untrusted, 1, sizeof(untrusted), f);
+	fclose(f);
+	return mod_alias_sanitize(untrusted, n, alias, len);
+}
+
+int
+mod_names_parse(char *out, char names[][MOD_NAME_MAX])
+{
+	char *line, *save = NULL;
 	int n = 0;
 	size_t i;
 
-	if (run(modprobe, args, out, sizeof(out), deadline) != 0)
-		return 0;
 	for (line = strtok_r(out, "\n", &save); line != NULL && n <
 	    MOD_NAMES_MAX; line = strtok_r(NULL, "\n", &save)) {
 		size_t len = strlen(line);
@@ -209,6 +202,19 @@ resolve(const char *modprobe, const char *alias,
 		n++;
 	}
 	return n;
+}
+
+/* The modules modprobe resolves alias to (its -R answer); how many. */
+static int
+resolve(const char *modprobe, const char *alias,
+    char names[][MOD_NAME_MAX], long deadline)
+{
+	const char *args[] = { "-R", "-q", "--", alias, NULL };
+	char out[1024];
+
+	if (run(modprobe, args, out, sizeof(out), deadline) != 0)
+		return 0;
+	return mod_names_parse(out, names);
 }
 
 /*

@@ -23,6 +23,10 @@
 
 #include <stddef.h>
 
+#define MOD_ALIAS_MAX	128	/* "usb:v1209p0001d0100dc00dsc00dp00ic08..." */
+#define MOD_NAME_MAX	56	/* the kernel's MODULE_NAME_LEN */
+#define MOD_NAMES_MAX	8	/* modules one alias resolves to */
+
 enum mod_error {
 	MOD_OK = 0,
 	MOD_E_TIMEOUT = -1,	/* a module still loading at the deadline */
@@ -49,5 +53,19 @@ struct mod_env {
 int mod_settle(const char *syspath, const char *busid,
     const struct mod_env *env, char *names, size_t names_len,
     int *waited_ms);
+
+/*
+ * The sanitize steps, for the fuzz target. mod_alias_sanitize: untrusted
+ * (n bytes of a modalias file, a trailing newline allowed) into alias if
+ * it is the kernel's USB format, "usb:" and letters and digits, at most
+ * MOD_ALIAS_MAX and shorter than len; 0, or -1. mod_names_parse: out, a
+ * NUL-terminated answer of `modprobe -R` (cut in place), into the module
+ * names it lists one per line, as /sys/module names them ('-' read as
+ * '_'), lines of other characters skipped; how many, at most
+ * MOD_NAMES_MAX.
+ */
+int mod_alias_sanitize(const char *untrusted, size_t n, char *alias,
+    size_t len);
+int mod_names_parse(char *out, char names[][MOD_NAME_MAX]);
 
 #endif /* USBGATE_MODULES_H */
