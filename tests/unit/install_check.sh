@@ -56,7 +56,9 @@ conf=$d$sysconfdir/usbgate/usbgated.conf
 rules=$d$sysconfdir/usbgate/rules.d/90-default.rules
 [[ -f $conf ]] || bad "no $sysconfdir/usbgate/usbgated.conf"
 [[ -f $rules ]] || bad "no $sysconfdir/usbgate/rules.d/90-default.rules"
-[[ -f $d$udevdir/rules.d/80-usbgate.rules ]] || bad "no udev rules in $udevdir/rules.d"
+for f in 80-usbgate.rules 80-usbgate-frontend.rules; do
+	[[ -f $d$udevdir/rules.d/$f ]] || bad "no $f in $udevdir/rules.d"
+done
 grep -qx 'vhci-hcd' "$d$modulesloaddir/usbgate-frontend.conf" 2>/dev/null ||
 	bad "no vhci-hcd in $modulesloaddir/usbgate-frontend.conf"
 # The VM daemons' defaults: sourced as systemd's EnvironmentFile would be,
