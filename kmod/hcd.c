@@ -3,11 +3,13 @@
  * The controller: module load and unload, the platform device that
  * parents a USB 2 root hub and a USB 3 root hub (ports set by the "ports"
  * parameter), the hc_driver and the root hub emulation (port status, port
- * reset and suspend, which become requests to the session on the port).
+ * reset and suspend, which become requests to the session on the port),
+ * and the refusal of system sleep while a session holds a port.
  */
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
+#include <linux/suspend.h>
 #include <linux/timekeeping.h>
 #include <asm/unaligned.h>
 
@@ -436,6 +438,40 @@ static const struct hc_driver ugh_hc_driver = {
 	.free_streams = ugh_free_streams,
 };
 
+/*
+ * System sleep with a device on a port cannot work: the frontend serving
+ * the port is a user process, frozen before any device is suspended, and
+ * the device's drivers still need it then (sd flushes the disk's cache;
+ * the hub reads the device's status when it resumes it). Measured without
+ * this: sd's SYNCHRONIZE CACHE waited 77 s on the frozen frontend, the
+ * suspend failed and the device was lost. So sleep is refused while a
+ * session holds a port, before anything is frozen, and every session goes
+ * on untouched; detach the devices first (vhci_hcd refuses too).
+ */
+static int ugh_pm_notify(struct notifier_block *nb, unsigned long action,
+			 void *data)
+{
+	struct ugh_hc *hc = platform_get_drvdata(ugh_pdev);
+	unsigned int used = 0, i;
+	unsigned long flags;
+
+	if (action != PM_SUSPEND_PREPARE && action != PM_HIBERNATION_PREPARE)
+		return NOTIFY_DONE;
+	spin_lock_irqsave(&hc->lock, flags);
+	for (i = 0; i < hc->nports; i++)
+		used += !!hc->ports[0][i].sess + !!hc->ports[1][i].sess;
+	spin_unlock_irqrestore(&hc->lock, flags);
+	if (!used)
+		return NOTIFY_DONE;
+	pr_info(UGH_NAME ": system sleep refused: %u port(s) in use; detach their devices first\n",
+		used);
+	return notifier_from_errno(-EBUSY);
+}
+
+static struct notifier_block ugh_pm_nb = {
+	.notifier_call = ugh_pm_notify,
+};
+
 static int ugh_probe(struct platform_device *pdev)
 {
 	struct ugh_hc *hc;
@@ -538,6 +574,11 @@ static int __init ugh_init(void)
 	rc = ugh_chardev_init(hc);
 	if (rc)
 		goto unregister_device;
+	rc = register_pm_notifier(&ugh_pm_nb);
+	if (rc) {
+		ugh_chardev_exit();
+		goto unregister_device;
+	}
 	return 0;
 
 unregister_device:
@@ -549,6 +590,7 @@ unregister_driver:
 
 static void __exit ugh_exit(void)
 {
+	unregister_pm_notifier(&ugh_pm_nb);
 	ugh_chardev_exit();
 	platform_device_unregister(ugh_pdev);
 	platform_driver_unregister(&ugh_driver);
