@@ -24,14 +24,8 @@ scenario() {
 	vm_log "uas on usbgate_hcd: 16 MiB written and read back in $ms ms"
 	# Eight readers at once: commands in flight on several streams
 	# (usb-storage would take them one at a time). A figure, no bound.
-	vm_ok_t 60 B "t=\$(cut -d' ' -f1 /proc/uptime); p=''
-		for i in 0 1 2 3 4 5 6 7; do
-			gdd if=$dev bs=16k count=128 skip=\$((i * 128)) iflag=direct of=/dev/null status=none & p=\"\$p \$!\"
-		done
-		for i in \$p; do wait \$i || exit 1; done
-		awk -v t=\$t '{ printf \"%d\\n\", (\$1 - t) * 1000 }' /proc/uptime" \
-		"eight parallel readers on $dev in B"
-	vm_log "uas on usbgate_hcd: 8 readers x 2 MiB in 16 KiB O_DIRECT reads in $VM_OUT ms"
+	vm_ok_t 60 B "par_read_mbs $dev 8 2" "eight parallel readers on $dev in B"
+	vm_log "uas on usbgate_hcd: 8 readers x 2 MiB in 16 KiB O_DIRECT reads at $VM_OUT MB/s"
 	ug_detach 0 0
 	log=$(vm_bg_log B "$UG_FJOB")
 	[[ $log =~ session\ ended:.*\;\ ([0-9]+)\ URBs,.*\ ([0-9]+)\ bulk\ streams, ]] ||
