@@ -13,8 +13,15 @@
  * buffer sequence. With -c it opens, streams K frames and closes the device C
  * times in a row (start/stop), each cycle bounded by the timeout.
  *
- *   tb-v4l2cap [-d /dev/videoN] [-s WxH] [-t SECONDS | -n FRAMES]
- *              [-c CYCLES -k FRAMES] [-b BUFFERS] [-T TIMEOUT_MS] [-v]
+ * -f picks the format: yuyv (the default; every frame exactly the driver's
+ * image size) or mjpeg (every frame a different size: the byte count the
+ * driver reports must equal the length inside the frame, so a frame cut
+ * short or run together with the next one counts as corrupt). The average
+ * frame size and the video payload rate are printed too.
+ *
+ *   tb-v4l2cap [-d /dev/videoN] [-f yuyv|mjpeg] [-s WxH]
+ *              [-t SECONDS | -n FRAMES] [-c CYCLES -k FRAMES] [-b BUFFERS]
+ *              [-T TIMEOUT_MS] [-v]
  *
  * Prints one line of key=value (per cycle with -v) and exits 0 when the
  * capture ran to its end, 1 on a failure (no frame in time, ioctl error),
@@ -50,6 +57,7 @@ struct counts {
 	uint64_t incomplete;	/* V4L2_BUF_FLAG_ERROR: known damaged */
 	uint64_t lost;
 	uint64_t v4l2_gaps;	/* frames the driver numbered but never gave */
+	uint64_t bytes;		/* of the valid frames */
 	uint32_t first_seq, last_seq;
 	uint64_t src_first_us, src_last_us;
 	double t_first, t_last;	/* µs, dequeue time */
@@ -64,6 +72,8 @@ struct counts {
 struct cap {
 	const char *dev;
 	unsigned width, height;
+	uint32_t pixfmt;	/* V4L2_PIX_FMT_YUYV or _MJPEG */
+	const char *fourcc;	/* the same, as uvcframe writes it */
 	unsigned nbufs;
 	int timeout_ms;
 	int verbose;
@@ -128,12 +138,12 @@ cap_open(struct cap *c)
 	f.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	f.fmt.pix.width = c->width;
 	f.fmt.pix.height = c->height;
-	f.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
+	f.fmt.pix.pixelformat = c->pixfmt;
 	f.fmt.pix.field = V4L2_FIELD_NONE;
 	if (xioctl(c->fd, VIDIOC_S_FMT, &f) < 0)
 		return fail_errno("VIDIOC_S_FMT");
 	if (f.fmt.pix.width != c->width || f.fmt.pix.height != c->height ||
-	    f.fmt.pix.pixelformat != V4L2_PIX_FMT_YUYV) {
+	    f.fmt.pix.pixelformat != c->pixfmt) {
 		fprintf(stderr, "tb-v4l2cap: driver chose %ux%u %.4s\n",
 		    f.fmt.pix.width, f.fmt.pix.height,
 		    (char *)&f.fmt.pix.pixelformat);
@@ -216,12 +226,14 @@ account(struct counts *k, const struct cap *c, const struct v4l2_buffer *b,
 		k->incomplete++;
 		return;
 	}
-	if (b->bytesused != c->sizeimage) {
+	/* uncompressed: the image size; compressed: the frame's own length */
+	if (c->pixfmt == V4L2_PIX_FMT_YUYV ? b->bytesused != c->sizeimage :
+	    b->bytesused > c->sizeimage) {
 		k->corrupt++;
 		k->last_bad = UVCFRAME_LENGTH;
 		return;
 	}
-	v = uvcframe_check(p, b->bytesused, &seq, &ts);
+	v = uvcframe_check(p, b->bytesused, c->fourcc, &seq, &ts);
 	if (v != UVCFRAME_OK) {
 		k->corrupt++;
 		k->last_bad = v;
@@ -240,6 +252,7 @@ account(struct counts *k, const struct cap *c, const struct v4l2_buffer *b,
 	}
 	k->last_seq = seq;
 	k->src_last_us = ts;
+	k->bytes += b->bytesused;
 }
 
 static void
@@ -262,7 +275,8 @@ print_counts(const char *prefix, const struct counts *k)
 
 	printf("%sframes=%llu valid=%llu seconds=%.2f fps=%.2f src_fps=%.2f "
 	    "lost=%llu incomplete=%llu corrupt=%llu v4l2_gaps=%llu "
-	    "first_seq=%u last_seq=%u first_frame_ms=%.0f max_gap_ms=%.0f%s%s\n",
+	    "first_seq=%u last_seq=%u first_frame_ms=%.0f max_gap_ms=%.0f "
+	    "kib_per_frame=%.1f mb_per_s=%.2f%s%s\n",
 	    prefix, (unsigned long long)k->frames,
 	    (unsigned long long)k->valid, secs,
 	    secs > 0 ? (double)(k->frames - 1) / secs : 0,
@@ -270,6 +284,8 @@ print_counts(const char *prefix, const struct counts *k)
 	    (unsigned long long)k->lost, (unsigned long long)k->incomplete,
 	    (unsigned long long)k->corrupt, (unsigned long long)k->v4l2_gaps,
 	    k->first_seq, k->last_seq, k->first_frame_ms, k->max_gap_ms,
+	    k->valid ? (double)k->bytes / k->valid / 1024 : 0,
+	    secs > 0 ? (double)k->bytes / secs / 1e6 : 0,
 	    k->corrupt ? " last_bad=" : "",
 	    k->corrupt ? uvcframe_verdict_name(k->last_bad) : "");
 }
@@ -347,8 +363,9 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tb-v4l2cap [-d DEV] [-s WxH] [-t SECONDS | -n FRAMES] "
-	    "[-c CYCLES -k FRAMES] [-b BUFFERS] [-T TIMEOUT_MS] [-v]\n");
+	    "usage: tb-v4l2cap [-d DEV] [-f yuyv|mjpeg] [-s WxH] "
+	    "[-t SECONDS | -n FRAMES] [-c CYCLES -k FRAMES] [-b BUFFERS] "
+	    "[-T TIMEOUT_MS] [-v]\n");
 	exit(2);
 }
 
@@ -356,16 +373,28 @@ int
 main(int argc, char **argv)
 {
 	struct cap c = { .dev = "/dev/video0", .width = 320, .height = 240,
-	    .nbufs = 6, .timeout_ms = 5000, .fd = -1 };
+	    .pixfmt = V4L2_PIX_FMT_YUYV, .fourcc = "YUYV", .nbufs = 6,
+	    .timeout_ms = 5000, .fd = -1 };
 	struct counts total;
 	double seconds = 0;
 	unsigned long frames = 0, cycles = 0, per_cycle = 10, i;
 	int ch, rc = 0;
 	struct sigaction sa;
 
-	while ((ch = getopt(argc, argv, "d:s:t:n:c:k:b:T:v")) != -1) {
+	while ((ch = getopt(argc, argv, "d:f:s:t:n:c:k:b:T:v")) != -1) {
 		switch (ch) {
 		case 'd': c.dev = optarg; break;
+		case 'f':
+			if (strcmp(optarg, "yuyv") == 0) {
+				c.pixfmt = V4L2_PIX_FMT_YUYV;
+				c.fourcc = "YUYV";
+			} else if (strcmp(optarg, "mjpeg") == 0) {
+				c.pixfmt = V4L2_PIX_FMT_MJPEG;
+				c.fourcc = "MJPG";
+			} else {
+				usage();
+			}
+			break;
 		case 's':
 			if (sscanf(optarg, "%ux%u", &c.width, &c.height) != 2)
 				usage();
