@@ -271,19 +271,21 @@ vm_start() {
 		qa+=(-netdev "$net" -device "virtio-net-pci,netdev=un0,mac=52:54:00:10:00:01,romfile=")
 	fi
 
-	# A virtio-serial device tells the guest of its ports through 32
-	# buffers and drops what does not fit: with max_ports raised past its
-	# 31, ports came without their names. So 24 ports a device (the agent's
-	# and the ctl port first), a second device for more. The guest's init
+	# A virtio-serial device tells the guest of its ports (added, name,
+	# host end open) through 32 buffers and drops what does not fit: with
+	# max_ports raised past its 31, ports came without their names; with
+	# 24 a device, B's ports past the 8th never heard that their host end
+	# was open (reads gave end-of-file). So 12 ports a device (the agent's
+	# and the ctl port first), more devices for more. The guest's init
 	# waits for all tb_vports of them.
 	local -a vs=(-device virtio-serial-pci,id=vs0)
 	local nvp=2 b
 	for ((i = 0; i < ${#qa[@]}; i++)); do
 		[[ ${qa[i]} == virtserialport,bus=vs0.0,* ]] || continue
-		b=$((nvp / 24))
+		b=$((nvp / 12))
 		nvp=$((nvp + 1))
 		((b)) || continue
-		((nvp % 24 == 1)) && vs+=(-device "virtio-serial-pci,id=vs$b")
+		((nvp % 12 == 1)) && vs+=(-device "virtio-serial-pci,id=vs$b")
 		qa[i]=${qa[i]/bus=vs0.0/bus=vs$b.0}
 	done
 
