@@ -11,8 +11,6 @@
 
 #include "usbgate_hcd.h"
 
-static struct ugh_hc *ugh_chardev_hc;
-
 static int ugh_open(struct inode *inode, struct file *file)
 {
 	struct ugh_session *sess;
@@ -20,7 +18,6 @@ static int ugh_open(struct inode *inode, struct file *file)
 	sess = kzalloc(sizeof(*sess), GFP_KERNEL);
 	if (!sess)
 		return -ENOMEM;
-	sess->hc = ugh_chardev_hc;
 	INIT_LIST_HEAD(&sess->queue);
 	INIT_LIST_HEAD(&sess->inflight);
 	init_waitqueue_head(&sess->wait);
@@ -88,9 +85,8 @@ static struct miscdevice ugh_misc = {
 	.mode = 0600,
 };
 
-int ugh_chardev_init(struct ugh_hc *hc)
+int ugh_chardev_init(void)
 {
-	ugh_chardev_hc = hc;
 	return misc_register(&ugh_misc);
 }
 

@@ -14,17 +14,16 @@
 
 void ugh_session_detach(struct ugh_session *sess)
 {
-	struct ugh_hc *hc = sess->hc;
 	struct ugh_item *it, *tmp;
 	struct usb_hcd *hcd = NULL;
 	unsigned long flags;
 	LIST_HEAD(done);
 
-	spin_lock_irqsave(&hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	if (sess->port) {
 		hcd = sess->hcd;
 		ugh_streams_fail(sess->port);
-		ugh_port_gone(hc, sess->port, ugh_hub(hcd)->ss);
+		ugh_port_gone(sess->port, ugh_hub(hcd)->ss);
 		sess->port = NULL;
 		sess->hcd = NULL;
 	}
@@ -40,7 +39,7 @@ void ugh_session_detach(struct ugh_session *sess)
 		}
 		ugh_urb_retire(container_of(it, struct ugh_urb, item));
 	}
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 
 	list_for_each_entry_safe(it, tmp, &done, node) {
 		list_del(&it->node);

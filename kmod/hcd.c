@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The controller: module load and unload, the platform device that
- * parents a USB 2 root hub and a USB 3 root hub (ports set by the "ports"
+ * The controllers: module load and unload, the platform devices
+ * usbgate_hcd.0 to N-1 (the "controllers" parameter), each parenting a
+ * USB 2 root hub and a USB 3 root hub (ports set by the "ports"
  * parameter), the hc_driver and the root hub emulation (port status, port
  * reset and suspend, which become requests to the session on the port),
- * and the refusal of system sleep while a session holds a port.
+ * the choice of a free port on any controller for a session, and the
+ * refusal of system sleep while a session holds a port on any of them.
  */
 #include <linux/module.h>
 #include <linux/platform_device.h>
@@ -19,7 +21,17 @@ static unsigned int ports = 8;
 module_param(ports, uint, 0444);
 MODULE_PARM_DESC(ports, "ports on each root hub, 1 to 15 (default 8)");
 
-static struct platform_device *ugh_pdev;
+static unsigned int controllers = 1;
+module_param(controllers, uint, 0444);
+MODULE_PARM_DESC(controllers,
+		 "controllers, each with a USB 2 and a USB 3 root hub, 1 to 16 (default 1)");
+
+DEFINE_SPINLOCK(ugh_lock);
+
+/* Set at load, before the character device exists; read-only after. */
+static struct platform_device *ugh_pdevs[UGH_MAX_HCS];
+static struct ugh_hc *ugh_hcs[UGH_MAX_HCS];
+static unsigned int ugh_nr_hcs;
 
 /* Port status change bits (wPortChange, shifted as in ugh_port.status). */
 #define UGH_C_MASK	0xffff0000u
@@ -66,38 +78,53 @@ static void ugh_set_link(struct ugh_port *port, u32 state)
 	port->status |= state;
 }
 
+/* The number of port on its root hub hcd, from 1. */
+unsigned int ugh_port_number(struct usb_hcd *hcd, struct ugh_port *port)
+{
+	struct ugh_hub *hub = ugh_hub(hcd);
+
+	return port - hub->hc->ports[hub->ss] + 1;
+}
+
 /*
- * Bind a free port of the root hub matching speed to sess. Called with
- * hc->lock held; the caller polls the root hub after unlocking.
+ * Bind a free port of a root hub matching speed to sess: the first one, on
+ * the first controller that has one. Called with ugh_lock held; the caller
+ * polls the root hub after unlocking. -EBUSY when every controller's ports
+ * of that speed are taken.
  */
 int ugh_port_attach(struct ugh_session *sess, enum usb_device_speed speed)
 {
-	struct ugh_hc *hc = sess->hc;
 	bool ss = speed >= USB_SPEED_SUPER;
 	struct ugh_port *port;
-	unsigned int i;
+	struct ugh_hc *hc;
+	unsigned int h, i;
 
-	for (i = 0; i < hc->nports; i++) {
-		port = &hc->ports[ss][i];
-		if (port->sess)
-			continue;
-		port->sess = sess;
-		port->speed = speed;
-		port->resets = 0;
-		port->status &= ugh_power_bit(ss);
-		port->status |= USB_PORT_STAT_CONNECTION |
-				UGH_C(USB_PORT_STAT_C_CONNECTION);
-		if (ss)
-			ugh_set_link(port, USB_SS_PORT_LS_U0);
-		sess->port = port;
-		sess->hcd = hc->hcd[ss];
-		return 0;
+	for (h = 0; h < ugh_nr_hcs; h++) {
+		hc = ugh_hcs[h];
+		for (i = 0; i < hc->nports; i++) {
+			port = &hc->ports[ss][i];
+			if (!port->sess)
+				goto found;
+		}
 	}
 	return -EBUSY;
+
+found:
+	port->sess = sess;
+	port->speed = speed;
+	port->resets = 0;
+	port->status &= ugh_power_bit(ss);
+	port->status |= USB_PORT_STAT_CONNECTION |
+			UGH_C(USB_PORT_STAT_C_CONNECTION);
+	if (ss)
+		ugh_set_link(port, USB_SS_PORT_LS_U0);
+	sess->port = port;
+	sess->hcd = hc->hcd[ss];
+	return 0;
 }
 
-/* The device on port went away. hc->lock held. */
-void ugh_port_gone(struct ugh_hc *hc, struct ugh_port *port, bool ss)
+/* The device on port went away. ugh_lock held. */
+void ugh_port_gone(struct ugh_port *port, bool ss)
 {
 	port->sess = NULL;
 	port->speed = USB_SPEED_UNKNOWN;
@@ -139,7 +166,7 @@ static int ugh_hub_status(struct usb_hcd *hcd, char *buf)
 	unsigned int i;
 
 	memset(buf, 0, len);
-	spin_lock_irqsave(&hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	if (HCD_HW_ACCESSIBLE(hcd)) {
 		for (i = 0; i < hc->nports; i++) {
 			if (!(hc->ports[hub->ss][i].status & UGH_C_MASK))
@@ -150,7 +177,7 @@ static int ugh_hub_status(struct usb_hcd *hcd, char *buf)
 		if (changed && hcd->state == HC_STATE_SUSPENDED)
 			usb_hcd_resume_root_hub(hcd);
 	}
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	return changed ? len : 0;
 }
 
@@ -319,7 +346,7 @@ static int ugh_hub_control(struct usb_hcd *hcd, u16 req, u16 value, u16 index,
 	if (pn >= 1 && pn <= hc->nports)
 		port = &hc->ports[hub->ss][pn - 1];
 
-	spin_lock_irqsave(&hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	switch (req) {
 	case ClearHubFeature:
 		break;
@@ -366,7 +393,7 @@ static int ugh_hub_control(struct usb_hcd *hcd, u16 req, u16 value, u16 index,
 		rc = -EPIPE;
 		break;
 	}
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	return rc;
 }
 
@@ -445,22 +472,27 @@ static const struct hc_driver ugh_hc_driver = {
  * the hub reads the device's status when it resumes it). Measured without
  * this: sd's SYNCHRONIZE CACHE waited 77 s on the frozen frontend, the
  * suspend failed and the device was lost. So sleep is refused while a
- * session holds a port, before anything is frozen, and every session goes
- * on untouched; detach the devices first (vhci_hcd refuses too).
+ * session holds a port on any controller, before anything is frozen, and
+ * every session goes on untouched; detach the devices first (vhci_hcd
+ * refuses too).
  */
 static int ugh_pm_notify(struct notifier_block *nb, unsigned long action,
 			 void *data)
 {
-	struct ugh_hc *hc = platform_get_drvdata(ugh_pdev);
-	unsigned int used = 0, i;
+	unsigned int used = 0, h, i;
+	struct ugh_hc *hc;
 	unsigned long flags;
 
 	if (action != PM_SUSPEND_PREPARE && action != PM_HIBERNATION_PREPARE)
 		return NOTIFY_DONE;
-	spin_lock_irqsave(&hc->lock, flags);
-	for (i = 0; i < hc->nports; i++)
-		used += !!hc->ports[0][i].sess + !!hc->ports[1][i].sess;
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
+	for (h = 0; h < ugh_nr_hcs; h++) {
+		hc = ugh_hcs[h];
+		for (i = 0; i < hc->nports; i++)
+			used += !!hc->ports[0][i].sess +
+				!!hc->ports[1][i].sess;
+	}
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	if (!used)
 		return NOTIFY_DONE;
 	pr_info(UGH_NAME ": system sleep refused: %u port(s) in use; detach their devices first\n",
@@ -482,7 +514,6 @@ static int ugh_probe(struct platform_device *pdev)
 	hc = devm_kzalloc(&pdev->dev, sizeof(*hc), GFP_KERNEL);
 	if (!hc)
 		return -ENOMEM;
-	spin_lock_init(&hc->lock);
 	hc->nports = ports;
 	for (i = 0; i < UGH_MAX_PORTS; i++) {
 		mutex_init(&hc->ports[0][i].streams_mutex);
@@ -538,17 +569,53 @@ static int ugh_remove(struct platform_device *pdev)
 	return 0;
 }
 
+/*
+ * No unbind through sysfs: a controller goes only with the module, once no
+ * session is open (each holds a module reference), so that no session and
+ * no entry of ugh_hcs points at a controller that is gone.
+ */
 static struct platform_driver ugh_driver = {
 	.probe = ugh_probe,
 	.remove = ugh_remove,
 	.driver = {
 		.name = UGH_NAME,
+		.suppress_bind_attrs = true,
 	},
 };
 
+/* Register controllers usbgate_hcd.0 to n - 1 (each probed at once). */
+static int ugh_add_controllers(unsigned int n)
+{
+	struct platform_device *pdev;
+
+	for (ugh_nr_hcs = 0; ugh_nr_hcs < n; ugh_nr_hcs++) {
+		pdev = platform_device_register_simple(UGH_NAME, ugh_nr_hcs,
+						       NULL, 0);
+		if (IS_ERR(pdev))
+			return PTR_ERR(pdev);
+		ugh_pdevs[ugh_nr_hcs] = pdev;
+		ugh_hcs[ugh_nr_hcs] = platform_get_drvdata(pdev);
+		if (!ugh_hcs[ugh_nr_hcs]) {
+			platform_device_unregister(pdev);
+			return -ENODEV;
+		}
+	}
+	return 0;
+}
+
+/* The one way controllers go, at unload or a failed load: the last first. */
+static void ugh_del_controllers(void)
+{
+	while (ugh_nr_hcs) {
+		ugh_nr_hcs--;
+		platform_device_unregister(ugh_pdevs[ugh_nr_hcs]);
+		ugh_pdevs[ugh_nr_hcs] = NULL;
+		ugh_hcs[ugh_nr_hcs] = NULL;
+	}
+}
+
 static int __init ugh_init(void)
 {
-	struct ugh_hc *hc;
 	int rc;
 
 	if (usb_disabled())
@@ -558,32 +625,29 @@ static int __init ugh_init(void)
 		       UGH_MAX_PORTS);
 		return -EINVAL;
 	}
+	if (controllers < 1 || controllers > UGH_MAX_HCS) {
+		pr_err(UGH_NAME ": controllers=%u is not within 1 to %d\n",
+		       controllers, UGH_MAX_HCS);
+		return -EINVAL;
+	}
 	rc = platform_driver_register(&ugh_driver);
 	if (rc)
 		return rc;
-	ugh_pdev = platform_device_register_simple(UGH_NAME, -1, NULL, 0);
-	if (IS_ERR(ugh_pdev)) {
-		rc = PTR_ERR(ugh_pdev);
-		goto unregister_driver;
-	}
-	hc = platform_get_drvdata(ugh_pdev);
-	if (!hc) {
-		rc = -ENODEV;
-		goto unregister_device;
-	}
-	rc = ugh_chardev_init(hc);
+	rc = ugh_add_controllers(controllers);
 	if (rc)
-		goto unregister_device;
+		goto del_controllers;
+	rc = ugh_chardev_init();
+	if (rc)
+		goto del_controllers;
 	rc = register_pm_notifier(&ugh_pm_nb);
 	if (rc) {
 		ugh_chardev_exit();
-		goto unregister_device;
+		goto del_controllers;
 	}
 	return 0;
 
-unregister_device:
-	platform_device_unregister(ugh_pdev);
-unregister_driver:
+del_controllers:
+	ugh_del_controllers();
 	platform_driver_unregister(&ugh_driver);
 	return rc;
 }
@@ -592,7 +656,7 @@ static void __exit ugh_exit(void)
 {
 	unregister_pm_notifier(&ugh_pm_nb);
 	ugh_chardev_exit();
-	platform_device_unregister(ugh_pdev);
+	ugh_del_controllers();
 	platform_driver_unregister(&ugh_driver);
 }
 

@@ -80,7 +80,7 @@ static int ugh_rx_connect(struct ugh_session *sess, const char __user *buf,
 	if (rec.hdr.flags || rec.hdr.id || rec.reserved)
 		return -EINVAL;
 
-	spin_lock_irqsave(&sess->hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	if (sess->port) {
 		rc = -EISCONN;
 	} else {
@@ -89,7 +89,7 @@ static int ugh_rx_connect(struct ugh_session *sess, const char __user *buf,
 			sess->notices |= UGH_N_PORT;
 	}
 	hcd = sess->hcd;
-	spin_unlock_irqrestore(&sess->hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	if (rc)
 		return rc;
 	usb_hcd_poll_rh_status(hcd);
@@ -105,7 +105,7 @@ static int ugh_rx_reset_done(struct ugh_session *sess, const struct ugh_rec *hdr
 
 	if (hdr->len != sizeof(*hdr) || hdr->flags)
 		return -EINVAL;
-	spin_lock_irqsave(&sess->hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	port = sess->port;
 	hcd = sess->hcd;
 	if (!port)
@@ -116,7 +116,7 @@ static int ugh_rx_reset_done(struct ugh_session *sess, const struct ugh_rec *hdr
 		ugh_port_reset_done(port, ugh_hub(hcd)->ss);
 	else
 		hcd = NULL;	/* an earlier reset, already superseded */
-	spin_unlock_irqrestore(&sess->hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	if (!rc && hcd)
 		usb_hcd_poll_rh_status(hcd);
 	return rc;
@@ -132,18 +132,18 @@ static int ugh_rx_streams_done(struct ugh_session *sess,
 	rc = ugh_rx_fixed(&rec, sizeof(rec), buf, len);
 	if (rc)
 		return rc;
-	spin_lock_irqsave(&sess->hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	if (sess->port)
 		rc = ugh_streams_answer(sess->port, &rec);
 	else
 		rc = -ENOTCONN;
-	spin_unlock_irqrestore(&sess->hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	return rc;
 }
 
 /*
  * Check a completion against its URB. On success sets *data_len, the
- * bytes of IN data the record must carry. hc->lock held.
+ * bytes of IN data the record must carry. ugh_lock held.
  */
 static int ugh_complete_check(struct urb *urb, const struct ugh_complete *rec,
 			      const struct ugh_iso_result *iso, u32 *data_len)
@@ -239,30 +239,30 @@ static int ugh_rx_complete(struct ugh_session *sess, const char __user *buf,
 		}
 	}
 
-	spin_lock_irqsave(&sess->hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	u = ugh_urb_find(sess, rec.hdr.id);
 	if (!u) {
 		/* Given back already (unlinked, or an earlier connection). */
 		rc = rec.hdr.id && rec.hdr.id <= sess->next_id ? 0 : -EINVAL;
-		spin_unlock_irqrestore(&sess->hc->lock, flags);
+		spin_unlock_irqrestore(&ugh_lock, flags);
 		goto out;
 	}
 	rc = ugh_complete_check(u->urb, &rec, iso, &data_len);
 	if (!rc && len != UGH_ALIGN(fixed + data_len))
 		rc = -EINVAL;
 	if (rc) {
-		spin_unlock_irqrestore(&sess->hc->lock, flags);
+		spin_unlock_irqrestore(&ugh_lock, flags);
 		goto out;
 	}
 	list_del(&u->item.node);
 	u->state = UGH_U_CLAIMED;
-	spin_unlock_irqrestore(&sess->hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 
 	rc = ugh_complete_apply(u->urb, &rec, iso, buf + fixed);
 
-	spin_lock_irqsave(&sess->hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	ugh_urb_retire(u);
-	spin_unlock_irqrestore(&sess->hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	ugh_urb_giveback(u, rc ? -EPROTO : rec.status);
 out:
 	kfree(iso);

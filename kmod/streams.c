@@ -32,14 +32,14 @@ static u32 ugh_ep_bit(u8 addr)
 }
 
 /* Nothing outstanding at the frontend. */
-static bool ugh_streams_idle(struct ugh_hc *hc, struct ugh_port *port)
+static bool ugh_streams_idle(struct ugh_port *port)
 {
 	unsigned long flags;
 	bool idle;
 
-	spin_lock_irqsave(&hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	idle = !port->sreq.nr;
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	return idle;
 }
 
@@ -52,7 +52,6 @@ static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 {
 	unsigned long timeout = READ_ONCE(streams_timeout) * HZ;
 	struct ugh_hub *hub = ugh_hub(hcd);
-	struct ugh_hc *hc = hub->hc;
 	struct ugh_streams_wait w;
 	struct ugh_streams_req *req;
 	struct ugh_port *port;
@@ -76,8 +75,8 @@ static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 
 	mutex_lock(&port->streams_mutex);
 	/* The frontend still has a request given up on: its answer first. */
-	wait_event_timeout(port->sreq_idle, ugh_streams_idle(hc, port), timeout);
-	spin_lock_irqsave(&hc->lock, flags);
+	wait_event_timeout(port->sreq_idle, ugh_streams_idle(port), timeout);
+	spin_lock_irqsave(&ugh_lock, flags);
 	if (!port->sess || udev->state == USB_STATE_NOTATTACHED) {
 		rc = -ENODEV;
 	} else if (req->nr) {
@@ -94,7 +93,7 @@ static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 		wake_up_interruptible(&port->sess->wait);
 		rc = 0;
 	}
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	if (rc)
 		goto out;
 
@@ -106,7 +105,7 @@ static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 		wait_for_completion_timeout(&w.done, timeout);
 
 	/* Answered (or failed) unless still waited for: decided here. */
-	spin_lock_irqsave(&hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	if (req->waiter == &w) {
 		req->waiter = NULL;	/* outstanding until its answer */
 		unanswered = true;
@@ -114,7 +113,7 @@ static int ugh_streams_ask(struct usb_hcd *hcd, struct usb_device *udev,
 	} else {
 		rc = w.status ? w.status : w.granted;
 	}
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 out:
 	mutex_unlock(&port->streams_mutex);
 	if (unanswered)
@@ -166,7 +165,7 @@ int ugh_free_streams(struct usb_hcd *hcd, struct usb_device *udev,
 
 /*
  * The outstanding request of port as a record for the reader, if it was
- * not read yet. hc->lock held. Returns its length, 0 if none.
+ * not read yet. ugh_lock held. Returns its length, 0 if none.
  */
 size_t ugh_streams_notice(struct ugh_port *port, struct ugh_streams *rec)
 {
@@ -184,7 +183,7 @@ size_t ugh_streams_notice(struct ugh_port *port, struct ugh_streams *rec)
 	return rec->hdr.len;
 }
 
-/* None outstanding: the next caller may ask. hc->lock held. */
+/* None outstanding: the next caller may ask. ugh_lock held. */
 static void ugh_streams_idle_now(struct ugh_port *port)
 {
 	memset(&port->sreq, 0, sizeof(port->sreq));
@@ -195,7 +194,7 @@ static void ugh_streams_idle_now(struct ugh_port *port)
  * The frontend's answer (lengths checked by the caller) to the outstanding
  * request, read already; any other is refused, as is a grant outside 1 to
  * the ids asked. A grant nobody waits for any more is taken back by a
- * free, outstanding in its place. hc->lock held.
+ * free, outstanding in its place. ugh_lock held.
  */
 int ugh_streams_answer(struct ugh_port *port,
 		       const struct ugh_streams_done *rec)
@@ -228,7 +227,7 @@ int ugh_streams_answer(struct ugh_port *port,
 }
 
 /*
- * The session on port ends: its request fails, whoever asked it. hc->lock
+ * The session on port ends: its request fails, whoever asked it. ugh_lock
  * held.
  */
 void ugh_streams_fail(struct ugh_port *port)

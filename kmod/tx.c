@@ -16,9 +16,9 @@ bool ugh_tx_pending(struct ugh_session *sess)
 	unsigned long flags;
 	bool pending;
 
-	spin_lock_irqsave(&sess->hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	pending = sess->notices || !list_empty(&sess->queue);
-	spin_unlock_irqrestore(&sess->hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	return pending;
 }
 
@@ -31,7 +31,7 @@ union ugh_notice {
 
 /*
  * Take the most urgent notice into note (header, a port or a streams
- * record). hc->lock held. Returns its length, 0 if none is pending.
+ * record). ugh_lock held. Returns its length, 0 if none is pending.
  */
 static size_t ugh_tx_notice(struct ugh_session *sess, union ugh_notice *note)
 {
@@ -46,7 +46,7 @@ static size_t ugh_tx_notice(struct ugh_session *sess, union ugh_notice *note)
 		rec->hdr.len = sizeof(*rec);
 		rec->version = UGH_VERSION;
 		rec->busnum = sess->hcd->self.busnum;
-		rec->portnum = sess->port - sess->hc->ports[ugh_hub(sess->hcd)->ss] + 1;
+		rec->portnum = ugh_port_number(sess->hcd, sess->port);
 		rec->speed = sess->port->speed;
 		return rec->hdr.len;
 	}
@@ -110,7 +110,7 @@ static void ugh_submit_fill(struct ugh_urb *u, struct ugh_submit *rec,
 		memcpy(rec->setup, urb->setup_packet, sizeof(rec->setup));
 }
 
-/* Copy a claimed URB's submission to the reader. hc->lock not held. */
+/* Copy a claimed URB's submission to the reader. ugh_lock not held. */
 static int ugh_submit_copy(struct ugh_urb *u, const struct ugh_submit *rec,
 			   char __user *buf)
 {
@@ -148,11 +148,11 @@ static void ugh_submit_done(struct ugh_session *sess, struct ugh_urb *u, int rc)
 	unsigned long flags;
 	int status = -ESHUTDOWN;
 
-	spin_lock_irqsave(&sess->hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	if (!rc && u->conn == sess->conn && !u->urb->unlinked) {
 		u->state = UGH_U_INFLIGHT;
 		list_add_tail(&u->item.node, &sess->inflight);
-		spin_unlock_irqrestore(&sess->hc->lock, flags);
+		spin_unlock_irqrestore(&ugh_lock, flags);
 		return;
 	}
 	if (rc)
@@ -160,13 +160,12 @@ static void ugh_submit_done(struct ugh_session *sess, struct ugh_urb *u, int rc)
 	else if (u->conn == sess->conn)
 		ugh_urb_cancel_notice(sess, u->item.id);
 	ugh_urb_retire(u);
-	spin_unlock_irqrestore(&sess->hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	ugh_urb_giveback(u, status);
 }
 
 ssize_t ugh_tx_read(struct ugh_session *sess, char __user *buf, size_t count)
 {
-	struct ugh_hc *hc = sess->hc;
 	union ugh_notice note;
 	struct ugh_submit rec;
 	struct ugh_item *it;
@@ -176,14 +175,14 @@ ssize_t ugh_tx_read(struct ugh_session *sess, char __user *buf, size_t count)
 	int rc;
 
 	for (;;) {
-		spin_lock_irqsave(&hc->lock, flags);
+		spin_lock_irqsave(&ugh_lock, flags);
 		if (sess->notices) {
 			if (count - done < sizeof(note)) {
-				spin_unlock_irqrestore(&hc->lock, flags);
+				spin_unlock_irqrestore(&ugh_lock, flags);
 				return done ? done : -EMSGSIZE;
 			}
 			len = ugh_tx_notice(sess, &note);
-			spin_unlock_irqrestore(&hc->lock, flags);
+			spin_unlock_irqrestore(&ugh_lock, flags);
 			if (copy_to_user(buf + done, &note, len))
 				return done ? done : -EFAULT;
 			done += len;
@@ -192,16 +191,16 @@ ssize_t ugh_tx_read(struct ugh_session *sess, char __user *buf, size_t count)
 		it = list_first_entry_or_null(&sess->queue, struct ugh_item,
 					      node);
 		if (!it) {
-			spin_unlock_irqrestore(&hc->lock, flags);
+			spin_unlock_irqrestore(&ugh_lock, flags);
 			break;
 		}
 		if (it->kind == UGH_I_UNLINK) {
 			if (count - done < sizeof(rec.hdr)) {
-				spin_unlock_irqrestore(&hc->lock, flags);
+				spin_unlock_irqrestore(&ugh_lock, flags);
 				return done ? done : -EMSGSIZE;
 			}
 			list_del(&it->node);
-			spin_unlock_irqrestore(&hc->lock, flags);
+			spin_unlock_irqrestore(&ugh_lock, flags);
 			memset(&rec.hdr, 0, sizeof(rec.hdr));
 			rec.hdr.type = UGH_K_UNLINK;
 			rec.hdr.len = sizeof(rec.hdr);
@@ -215,13 +214,13 @@ ssize_t ugh_tx_read(struct ugh_session *sess, char __user *buf, size_t count)
 		u = container_of(it, struct ugh_urb, item);
 		len = ugh_submit_len(u->urb);
 		if (count - done < len) {
-			spin_unlock_irqrestore(&hc->lock, flags);
+			spin_unlock_irqrestore(&ugh_lock, flags);
 			return done ? done : -EMSGSIZE;
 		}
 		list_del(&it->node);
 		u->state = UGH_U_CLAIMED;
 		ugh_submit_fill(u, &rec, len);
-		spin_unlock_irqrestore(&hc->lock, flags);
+		spin_unlock_irqrestore(&ugh_lock, flags);
 		rc = ugh_submit_copy(u, &rec, buf + done);
 		ugh_submit_done(sess, u, rc);
 		if (rc)

@@ -41,7 +41,6 @@ static bool ugh_urb_set_address(struct urb *urb)
 int ugh_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags)
 {
 	struct ugh_hub *hub = ugh_hub(hcd);
-	struct ugh_hc *hc = hub->hc;
 	struct ugh_session *sess;
 	struct ugh_port *port;
 	struct ugh_urb *u;
@@ -64,7 +63,7 @@ int ugh_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags)
 	if (!u)
 		return -ENOMEM;
 
-	spin_lock_irqsave(&hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	port = ugh_dev_port(hub, urb->dev);
 	sess = port ? port->sess : NULL;
 	if (!sess) {
@@ -76,7 +75,7 @@ int ugh_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags)
 		goto refuse;
 	if (ugh_urb_set_address(urb)) {
 		usb_hcd_unlink_urb_from_ep(hcd, urb);
-		spin_unlock_irqrestore(&hc->lock, flags);
+		spin_unlock_irqrestore(&ugh_lock, flags);
 		kfree(u);
 		usb_hcd_giveback_urb(hcd, urb, 0);
 		return 0;
@@ -91,16 +90,16 @@ int ugh_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags)
 	urb->hcpriv = u;
 	list_add_tail(&u->item.node, &sess->queue);
 	wake_up_interruptible(&sess->wait);
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	return 0;
 
 refuse:
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	kfree(u);
 	return rc;
 }
 
-/* Queue a cancel notice for URB id. hc->lock held; best effort. */
+/* Queue a cancel notice for URB id. ugh_lock held; best effort. */
 void ugh_urb_cancel_notice(struct ugh_session *sess, u64 id)
 {
 	struct ugh_item *it;
@@ -116,29 +115,28 @@ void ugh_urb_cancel_notice(struct ugh_session *sess, u64 id)
 
 int ugh_urb_dequeue(struct usb_hcd *hcd, struct urb *urb, int status)
 {
-	struct ugh_hc *hc = ugh_hub(hcd)->hc;
 	struct ugh_urb *u;
 	unsigned long flags;
 	int rc;
 
-	spin_lock_irqsave(&hc->lock, flags);
+	spin_lock_irqsave(&ugh_lock, flags);
 	rc = usb_hcd_check_unlink_urb(hcd, urb, status);
 	u = urb->hcpriv;
 	if (rc || !u || u->state == UGH_U_CLAIMED) {
 		/* A claimed URB is given back by its claimer. */
-		spin_unlock_irqrestore(&hc->lock, flags);
+		spin_unlock_irqrestore(&ugh_lock, flags);
 		return rc;
 	}
 	if (u->state == UGH_U_INFLIGHT)
 		ugh_urb_cancel_notice(u->sess, u->item.id);
 	list_del(&u->item.node);
 	ugh_urb_retire(u);
-	spin_unlock_irqrestore(&hc->lock, flags);
+	spin_unlock_irqrestore(&ugh_lock, flags);
 	ugh_urb_giveback(u, status);
 	return 0;
 }
 
-/* The in-flight URB of sess with this id, NULL if none. hc->lock held. */
+/* The in-flight URB of sess with this id, NULL if none. ugh_lock held. */
 struct ugh_urb *ugh_urb_find(struct ugh_session *sess, u64 id)
 {
 	struct ugh_item *it;
@@ -155,7 +153,7 @@ struct ugh_urb *ugh_urb_find(struct ugh_session *sess, u64 id)
  * otherwise. A URB of usb_sg_init() has no linear buffer but the pages of
  * its sg list, walked here a page at a time (mapped, sleeping is allowed).
  * The caller checked off + len against transfer_buffer_length; the walk
- * stops at the list's end in any case. hc->lock not held.
+ * stops at the list's end in any case. ugh_lock not held.
  */
 static int ugh_urb_copy(struct urb *urb, u32 off, char __user *ubuf, u32 len,
 			bool in)
@@ -219,7 +217,7 @@ void ugh_urb_retire(struct ugh_urb *u)
 	u->urb->hcpriv = NULL;
 }
 
-/* Give a retired URB back and free its record. hc->lock not held. */
+/* Give a retired URB back and free its record. ugh_lock not held. */
 void ugh_urb_giveback(struct ugh_urb *u, int status)
 {
 	usb_hcd_giveback_urb(u->hcd, u->urb, status);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The module's shared state: one controller (a USB 2 and a
- * USB 3 root hub over the same ports count), its ports, the sessions (one
- * per open of the character device) and the URB records. One spinlock, the
- * controller's, guards all of it.
+ * The module's shared state: the controllers (each a USB 2 and a USB 3
+ * root hub over the same ports count), their ports, the sessions (one per
+ * open of the character device, on a port of any controller) and the URB
+ * records. One spinlock, ugh_lock, guards all of it, whatever the
+ * controller: a session finds its port on any of them, and the USB core
+ * already takes one global lock for every URB (hcd_urb_list_lock).
  */
 #ifndef USBGATE_HCD_H
 #define USBGATE_HCD_H
@@ -20,6 +22,7 @@
 
 #define UGH_NAME	"usbgate_hcd"
 #define UGH_MAX_PORTS	15	/* a USB 3 root hub has at most 15 */
+#define UGH_MAX_HCS	16	/* two buses each, of the USB core's 64 */
 
 struct ugh_session;
 
@@ -62,8 +65,8 @@ struct ugh_hub {
 	int ss;			/* index in hc->ports: 0 USB 2, 1 USB 3 */
 };
 
+/* One controller: platform device usbgate_hcd.N, drvdata. */
 struct ugh_hc {
-	spinlock_t lock;
 	struct usb_hcd *hcd[2];	/* [0] USB 2 (primary), [1] USB 3 (shared) */
 	unsigned int nports;
 	struct ugh_port ports[2][UGH_MAX_PORTS];
@@ -105,7 +108,6 @@ struct ugh_urb {
 };
 
 struct ugh_session {
-	struct ugh_hc *hc;
 	struct ugh_port *port;	/* NULL until UGH_F_CONNECT */
 	struct usb_hcd *hcd;	/* the root hub of port */
 	u64 conn;		/* connection number, bumped on detach */
@@ -117,9 +119,11 @@ struct ugh_session {
 };
 
 /* hcd.c */
+extern spinlock_t ugh_lock;
 struct ugh_hub *ugh_hub(struct usb_hcd *hcd);
+unsigned int ugh_port_number(struct usb_hcd *hcd, struct ugh_port *port);
 int ugh_port_attach(struct ugh_session *sess, enum usb_device_speed speed);
-void ugh_port_gone(struct ugh_hc *hc, struct ugh_port *port, bool ss);
+void ugh_port_gone(struct ugh_port *port, bool ss);
 void ugh_port_reset_done(struct ugh_port *port, bool ss);
 
 /* streams.c */
@@ -158,7 +162,7 @@ ssize_t ugh_rx_write(struct ugh_session *sess, const char __user *buf,
 void ugh_session_detach(struct ugh_session *sess);
 
 /* chardev.c */
-int ugh_chardev_init(struct ugh_hc *hc);
+int ugh_chardev_init(void);
 void ugh_chardev_exit(void);
 
 #endif /* USBGATE_HCD_H */

@@ -271,6 +271,24 @@ vm_start() {
 		qa+=(-netdev "$net" -device "virtio-net-pci,netdev=un0,mac=52:54:00:10:00:01,romfile=")
 	fi
 
+	# A virtio-serial device tells the guest of its ports (added, name,
+	# host end open) through 32 buffers and drops what does not fit: with
+	# max_ports raised past its 31, ports came without their names; with
+	# 24 a device, B's ports past the 8th never heard that their host end
+	# was open (reads gave end-of-file). So 12 ports a device (the agent's
+	# and the ctl port first), more devices for more. The guest's init
+	# waits for all tb_vports of them.
+	local -a vs=(-device virtio-serial-pci,id=vs0)
+	local nvp=2 b
+	for ((i = 0; i < ${#qa[@]}; i++)); do
+		[[ ${qa[i]} == virtserialport,bus=vs0.0,* ]] || continue
+		b=$((nvp / 12))
+		nvp=$((nvp + 1))
+		((b)) || continue
+		((nvp % 12 == 1)) && vs+=(-device "virtio-serial-pci,id=vs$b")
+		qa[i]=${qa[i]/bus=vs0.0/bus=vs$b.0}
+	done
+
 	mkfifo "$d/req"
 	: >"$d/resp.log"
 	: >"$VM_OUTDIR/$name.console.log"
@@ -278,10 +296,10 @@ vm_start() {
 	qemu-system-x86_64 -name "$name" -accel tcg -M q35 -m "$mem" -smp 1 \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-kernel "$kdir/vmlinux" -initrd "$initrd" \
-		-append "console=ttyS0 loglevel=5 panic=-1 tb_name=$name$append" \
+		-append "console=ttyS0 loglevel=5 panic=-1 tb_name=$name tb_vports=$nvp$append" \
 		-chardev "file,id=con,path=$VM_OUTDIR/$name.console.log" -serial chardev:con \
 		-monitor "unix:$d/mon.sock,server=on,wait=off" \
-		-device virtio-serial-pci,id=vs0 \
+		"${vs[@]}" \
 		-chardev "socket,id=agent,path=$d/agent.sock,server=on,wait=off" \
 		-device virtserialport,bus=vs0.0,chardev=agent,name=tb.agent \
 		-chardev "socket,id=ctl,path=$d/ctl.sock,server=on,wait=off" \
@@ -453,7 +471,8 @@ vm_run() {
 }
 
 # vm_run_bg NAME 'shell command': start the command in the background in
-# the guest (own session; stdout+stderr to a log) and print a job id.
+# the guest (own session; stdout+stderr to a log: tb_bg in tb.sh) and print
+# a job id.
 vm_run_bg() {
 	local name=$1 cmd=$2 job
 	job=j$(date +%s%N | tail -c 8)$RANDOM
@@ -462,10 +481,26 @@ vm_run_bg() {
 cat >/tmp/bg/$job.sh <<'__TB_EOF__'
 $cmd
 __TB_EOF__
-setsid sh -c '. /usr/lib/testbed/tb.sh; (. /tmp/bg/$job.sh); echo \$? >/tmp/bg/$job.rc.tmp; mv /tmp/bg/$job.rc.tmp /tmp/bg/$job.rc' \
-	>/tmp/bg/$job.log 2>&1 </dev/null &
-echo \$! >/tmp/bg/$job.pid" >/dev/null || return 1
+tb_bg $job" >/dev/null || return 1
 	echo "$job"
+}
+
+# vm_run_bg_each NAME JOB COUNT 'shell command': start COUNT background jobs
+# in one request, named JOB0 to JOB<COUNT-1>, each running the command with
+# $i set to its number (the vm_bg_* helpers take these names).
+vm_run_bg_each() {
+	local name=$1 job=$2 n=$3 cmd=$4
+	printf '%s\n' "$cmd" >"$VM_RUNDIR/$name.$job.cmd"
+	vm_run -t 30 "$name" "
+cat >/tmp/bg/$job.each <<'__TB_EOF__'
+$cmd
+__TB_EOF__
+i=0
+while [ \$i -lt $n ]; do
+	{ echo i=\$i; cat /tmp/bg/$job.each; } >/tmp/bg/$job\$i.sh
+	tb_bg $job\$i
+	i=\$((i + 1))
+done" >/dev/null
 }
 
 # vm_bg_pid NAME JOB: the guest pid of the job (also its process group).

@@ -14,15 +14,15 @@ UG_HCD=${UG_HCD:-vhci}
 source "$VM_DIR/kmod.sh"
 
 # ug_boot [A-OPTS...] -- [B-OPTS...]: boot A (sys-usb) and B (AppVM) joined
-# by the usbgate.0-3 ports.
+# by the usbgate.0-3 ports (usbgate.0 to UG_LINKS-1 if set).
 ug_boot() {
 	local a=() b=() side=a arg
 	for arg in "$@"; do
 		if [[ $arg == -- ]]; then side=b; continue; fi
 		if [[ $side == a ]]; then a+=("$arg"); else b+=("$arg"); fi
 	done
-	vm_start_ok A --link ab:server "${a[@]}"
-	vm_start_ok B --link ab:client "${b[@]}"
+	vm_start_ok A --link "ab:server:${UG_LINKS:-4}" "${a[@]}"
+	vm_start_ok B --link "ab:client:${UG_LINKS:-4}" "${b[@]}"
 	if [[ $UG_HCD == usbgate ]]; then
 		kmod_load B
 	else
@@ -62,12 +62,15 @@ ug_attach() {
 	fail "device $sel did not enumerate in B within 30 s: $(tail -n 2 <<<"$log" | tr '\n' ' ')"
 }
 
-# ug_signal NAME JOB SIGNAL: signal the job's program itself (the direct
-# children of the job's wrapper shell), not the wrapper, so that the job's
-# exit status is still recorded.
+# ug_signal NAME 'JOB...' SIGNAL: signal each job's program itself (the
+# direct children of the job's wrapper shell), not the wrapper, so that the
+# job's exit status is still recorded. One pass over /proc for all of them.
 ug_signal() {
-	vm_run -t 10 "$1" "w=\$(cat /tmp/bg/$2.pid); for p in /proc/[0-9]*; do
-		[ \"\$(cut -d' ' -f4 \$p/stat 2>/dev/null)\" = \"\$w\" ] && kill -$3 \${p#/proc/}; done; true"
+	vm_run -t 10 "$1" "w=' '; for j in $2; do read -r x </tmp/bg/\$j.pid; w=\"\$w\$x \"; done
+	for p in /proc/[0-9]*; do
+		read -r _ _ _ pp _ 2>/dev/null <\$p/stat || continue
+		case \$w in *\" \$pp \"*) kill -$3 \${p#/proc/} ;; esac
+	done; true"
 }
 
 # ug_detach [WANT-FRONTEND-STATUS] [WANT-BACKEND-STATUS]: stop the frontend

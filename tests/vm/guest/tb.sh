@@ -189,36 +189,44 @@ __node_in() { # SYSDEV KIND
 	esac 2>/dev/null | sed 's|.*/||; s|^card||'
 }
 
+__node_of() { # SYSDEV KIND
+	_nn=$(__node_in "$1" "$2" | head -n1)
+	[ -n "$_nn" ] || return 1
+	case $2 in
+	sound) echo "$_nn" ;;
+	input) echo "/dev/input/$_nn" ;;
+	*) echo "/dev/$_nn" ;;
+	esac
+}
+
 __node_find() { # VID:PID KIND
 	for _sd in $(usb_devs "$1"); do
-		_nn=$(__node_in "$_sd" "$2" | head -n1)
-		if [ -n "$_nn" ]; then
-			case $2 in
-			sound) echo "$_nn" ;;
-			input) echo "/dev/input/$_nn" ;;
-			*) echo "/dev/$_nn" ;;
-			esac
-			return 0
-		fi
+		__node_of "$_sd" "$2" && return 0
 	done
 	return 1
+}
+
+__node_wait() { # FIND-FUNCTION DEVICE KIND SECONDS
+	_un_n=$(($4 * 10))
+	while ! "$1" "$2" "$3"; do
+		_un_n=$((_un_n - 1))
+		[ $_un_n -le 0 ] && { echo "tb: no $3 node for $2" >&2; return 1; }
+		sleep 0.1
+	done
+	_un_node=$("$1" "$2" "$3")
+	case $3 in sound) return 0 ;; esac
+	wait_for 5 test -e "$_un_node" || { echo "tb: $_un_node missing" >&2; return 1; }
 }
 
 # usb_node VID:PID KIND [SECONDS]: wait for the device node of a device:
 # KIND block -> /dev/sdX, hidraw -> /dev/hidrawN, tty -> /dev/ttyACMn or
 # /dev/ttyUSBn, input -> /dev/input/eventN, sound -> ALSA card number,
 # usbdev -> /dev/bus/usb/BBB/DDD (not the copy exported by usbip-host).
-usb_node() {
-	_un_n=$((${3:-20} * 10))
-	while ! __node_find "$1" "$2"; do
-		_un_n=$((_un_n - 1))
-		[ $_un_n -le 0 ] && { echo "tb: no $2 node for $1" >&2; return 1; }
-		sleep 0.1
-	done
-	_un_node=$(__node_find "$1" "$2")
-	case $2 in sound) return 0 ;; esac
-	wait_for 5 test -e "$_un_node" || { echo "tb: $_un_node missing" >&2; return 1; }
-}
+usb_node() { __node_wait __node_find "$1" "$2" "${3:-20}"; }
+
+# usb_node_at SYSDEV KIND [SECONDS]: usb_node for the device at SYSDEV
+# (several devices with one VID:PID).
+usb_node_at() { __node_wait __node_of "$1" "$2" "${3:-20}"; }
 
 # dd_rate_mbs DD-ARGS...: run GNU dd and print the rate in MB/s (10^6).
 dd_rate_mbs() {
@@ -253,12 +261,13 @@ drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
 # storage_roundtrip DEV MB: write MB MiB of random data to DEV with
 # O_DIRECT, drop the caches, read it back with O_DIRECT; prints
-# "<sha256 written> <sha256 read>".
+# "<sha256 written> <sha256 read>". Several disks may run it at once.
 storage_roundtrip() {
-	gdd if=/dev/urandom of=/run/rt.data bs=1M count="$2" status=none || return 1
-	_src=$(sha256sum /run/rt.data | cut -d' ' -f1)
-	gdd if=/run/rt.data of="$1" bs=1M oflag=direct conv=fsync status=none || return 1
-	rm -f /run/rt.data
+	_rt=/run/rt.${1##*/}.data
+	gdd if=/dev/urandom of="$_rt" bs=1M count="$2" status=none || return 1
+	_src=$(sha256sum "$_rt" | cut -d' ' -f1)
+	gdd if="$_rt" of="$1" bs=1M oflag=direct conv=fsync status=none || return 1
+	rm -f "$_rt"
 	drop_caches
 	_dst=$(gdd if="$1" bs=1M count="$2" iflag=direct status=none | sha256sum | cut -d' ' -f1)
 	echo "$_src $_dst"
@@ -293,6 +302,15 @@ port_send() {
 	gdd if=/run/port.tx of="/dev/virtio-ports/$1" bs=64k status=none || return 1
 	sha256sum /run/port.tx | cut -d' ' -f1
 	rm -f /run/port.tx
+}
+
+# tb_bg JOB: run /tmp/bg/JOB.sh in the background in its own session (the
+# process group the host's vm_bg_kill signals): output in /tmp/bg/JOB.log,
+# its pid in JOB.pid, its exit status in JOB.rc once it ends (vm_run_bg).
+tb_bg() {
+	setsid sh -c ". /usr/lib/testbed/tb.sh; (. /tmp/bg/$1.sh); echo \$? >/tmp/bg/$1.rc.tmp; mv /tmp/bg/$1.rc.tmp /tmp/bg/$1.rc" \
+		>"/tmp/bg/$1.log" 2>&1 </dev/null &
+	echo $! >"/tmp/bg/$1.pid"
 }
 
 # tb_pkill GLOB [SIGNAL]: signal every process whose command line matches

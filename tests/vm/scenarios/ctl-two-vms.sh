@@ -23,7 +23,7 @@ deny'
 	vm_ok C "usb_node 1209:0001 block 30" "the disk in C"
 	local disk=$VM_OUT
 	vm_ok C 'usb_devs 1209:0001' "the gadget's device in C"
-	[[ $VM_OUT == */platform/usbgate_hcd/* ]] ||
+	[[ $VM_OUT == */platform/usbgate_hcd.*/* ]] ||
 		fail "C's import is not on usbgate_hcd (the default --hcd auto): $VM_OUT"
 	VM_OUT=$disk
 	vm_ok_t 60 C "gdd if=$VM_OUT bs=1M count=4 iflag=direct status=none | wc -c" "reading the disk in C"
