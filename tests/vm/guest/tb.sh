@@ -189,44 +189,36 @@ __node_in() { # SYSDEV KIND
 	esac 2>/dev/null | sed 's|.*/||; s|^card||'
 }
 
-__node_of() { # SYSDEV KIND
-	_nn=$(__node_in "$1" "$2" | head -n1)
-	[ -n "$_nn" ] || return 1
-	case $2 in
-	sound) echo "$_nn" ;;
-	input) echo "/dev/input/$_nn" ;;
-	*) echo "/dev/$_nn" ;;
-	esac
-}
-
 __node_find() { # VID:PID KIND
 	for _sd in $(usb_devs "$1"); do
-		__node_of "$_sd" "$2" && return 0
+		_nn=$(__node_in "$_sd" "$2" | head -n1)
+		if [ -n "$_nn" ]; then
+			case $2 in
+			sound) echo "$_nn" ;;
+			input) echo "/dev/input/$_nn" ;;
+			*) echo "/dev/$_nn" ;;
+			esac
+			return 0
+		fi
 	done
 	return 1
-}
-
-__node_wait() { # FIND-FUNCTION DEVICE KIND SECONDS
-	_un_n=$(($4 * 10))
-	while ! "$1" "$2" "$3"; do
-		_un_n=$((_un_n - 1))
-		[ $_un_n -le 0 ] && { echo "tb: no $3 node for $2" >&2; return 1; }
-		sleep 0.1
-	done
-	_un_node=$("$1" "$2" "$3")
-	case $3 in sound) return 0 ;; esac
-	wait_for 5 test -e "$_un_node" || { echo "tb: $_un_node missing" >&2; return 1; }
 }
 
 # usb_node VID:PID KIND [SECONDS]: wait for the device node of a device:
 # KIND block -> /dev/sdX, hidraw -> /dev/hidrawN, tty -> /dev/ttyACMn or
 # /dev/ttyUSBn, input -> /dev/input/eventN, sound -> ALSA card number,
 # usbdev -> /dev/bus/usb/BBB/DDD (not the copy exported by usbip-host).
-usb_node() { __node_wait __node_find "$1" "$2" "${3:-20}"; }
-
-# usb_node_at SYSDEV KIND [SECONDS]: usb_node for the device at SYSDEV
-# (several devices with one VID:PID).
-usb_node_at() { __node_wait __node_of "$1" "$2" "${3:-20}"; }
+usb_node() {
+	_un_n=$((${3:-20} * 10))
+	while ! __node_find "$1" "$2"; do
+		_un_n=$((_un_n - 1))
+		[ $_un_n -le 0 ] && { echo "tb: no $2 node for $1" >&2; return 1; }
+		sleep 0.1
+	done
+	_un_node=$(__node_find "$1" "$2")
+	case $2 in sound) return 0 ;; esac
+	wait_for 5 test -e "$_un_node" || { echo "tb: $_un_node missing" >&2; return 1; }
+}
 
 # dd_rate_mbs DD-ARGS...: run GNU dd and print the rate in MB/s (10^6).
 dd_rate_mbs() {
