@@ -145,7 +145,8 @@ run_child(const struct fe_attach_opts *o, int priv, pid_t parent, int kmod)
 	err = fe_session_run(s, &got_stop, o->timeout_ms);
 	log_warnx("session ended: %s (%s); %llu URBs, %llu unlinks, "
 	    "%llu bytes in, %llu bytes out, %llu resets, %llu bulk streams, "
-	    "input packets dropped on overflow: %llu interrupt, %llu iso",
+	    "input packets dropped on overflow: %llu interrupt, %llu iso, "
+	    "iso packets failed in sys-usb: %llu",
 	    s->detail, fe_strerror(err),
 	    (unsigned long long)s->stats.urbs,
 	    (unsigned long long)s->stats.unlinks,
@@ -154,7 +155,8 @@ run_child(const struct fe_attach_opts *o, int priv, pid_t parent, int kmod)
 	    (unsigned long long)s->stats.resets,
 	    (unsigned long long)s->stats.streams,
 	    (unsigned long long)s->stats.int_dropped,
-	    (unsigned long long)s->stats.iso_dropped);
+	    (unsigned long long)s->stats.iso_dropped,
+	    (unsigned long long)s->stats.iso_failed);
 	log_info("URB turnaround p50 %llu us, p99 %llu us; %llu polls, "
 	    "%llu channel reads", (unsigned long long)fe_lat_percentile(
 	    &s->stats, 50), (unsigned long long)fe_lat_percentile(&s->stats, 99),

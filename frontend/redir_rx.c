@@ -531,6 +531,8 @@ cb_iso_packet(void *priv, uint64_t id,
 		usbredirparser_free_packet_data(s->parser, data);
 		return;
 	}
+	if (untrusted->status != usb_redir_success)
+		s->stats.iso_failed++;
 	push_input(s, e, FE_ISO_QUEUE, data, (uint32_t)data_len,
 	    untrusted->status, &s->stats.iso_dropped);
 	fe_ep_pump(s, FE_EP2I(ep));

@@ -139,6 +139,7 @@ struct fe_stats {
 	uint64_t bytes_out;
 	uint64_t int_dropped;
 	uint64_t iso_dropped;
+	uint64_t iso_failed;		/* iso IN packets sys-usb sent failed */
 	uint64_t resets;		/* AppVM port resets made real */
 	uint64_t streams;		/* bulk stream ids granted (kmod) */
 };

@@ -886,6 +886,38 @@ START_TEST(iso_in_descriptors_longer_than_the_urb_are_refused)
 }
 END_TEST
 
+/*
+ * An iso packet that failed in sys-usb (a status other than success) fills
+ * its slot of the URB as an error and is counted, apart from the packets
+ * dropped on overflow: where a webcam's lost frames went.
+ */
+START_TEST(iso_packet_failed_in_sys_usb_is_counted)
+{
+	static const uint32_t desc[2][2] = { { 0, 64 }, { 64, 64 } };
+	struct usb_redir_iso_packet_header h = { .endpoint = 0x84,
+	    .length = 64 };
+	uint8_t pkt[64], data[128];
+	struct ret ret;
+
+	memset(pkt, 0xcd, sizeof(pkt));
+	start_session();
+	connect_device();
+	vhci_submit_iso_in(61, 4, 128, 2, desc);
+	peer_expect(usb_redir_start_iso_stream);
+	usbredirparser_send_iso_packet(P.p, 0, &h, pkt, 64);
+	h.status = usb_redir_ioerror;
+	h.length = 0;
+	usbredirparser_send_iso_packet(P.p, 0, &h, NULL, 0);
+	peer_pump(0);
+	ret = vhci_ret(data, sizeof(data));
+	ck_assert_uint_eq(ret.seqnum, 61);
+	stop_thread();
+	ck_assert_uint_eq(S->stats.iso_failed, 1);
+	ck_assert_uint_eq(S->stats.iso_dropped, 0);
+	ck_assert_int_eq(finish(), FE_E_STOPPED);
+}
+END_TEST
+
 /* Bytes buffered as input on endpoint index i, counted from the ring. */
 static uint64_t
 queued_bytes(int i)
@@ -1821,6 +1853,7 @@ unit_suite(void)
 	tcase_add_test(tc, latency_percentiles_come_from_the_histogram);
 	tcase_add_test(tc, port_reset_of_a_configured_device_becomes_a_real_reset);
 	tcase_add_test(tc, iso_in_descriptors_longer_than_the_urb_are_refused);
+	tcase_add_test(tc, iso_packet_failed_in_sys_usb_is_counted);
 	tcase_add_test(tc, iso_flood_is_bounded_by_bytes);
 	tcase_add_loop_test(tc, hostile_backend_never_gets_a_malformed_answer_to_vhci,
 	    0, 8);
