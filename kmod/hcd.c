@@ -5,13 +5,12 @@
  * USB 2 root hub and a USB 3 root hub (ports set by the "ports"
  * parameter), the hc_driver and the root hub emulation (port status, port
  * reset and suspend, which become requests to the session on the port),
- * the choice of a free port on any controller for a session, and the
- * refusal of system sleep while a session holds a port on any of them.
+ * the choice of a free port on any controller for a session, and a port
+ * parked for system sleep (sleep.c) hidden from its hub.
  */
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
-#include <linux/suspend.h>
 #include <linux/timekeeping.h>
 #include <asm/unaligned.h>
 
@@ -27,11 +26,12 @@ MODULE_PARM_DESC(controllers,
 		 "controllers, each with a USB 2 and a USB 3 root hub, 1 to 16 (default 1)");
 
 DEFINE_SPINLOCK(ugh_lock);
+bool ugh_sleeping;
 
 /* Set at load, before the character device exists; read-only after. */
 static struct platform_device *ugh_pdevs[UGH_MAX_HCS];
-static struct ugh_hc *ugh_hcs[UGH_MAX_HCS];
-static unsigned int ugh_nr_hcs;
+struct ugh_hc *ugh_hcs[UGH_MAX_HCS];
+unsigned int ugh_nr_hcs;
 
 /* Port status change bits (wPortChange, shifted as in ugh_port.status). */
 #define UGH_C_MASK	0xffff0000u
@@ -87,6 +87,24 @@ unsigned int ugh_port_number(struct usb_hcd *hcd, struct ugh_port *port)
 }
 
 /*
+ * What the hub sees on a port: a device connected (enabled by its reset)
+ * or nothing, with the connect change either way. ugh_lock held.
+ */
+static void ugh_port_plug(struct ugh_port *port, bool ss, bool connected)
+{
+	if (connected) {
+		port->status &= ugh_power_bit(ss);
+		port->status |= USB_PORT_STAT_CONNECTION;
+	} else {
+		port->status &= ugh_power_bit(ss) | UGH_C_MASK;
+	}
+	port->status |= UGH_C(USB_PORT_STAT_C_CONNECTION);
+	if (ss)
+		ugh_set_link(port, connected ? USB_SS_PORT_LS_U0 :
+				   USB_SS_PORT_LS_RX_DETECT);
+}
+
+/*
  * Bind a free port of a root hub matching speed to sess: the first one, on
  * the first controller that has one. Called with ugh_lock held; the caller
  * polls the root hub after unlocking. -EBUSY when every controller's ports
@@ -113,11 +131,9 @@ found:
 	port->sess = sess;
 	port->speed = speed;
 	port->resets = 0;
-	port->status &= ugh_power_bit(ss);
-	port->status |= USB_PORT_STAT_CONNECTION |
-			UGH_C(USB_PORT_STAT_C_CONNECTION);
-	if (ss)
-		ugh_set_link(port, USB_SS_PORT_LS_U0);
+	port->parked = ugh_sleeping;
+	if (!port->parked)
+		ugh_port_plug(port, ss, true);
 	sess->port = port;
 	sess->hcd = hc->hcd[ss];
 	return 0;
@@ -128,10 +144,20 @@ void ugh_port_gone(struct ugh_port *port, bool ss)
 {
 	port->sess = NULL;
 	port->speed = USB_SPEED_UNKNOWN;
-	port->status &= ugh_power_bit(ss) | UGH_C_MASK;
-	port->status |= UGH_C(USB_PORT_STAT_C_CONNECTION);
-	if (ss)
-		ugh_set_link(port, USB_SS_PORT_LS_RX_DETECT);
+	if (!port->parked)
+		ugh_port_plug(port, ss, false);
+	port->parked = false;
+}
+
+/*
+ * Hide the device on a port from its hub for system sleep, or show it
+ * again; the session keeps the port. ugh_lock held; the caller polls the
+ * root hub after unlocking.
+ */
+void ugh_port_park(struct ugh_port *port, bool ss, bool park)
+{
+	port->parked = park;
+	ugh_port_plug(port, ss, !park);
 }
 
 /* End a port reset: the frontend answered, or nothing is attached. */
@@ -465,45 +491,6 @@ static const struct hc_driver ugh_hc_driver = {
 	.free_streams = ugh_free_streams,
 };
 
-/*
- * System sleep with a device on a port cannot work: the frontend serving
- * the port is a user process, frozen before any device is suspended, and
- * the device's drivers still need it then (sd flushes the disk's cache;
- * the hub reads the device's status when it resumes it). Measured without
- * this: sd's SYNCHRONIZE CACHE waited 77 s on the frozen frontend, the
- * suspend failed and the device was lost. So sleep is refused while a
- * session holds a port on any controller, before anything is frozen, and
- * every session goes on untouched; detach the devices first (vhci_hcd
- * refuses too).
- */
-static int ugh_pm_notify(struct notifier_block *nb, unsigned long action,
-			 void *data)
-{
-	unsigned int used = 0, h, i;
-	struct ugh_hc *hc;
-	unsigned long flags;
-
-	if (action != PM_SUSPEND_PREPARE && action != PM_HIBERNATION_PREPARE)
-		return NOTIFY_DONE;
-	spin_lock_irqsave(&ugh_lock, flags);
-	for (h = 0; h < ugh_nr_hcs; h++) {
-		hc = ugh_hcs[h];
-		for (i = 0; i < hc->nports; i++)
-			used += !!hc->ports[0][i].sess +
-				!!hc->ports[1][i].sess;
-	}
-	spin_unlock_irqrestore(&ugh_lock, flags);
-	if (!used)
-		return NOTIFY_DONE;
-	pr_info(UGH_NAME ": system sleep refused: %u port(s) in use; detach their devices first\n",
-		used);
-	return notifier_from_errno(-EBUSY);
-}
-
-static struct notifier_block ugh_pm_nb = {
-	.notifier_call = ugh_pm_notify,
-};
-
 static int ugh_probe(struct platform_device *pdev)
 {
 	struct ugh_hc *hc;
@@ -639,7 +626,7 @@ static int __init ugh_init(void)
 	rc = ugh_chardev_init();
 	if (rc)
 		goto del_controllers;
-	rc = register_pm_notifier(&ugh_pm_nb);
+	rc = ugh_sleep_init();
 	if (rc) {
 		ugh_chardev_exit();
 		goto del_controllers;
@@ -654,7 +641,7 @@ del_controllers:
 
 static void __exit ugh_exit(void)
 {
-	unregister_pm_notifier(&ugh_pm_nb);
+	ugh_sleep_exit();
 	ugh_chardev_exit();
 	ugh_del_controllers();
 	platform_driver_unregister(&ugh_driver);

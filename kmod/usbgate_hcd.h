@@ -52,6 +52,7 @@ struct ugh_port {
 	u32 status;		/* wPortStatus | wPortChange << 16 */
 	enum usb_device_speed speed;
 	struct ugh_session *sess;	/* NULL while nothing is attached */
+	bool parked;		/* sess's device hidden for system sleep */
 	u64 resets;		/* reset requests sent since connect */
 	struct mutex streams_mutex;	/* one caller asks at a time */
 	struct ugh_streams_req sreq;	/* the one outstanding, if nr */
@@ -120,10 +121,14 @@ struct ugh_session {
 
 /* hcd.c */
 extern spinlock_t ugh_lock;
+extern bool ugh_sleeping;	/* between sleep's prepare and its end */
+extern struct ugh_hc *ugh_hcs[UGH_MAX_HCS];	/* read-only once loaded */
+extern unsigned int ugh_nr_hcs;
 struct ugh_hub *ugh_hub(struct usb_hcd *hcd);
 unsigned int ugh_port_number(struct usb_hcd *hcd, struct ugh_port *port);
 int ugh_port_attach(struct ugh_session *sess, enum usb_device_speed speed);
 void ugh_port_gone(struct ugh_port *port, bool ss);
+void ugh_port_park(struct ugh_port *port, bool ss, bool park);
 void ugh_port_reset_done(struct ugh_port *port, bool ss);
 
 /* streams.c */
@@ -160,6 +165,10 @@ ssize_t ugh_rx_write(struct ugh_session *sess, const char __user *buf,
 
 /* event.c: the one teardown */
 void ugh_session_detach(struct ugh_session *sess);
+
+/* sleep.c: ports parked for system sleep */
+int ugh_sleep_init(void);
+void ugh_sleep_exit(void);
 
 /* chardev.c */
 int ugh_chardev_init(void);
