@@ -198,6 +198,30 @@ apply_udev_props(struct udev_device *ud, struct usbdev *d)
 		clean_copy(d->auto_attach, sizeof(d->auto_attach), v);
 }
 
+/*
+ * The usb_device at syspath as usbdev_list() lists it: 0 with *d read and
+ * udev's properties applied, or -1 for one it never lists.
+ */
+static int
+examine(struct udev *udev, const char *syspath, struct usbdev *d)
+{
+	struct udev_device *ud;
+
+	/* Never re-export what another VM lent us. */
+	if (strstr(syspath, "/vhci_hcd") != NULL)
+		return -1;
+	if (usbdev_from_syspath(syspath, d) != USBDEV_OK)
+		return -1;
+	if (d->cls == 0x09)
+		return -1;	/* hubs (root hubs are no bus ids) */
+	ud = udev_device_new_from_syspath(udev, syspath);
+	if (ud != NULL) {
+		apply_udev_props(ud, d);
+		udev_device_unref(ud);
+	}
+	return 0;
+}
+
 int
 usbdev_list(struct usbdev **out, size_t *count, int include_hidden)
 {
@@ -222,22 +246,10 @@ usbdev_list(struct usbdev **out, size_t *count, int include_hidden)
 	udev_enumerate_add_match_property(en, "DEVTYPE", "usb_device");
 	udev_enumerate_scan_devices(en);
 	udev_list_entry_foreach(le, udev_enumerate_get_list_entry(en)) {
-		const char *path = udev_list_entry_get_name(le);
-		struct udev_device *ud;
 		struct usbdev d;
 
-		/* Never re-export what another VM lent us. */
-		if (strstr(path, "/vhci_hcd") != NULL)
+		if (examine(udev, udev_list_entry_get_name(le), &d) < 0)
 			continue;
-		if (usbdev_from_syspath(path, &d) != USBDEV_OK)
-			continue;
-		if (d.cls == 0x09)
-			continue;	/* hubs (root hubs are no bus ids) */
-		ud = udev_device_new_from_syspath(udev, path);
-		if (ud != NULL) {
-			apply_udev_props(ud, &d);
-			udev_device_unref(ud);
-		}
 		if (!d.export_ok && !include_hidden)
 			continue;
 		if (cnt == cap) {
@@ -260,6 +272,36 @@ usbdev_list(struct usbdev **out, size_t *count, int include_hidden)
 	*out = arr;
 	*count = cnt;
 	return USBDEV_OK;
+}
+
+/*
+ * The device of a bus id read alone, as usbdev_list() would list it: 32
+ * backends started at once, each listing every device, spent 14 s apiece
+ * in the list on a one-vCPU guest. 0, or -1 (not there, or not listed):
+ * the caller then lists them all for its answer and the candidates.
+ */
+static int
+resolve_busid(const char *busid, struct usbdev *out)
+{
+	struct udev *udev = udev_new();
+	struct udev_device *ud;
+	const char *type, *syspath;
+	int rc = -1;
+
+	if (udev == NULL)
+		return -1;
+	ud = udev_device_new_from_subsystem_sysname(udev, "usb", busid);
+	if (ud != NULL) {
+		type = udev_device_get_devtype(ud);
+		syspath = udev_device_get_syspath(ud);
+		if (type != NULL && strcmp(type, "usb_device") == 0 &&
+		    syspath != NULL && examine(udev, syspath, out) == 0 &&
+		    out->export_ok)
+			rc = 0;
+		udev_device_unref(ud);
+	}
+	udev_unref(udev);
+	return rc;
 }
 
 /* VVVV, exactly four hex digits, as the n bytes at s. */
@@ -295,6 +337,8 @@ usbdev_resolve(const char *sel, struct usbdev *out, struct usbdev **cands,
 		if (serial != NULL)
 			serial++;
 	}
+	if (by_bus && resolve_busid(sel, out) == 0)
+		return USBDEV_OK;
 	rc = usbdev_list(&all, &n, 0);
 	if (rc < 0)
 		return rc;

@@ -485,6 +485,24 @@ tb_bg $job" >/dev/null || return 1
 	echo "$job"
 }
 
+# vm_run_bg_each NAME JOB COUNT 'shell command': start COUNT background jobs
+# in one request, named JOB0 to JOB<COUNT-1>, each running the command with
+# $i set to its number (the vm_bg_* helpers take these names).
+vm_run_bg_each() {
+	local name=$1 job=$2 n=$3 cmd=$4
+	printf '%s\n' "$cmd" >"$VM_RUNDIR/$name.$job.cmd"
+	vm_run -t 30 "$name" "
+cat >/tmp/bg/$job.each <<'__TB_EOF__'
+$cmd
+__TB_EOF__
+i=0
+while [ \$i -lt $n ]; do
+	{ echo i=\$i; cat /tmp/bg/$job.each; } >/tmp/bg/$job\$i.sh
+	tb_bg $job\$i
+	i=\$((i + 1))
+done" >/dev/null
+}
+
 # vm_bg_pid NAME JOB: the guest pid of the job (also its process group).
 vm_bg_pid() { vm_run -t 10 "$1" "cat /tmp/bg/$2.pid"; }
 

@@ -189,8 +189,9 @@ __node_in() { # SYSDEV KIND
 	esac 2>/dev/null | sed 's|.*/||; s|^card||'
 }
 
-__node_find() { # VID:PID KIND
-	for _sd in $(usb_devs "$1"); do
+__node_find() { # VID:PID|SYSDEV KIND
+	case $1 in /sys/*) _sds=$1 ;; *) _sds=$(usb_devs "$1") ;; esac
+	for _sd in $_sds; do
 		_nn=$(__node_in "$_sd" "$2" | head -n1)
 		if [ -n "$_nn" ]; then
 			case $2 in
@@ -204,7 +205,8 @@ __node_find() { # VID:PID KIND
 	return 1
 }
 
-# usb_node VID:PID KIND [SECONDS]: wait for the device node of a device:
+# usb_node VID:PID|SYSDEV KIND [SECONDS]: wait for the device node of a
+# device (the one at SYSDEV when several have its id):
 # KIND block -> /dev/sdX, hidraw -> /dev/hidrawN, tty -> /dev/ttyACMn or
 # /dev/ttyUSBn, input -> /dev/input/eventN, sound -> ALSA card number,
 # usbdev -> /dev/bus/usb/BBB/DDD (not the copy exported by usbip-host).
