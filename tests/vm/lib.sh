@@ -166,7 +166,8 @@ vm_port() {
 # ---------------------------------------------------------------------------
 # Starting and stopping
 
-# vm_start NAME [options]: boot a guest and wait until its agent answers.
+# vm_start NAME [options]: boot a guest and wait until its agent answers
+# (vm_launch, then vm_wait_up).
 #   --mem MB               guest memory (default 768)
 #   --link ID:server[:N[:PFX]]  N virtio-serial ports PFX.0..N-1 (default 4,
 #                          PFX usbgate; give A a second link to C another PFX)
@@ -191,14 +192,23 @@ vm_port() {
 #                          (e.g. packages installed into this guest only)
 # Returns 0 when the agent answered, 1 otherwise (the console log tells).
 vm_start() {
+	vm_launch "$@" && vm_wait_up "$1"
+}
+
+# vm_launch NAME [options]: start the guest's QEMU (vm_start's options) and
+# its agent relay, without waiting for the boot: guests launched one after
+# the other boot at the same time, and vm_wait_up waits for them. Returns
+# once the sockets this QEMU serves exist, so the client of a --link (or
+# --vport) it serves can be launched next, never before.
+vm_launch() {
 	local name=$1
 	shift
-	local d=$VM_RUNDIR/$name mem=768 append="" xhci=0 nics=0 i t0 id role n p pfx
+	local d=$VM_RUNDIR/$name mem=768 append="" xhci=0 nics=0 i id role n p pfx
 	local initrd=$TESTBED_SESSION/initrd.cpio
-	local -a qa=() hostfwd=()
+	local -a qa=() hostfwd=() socks=()
 	local kdir=$VM_CACHE/current
 	if [[ -d $d ]]; then
-		vm_alive "$name" && { vm_log "vm_start: $name is running"; return 1; }
+		vm_alive "$name" && { vm_log "vm_launch: $name is running"; return 1; }
 		rm -rf "$d" # stopped before: start afresh under the same name
 	fi
 	mkdir -p "$d"
@@ -213,12 +223,13 @@ vm_start() {
 				p=$VM_RUNDIR/link-$id.$i.sock
 				case $role in
 				server | loop)
+					socks+=("$p")
 					qa+=(-chardev "socket,id=lnk$id$i,path=$p,server=on,wait=off")
 					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=$pfx.$i") ;;
 				client)
 					qa+=(-chardev "socket,id=lnk$id$i,path=$p,reconnect=1")
 					qa+=(-device "virtserialport,bus=vs0.0,chardev=lnk$id$i,name=$pfx.$i") ;;
-				*) vm_log "vm_start: --link $2: role must be server, client or loop"; return 1 ;;
+				*) vm_log "vm_launch $name: --link $2: role must be server, client or loop"; return 1 ;;
 				esac
 				if [[ $role == loop ]]; then
 					qa+=(-chardev "socket,id=lnp$id$i,path=$p,reconnect=1")
@@ -229,6 +240,7 @@ vm_start() {
 		--vport)
 			IFS=: read -r id role n <<<"$2"
 			if [[ $role == server ]]; then
+				socks+=("$VM_RUNDIR/$n.sock")
 				qa+=(-chardev "socket,id=vp$id,path=$VM_RUNDIR/$n.sock,server=on,wait=off")
 			else
 				qa+=(-chardev "socket,id=vp$id,path=$VM_RUNDIR/$n.sock,reconnect=1")
@@ -257,7 +269,7 @@ vm_start() {
 			cat "$initrd" "$2" >"$d/initrd.cpio" || return 1
 			initrd=$d/initrd.cpio
 			shift ;;
-		*) vm_log "vm_start: unknown option $1"; return 1 ;;
+		*) vm_log "vm_launch $name: unknown option $1"; return 1 ;;
 		esac
 		shift
 	done
@@ -292,7 +304,8 @@ vm_start() {
 	mkfifo "$d/req"
 	: >"$d/resp.log"
 	: >"$VM_OUTDIR/$name.console.log"
-	t0=$(date +%s.%N)
+	rm -f "${socks[@]}" # a link's sockets from a run of this VM before
+	date +%s.%N >"$d/boot.t0"
 	qemu-system-x86_64 -name "$name" -accel tcg -M q35 -m "$mem" -smp 1 \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-kernel "$kdir/vmlinux" -initrd "$initrd" \
@@ -306,13 +319,14 @@ vm_start() {
 		-device virtserialport,bus=vs0.0,chardev=ctl,name=usbgate.ctl \
 		"${qa[@]}" </dev/null >"$VM_OUTDIR/$name.qemu.log" 2>&1 &
 	echo $! >"$d/qemu.pid"
+	socks+=("$d/agent.sock" "$d/mon.sock" "$d/ctl.sock")
 	for ((i = 0; i < 100; i++)); do
-		[[ -S $d/agent.sock ]] && break
+		__vm_sockets "${socks[@]}" && break
 		vm_alive "$name" || break
 		sleep 0.1
 	done
-	if [[ ! -S $d/agent.sock ]]; then
-		vm_log "vm_start $name: QEMU did not start: $(tail -n 3 "$VM_OUTDIR/$name.qemu.log")"
+	if ! __vm_sockets "${socks[@]}"; then
+		vm_log "vm_launch $name: QEMU did not start: $(tail -n 3 "$VM_OUTDIR/$name.qemu.log")"
 		return 1
 	fi
 	# The relay keeps one connection to the agent port for the VM's life:
@@ -322,21 +336,53 @@ vm_start() {
 	__vm_watch "$name" &
 	echo $! >"$d/watch.pid"
 	disown -a 2>/dev/null
-	for ((i = 0; i < VM_BOOT_TIMEOUT * 2; i++)); do
-		printf 'PING %s\n' "$i" >"$d/req"
-		sleep 0.5
-		grep -q '^PONG ' "$d/resp.log" && break
-		if ! vm_alive "$name"; then
-			vm_log "vm_start $name: the VM died during boot"
-			return 1
-		fi
+}
+
+# __vm_sockets PATH...: 0 when every PATH is a socket.
+__vm_sockets() {
+	local p
+	for p; do
+		[[ -S $p ]] || return 1
 	done
-	if ! grep -q '^PONG ' "$d/resp.log"; then
-		vm_log "vm_start $name: no agent after ${VM_BOOT_TIMEOUT}s"
-		return 1
-	fi
-	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", b - a }' >"$d/boot.secs"
-	vm_log "vm $name up in $(cat "$d/boot.secs") s"
+}
+
+# vm_wait_up NAME...: wait until the agent of each launched guest answers
+# (VM_BOOT_TIMEOUT seconds in all) and note how long each took to boot
+# ($VM_RUNDIR/NAME/boot.secs, "vm NAME up in S s"). Returns 1 at the first
+# guest that died or did not answer, with its name in VM_BOOT_FAILED.
+vm_wait_up() {
+	local name d i deadline=$((SECONDS + VM_BOOT_TIMEOUT))
+	local -a left=("$@") still
+	VM_BOOT_FAILED=""
+	# A PING every 0.5 s (they queue until the agent reads its port), the
+	# answers looked for every 0.1 s.
+	for ((i = 0; ${#left[@]}; i++)); do
+		still=()
+		for name in "${left[@]}"; do
+			d=$VM_RUNDIR/$name
+			if grep -q '^PONG ' "$d/resp.log"; then
+				awk -v a="$(cat "$d/boot.t0")" -v b="$(date +%s.%N)" \
+					'BEGIN { printf "%.1f\n", b - a }' >"$d/boot.secs"
+				vm_log "vm $name up in $(cat "$d/boot.secs") s"
+				continue
+			fi
+			if ! vm_alive "$name"; then
+				vm_log "vm_wait_up $name: the VM died during boot"
+				VM_BOOT_FAILED=$name
+				return 1
+			fi
+			if ((SECONDS >= deadline)); then
+				vm_log "vm_wait_up $name: no agent after ${VM_BOOT_TIMEOUT}s"
+				VM_BOOT_FAILED=$name
+				return 1
+			fi
+			((i % 5)) || printf 'PING %s\n' "$i" >"$d/req"
+			still+=("$name")
+		done
+		left=("${still[@]}")
+		((${#left[@]})) && sleep 0.1
+	done
+	return 0
 }
 
 # Kill the VM when its console shows an oops; leave a note for the runner.
@@ -370,31 +416,39 @@ vm_oops() {
 	fi
 }
 
-# vm_stop NAME: kill the guest (no clean shutdown is needed: nothing
-# persists) and its helper processes.
+# vm_stop NAME...: kill the guests (no clean shutdown is needed: nothing
+# persists) and their helper processes, all at once; SIGKILL for what still
+# runs after 3 s.
 vm_stop() {
-	local d=$VM_RUNDIR/$1 f pid i
-	for f in qemu relay watch; do
-		[[ -s $d/$f.pid ]] || continue
-		pid=$(cat "$d/$f.pid")
-		kill "$pid" 2>/dev/null || continue
-		for ((i = 0; i < 30; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
+	local n f i
+	local -a pids=()
+	for n; do
+		for f in qemu relay watch; do
+			[[ -s $VM_RUNDIR/$n/$f.pid ]] && pids+=("$(cat "$VM_RUNDIR/$n/$f.pid")")
 		done
-		kill -9 "$pid" 2>/dev/null
 	done
-	rm -f "$d"/{qemu,relay,watch}.pid
+	((${#pids[@]})) || return 0
+	kill "${pids[@]}" 2>/dev/null
+	for ((i = 0; i < 30; i++)); do
+		kill -0 "${pids[@]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "${pids[@]}" 2>/dev/null
+	for n; do
+		rm -f "$VM_RUNDIR/$n"/{qemu,relay,watch}.pid
+	done
 }
 
 # vm_stop_all: stop every guest of the current scenario (and its helper
 # processes started with vm_host_bg).
 vm_stop_all() {
 	local d pid
+	local -a names=()
 	[[ -n ${VM_RUNDIR:-} && -d $VM_RUNDIR ]] || return 0
 	for d in "$VM_RUNDIR"/*/; do
-		[[ -e $d/req ]] && vm_stop "$(basename "$d")"
+		[[ -e $d/req ]] && names+=("$(basename "$d")")
 	done
+	vm_stop "${names[@]}"
 	while read -r pid; do
 		kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null
 	done < <(cat "$VM_RUNDIR/hostbg.pids" 2>/dev/null)
@@ -620,7 +674,26 @@ VM_OUT=""
 
 # vm_start_ok NAME [options]: vm_start or fail.
 vm_start_ok() {
-	vm_start "$@" || fail "VM $1 did not boot: $(grep -m1 -E "$VM_OOPS_RE|Kernel panic" "$VM_OUTDIR/$1.console.log" 2>/dev/null || tail -n1 "$VM_OUTDIR/$1.console.log")"
+	vm_launch_ok "$@"
+	vm_up_ok "$1"
+}
+
+# vm_launch_ok NAME [options]: vm_launch or fail.
+vm_launch_ok() {
+	vm_launch "$@" || fail "VM $1 did not start: $(tail -n 1 "$VM_OUTDIR/$1.qemu.log" 2>/dev/null)"
+}
+
+# vm_up_ok NAME...: vm_wait_up or fail, naming the guest that did not boot.
+# Typical use, two guests booting at the same time (the server of a link
+# launched first):
+#	vm_launch_ok A --link ab:server
+#	vm_launch_ok B --link ab:client
+#	vm_up_ok A B
+vm_up_ok() {
+	local c
+	vm_wait_up "$@" && return 0
+	c=$VM_OUTDIR/$VM_BOOT_FAILED.console.log
+	fail "VM $VM_BOOT_FAILED did not boot: $(grep -m1 -E "$VM_OOPS_RE|Kernel panic" "$c" 2>/dev/null || tail -n1 "$c")"
 }
 
 # assert_eq WHAT EXPECTED ACTUAL

@@ -63,8 +63,9 @@ qb_boot() {
 		for ((k = 0; k < QB_NPORTS; k++)); do
 			opts+=(--vport "qrexec.exec.$k:server:qx-$v-exec.$k" --vport "qrexec.call.$k:server:qx-$v-call.$k")
 		done
-		vm_start_ok "$v" "${opts[@]}"
+		vm_launch_ok "$v" "${opts[@]}"
 	done
+	vm_up_ok A B
 	vm_ok B 'modprobe vhci-hcd' "loading vhci-hcd in B"
 	vm_ok A 'udc_init 4' "loading dummy_hcd in A"
 	qb_install A

@@ -14,9 +14,9 @@ CTL_BIN=$USBGATE_BUILDDIR/tools
 CTL_SOCK=$CTL_DOM0/gated.sock
 
 # ctl_boot [--c|--c-kmod] [A-OPTS...]: boot A and B (and C with --c or
-# --c-kmod) joined by their data links; vhci-hcd loaded in the AppVMs
-# (--c-kmod: usbgate_hcd instead in C, which has no vhci-hcd), dummy_hcd
-# with 4 controllers in A.
+# --c-kmod) at the same time, joined by their data links; vhci-hcd loaded
+# in the AppVMs (--c-kmod: usbgate_hcd instead in C, which has no
+# vhci-hcd), dummy_hcd with 4 controllers in A.
 ctl_boot() {
 	local with_c=0 c_kmod=0
 	case ${1:-} in
@@ -24,14 +24,17 @@ ctl_boot() {
 	--c-kmod) with_c=1 c_kmod=1; shift ;;
 	esac
 	if ((with_c)); then
-		vm_start_ok A --link ab:server --link ac:server:4:usbgate-c "$@"
+		vm_launch_ok A --link ab:server --link ac:server:4:usbgate-c "$@"
+		vm_launch_ok B --link ab:client
+		vm_launch_ok C --link ac:client
+		vm_up_ok A B C
 	else
-		vm_start_ok A --link ab:server "$@"
+		vm_launch_ok A --link ab:server "$@"
+		vm_launch_ok B --link ab:client
+		vm_up_ok A B
 	fi
-	vm_start_ok B --link ab:client
 	vm_ok B 'modprobe vhci-hcd' "loading vhci-hcd in B"
 	if ((with_c)); then
-		vm_start_ok C --link ac:client
 		if ((c_kmod)); then
 			source "$VM_DIR/kmod.sh"
 			kmod_load C

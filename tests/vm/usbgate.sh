@@ -14,15 +14,17 @@ UG_HCD=${UG_HCD:-vhci}
 source "$VM_DIR/kmod.sh"
 
 # ug_boot [A-OPTS...] -- [B-OPTS...]: boot A (sys-usb) and B (AppVM) joined
-# by the usbgate.0-3 ports (usbgate.0 to UG_LINKS-1 if set).
+# by the usbgate.0-3 ports (usbgate.0 to UG_LINKS-1 if set), both at the
+# same time.
 ug_boot() {
 	local a=() b=() side=a arg
 	for arg in "$@"; do
 		if [[ $arg == -- ]]; then side=b; continue; fi
 		if [[ $side == a ]]; then a+=("$arg"); else b+=("$arg"); fi
 	done
-	vm_start_ok A --link "ab:server:${UG_LINKS:-4}" "${a[@]}"
-	vm_start_ok B --link "ab:client:${UG_LINKS:-4}" "${b[@]}"
+	vm_launch_ok A --link "ab:server:${UG_LINKS:-4}" "${a[@]}"
+	vm_launch_ok B --link "ab:client:${UG_LINKS:-4}" "${b[@]}"
+	vm_up_ok A B
 	if [[ $UG_HCD == usbgate ]]; then
 		kmod_load B
 	else

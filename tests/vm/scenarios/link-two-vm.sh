@@ -1,7 +1,8 @@
 # tests/vm/scenarios/link-two-vm.sh: two guests joined by 4 virtio-serial ports usbgate.0-3 and a point-to-point network; data crosses every port intact in both directions, ping works
 scenario() {
-	vm_start_ok A --link ab:server --net ab:1
-	vm_start_ok B --link ab:client --net ab:2
+	vm_launch_ok A --link ab:server --net ab:1
+	vm_launch_ok B --link ab:client --net ab:2
+	vm_up_ok A B
 	local i j1 j2 sent got
 	for i in 0 1 2 3; do
 		for n in A B; do

@@ -60,8 +60,9 @@ scenario() {
 		deb_d=$(ls "$pk"/usbgate-dom0_*.deb) || fail "packages missing in $pk"
 	__pkg_stage "$deb_b" "$VM_RUNDIR/pkg-A.cpio"
 	__pkg_stage "$deb_f" "$VM_RUNDIR/pkg-B.cpio"
-	vm_start_ok A --link ab:server --initrd-add "$VM_RUNDIR/pkg-A.cpio"
-	vm_start_ok B --link ab:client --initrd-add "$VM_RUNDIR/pkg-B.cpio"
+	vm_launch_ok A --link ab:server --initrd-add "$VM_RUNDIR/pkg-A.cpio"
+	vm_launch_ok B --link ab:client --initrd-add "$VM_RUNDIR/pkg-B.cpio"
+	vm_up_ok A B
 
 	# dom0: the packaged usbgated and CLI, the shipped configuration with
 	# its paths under the unpacked root, plus this deployment's channels.

@@ -1,8 +1,9 @@
 # tests/vm/scenarios/usbgate-interop-qemu-guest.sh: usbgate-backend serves a usbredir guest nobody here wrote: QEMU's usb-redir device of VM B (raw usbredir over a virtio-serial port); the disk works in B, and when QEMU lets go the device returns to A's usb-storage
 scenario() {
 	source "$VM_DIR/usbgate.sh"
-	vm_start_ok A --vport tb.redir:server:redir
-	vm_start_ok B --xhci
+	vm_launch_ok A --vport tb.redir:server:redir
+	vm_launch_ok B --xhci
+	vm_up_ok A B
 	vm_ok B "modprobe vhci-hcd" "loading vhci-hcd in B (for the final check)"
 	vm_ok A 'udc_init 1 && gadget_storage 0 40' "creating the mass-storage gadget"
 	local busid=$VM_OUT

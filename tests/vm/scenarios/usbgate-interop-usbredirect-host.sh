@@ -2,8 +2,9 @@
 # timeout: 360
 scenario() {
 	source "$VM_DIR/usbgate.sh"
-	vm_start_ok A --hostfwd redir:4000
-	vm_start_ok B --user-net
+	vm_launch_ok A --hostfwd redir:4000
+	vm_launch_ok B --user-net
+	vm_up_ok A B
 	vm_ok B 'modprobe vhci-hcd' "loading vhci-hcd in B"
 	vm_ok A 'udc_init 1 && gadget_storage 0 40' "creating the mass-storage gadget"
 	local busid=$VM_OUT
