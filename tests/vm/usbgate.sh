@@ -1,7 +1,7 @@
 # tests/vm/usbgate.sh: helpers for scenarios that pass a device through
 # usbgate (backend in VM A, frontend in VM B, joined by a virtio-serial port).
 # Owns starting and ending one session and the checks every session must
-# pass when it ends: the device back on A's own driver, no vhci port left in
+# pass when it ends: the device back on A's own driver, no port left in use in
 # B, both processes gone with the expected status.
 # Sourced by scenarios after lib.sh.
 #
@@ -64,6 +64,24 @@ ug_attach() {
 	fail "device $sel did not enumerate in B within 30 s: $(tail -n 2 <<<"$log" | tr '\n' ' ')"
 }
 
+# ug_read_under_way DEV: read B's disk DEV over and over with direct I/O
+# until a read fails (job UG_RJOB); returns once 4 MiB are read, so that a
+# failure injected next lands in the middle of a transfer.
+ug_read_under_way() {
+	UG_RJOB=$(vm_run_bg B "while gdd if=$1 of=/dev/null bs=1M iflag=direct status=none; do :; done; exit 1") ||
+		fail "starting the reads in B"
+	vm_ok B "wait_for 30 sh -c 'read -r _ _ s _ </sys/block/${1#/dev/}/stat; test \$s -ge 8192'" \
+		"the reads of $1 in B did not start"
+}
+
+# ug_reads_ended: after an injected failure the reads of ug_read_under_way
+# fail within 30 s instead of waiting on URBs of a dead port.
+ug_reads_ended() {
+	vm_bg_wait B "$UG_RJOB" 30
+	[[ $? == 124 ]] && fail "the reads in B still wait on URBs of a dead port"
+	return 0
+}
+
 # ug_signal NAME 'JOB...' SIGNAL: signal each job's program itself (the
 # direct children of the job's wrapper shell), not the wrapper, so that the
 # job's exit status is still recorded. One pass over /proc for all of them.
@@ -99,21 +117,33 @@ ug_expect_end() {
 		fail "usbgate-backend ended with $rc, expected $2: $(vm_bg_log A "$UG_BJOB" | tail -n 2 | tr '\n' ' ')"
 }
 
+# ug_port_freed [SECONDS]: within SECONDS (10), no port of B's host
+# controller holds a device: no vhci port in use, or no device below a
+# usbgate_hcd root hub.
+ug_port_freed() {
+	local t=${1:-10}
+	if [[ $UG_HCD == usbgate ]]; then
+		vm_ok B "wait_for $t sh -c '! ls -d /sys/devices/platform/usbgate_hcd.*/usb*/*-[1-9]* 2>/dev/null'" \
+			"a usbgate_hcd port in B still has a device"
+		return
+	fi
+	vm_ok B "wait_for $t sh -c 'usbgate-frontend list | grep -qx \"no vhci port in use\"' || usbgate-frontend list" \
+		"vhci ports still in use in B"
+}
+
 # ug_check_returned BUSID DRIVER: after a session, A's driver owns the device
-# again and B has no vhci port left in use (usbgate_hcd: the device is gone
-# from B and the module unloads, so no session, port or URB holds it).
+# again and B has no port left in use; with usbgate_hcd the module then
+# unloads (no session, port or URB holds it; once, when several sessions
+# are checked in a row).
 ug_check_returned() {
 	vm_ok A "wait_for 10 test -e /sys/bus/usb/devices/$1:1.0/driver && basename \$(readlink /sys/bus/usb/devices/$1:1.0/driver)" \
 		"device $1 has no driver in A after the session"
 	assert_eq "driver of $1 in A after the session" "$2" "$VM_OUT"
-	if [[ $UG_HCD == usbgate ]]; then
-		vm_ok B "wait_for 10 eval '! test -e /sys/bus/usb/devices/$UG_BUSID'" \
-			"the usbgate_hcd port in B still has the device"
+	ug_port_freed
+	if [[ $UG_HCD == usbgate && -z ${UG_UNLOADED:-} ]]; then
 		kmod_unload B
-		return
+		UG_UNLOADED=1
 	fi
-	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"; usbgate-frontend list' \
-		"vhci ports still in use in B"
 }
 
 # ug_storage_again BUSID MIB: attach the storage gadget BUSID once more

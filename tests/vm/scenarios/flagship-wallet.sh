@@ -52,7 +52,7 @@ scenario() {
 	vm_ok_t 120 B 'tb-walletc ping -n 100' "round trips in B after the reset"
 
 	ug_detach 0 0
-	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci ports still in use in B"
+	ug_port_freed
 	vm_ok_t 60 A 'tb-walletc ping -n 50' "round trips in A after the session"
 	vm_bg_running A "$FL_WALLET_JOB" || fail "the wallet program in A died: $(vm_bg_log A "$FL_WALLET_JOB" | tail -n 3)"
 }

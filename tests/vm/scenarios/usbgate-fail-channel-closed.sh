@@ -13,12 +13,12 @@ scenario() {
 	UG_FJOB=$(vm_run_bg B "exec usbgate-frontend attach --channel dev:/dev/virtio-ports/usbgate.h") || fail "starting the frontend"
 	vm_ok_t 40 B "wait_for 30 sh -c 'grep -q attached: /tmp/bg/$UG_FJOB.log'" "the device did not enumerate in B"
 	vm_ok B "usb_node 1209:0001 block" "waiting for the disk in B"
-	vm_run_bg B "exec gdd if=$VM_OUT of=/dev/null bs=1M count=40 iflag=direct" >/dev/null || fail "starting a read in B"
-	sleep 1
+	ug_read_under_way "$VM_OUT"
 	kill "$rpid"
 	# Both ends see end-of-stream (the port's host side went away).
 	ug_expect_end 3 0
-	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"' "a vhci port is left in use in B"
+	ug_port_freed
+	ug_reads_ended
 	ug_check_returned "$busid" usb-storage
 	# dom0 sets up a new channel: the next session works.
 	vm_host_bg "$relay" >/dev/null

@@ -7,8 +7,7 @@ scenario() {
 	for who in child parent; do
 		ug_attach "$busid"
 		vm_ok B "usb_node 1209:0001 block" "waiting for the disk in B ($who)"
-		vm_run_bg B "exec gdd if=$VM_OUT of=/dev/null bs=1M count=40 iflag=direct" >/dev/null || fail "starting a read in B"
-		sleep 1
+		ug_read_under_way "$VM_OUT"
 		# The job's program is the parent; the session child is its child.
 		vm_ok A "w=\$(cat /tmp/bg/$UG_BJOB.pid); par=''; for p in /proc/[0-9]*; do
 			[ \"\$(cut -d' ' -f4 \$p/stat)\" = \"\$w\" ] && par=\${p#/proc/}; done
@@ -18,7 +17,8 @@ scenario() {
 			if [ $who = child ]; then kill -KILL \$chi; else kill -KILL \$par; fi" "killing the backend's $who"
 		# killed child: the parent reports it (1); killed parent: no status
 		ug_expect_end any any
-		vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "a vhci port is left in use in B ($who)"
+		ug_port_freed 15
+		ug_reads_ended
 		ug_check_returned "$busid" usb-storage
 	done
 	ug_attach "$busid"

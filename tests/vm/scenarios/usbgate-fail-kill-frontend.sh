@@ -7,10 +7,10 @@ scenario() {
 	ug_attach "$busid"
 	vm_ok B "usb_node 1209:0001 block" "waiting for the disk in B"
 	local dev=$VM_OUT
-	vm_run_bg B "exec gdd if=$dev of=/dev/null bs=1M count=40 iflag=direct" >/dev/null || fail "starting a read in B"
-	sleep 1
+	ug_read_under_way "$dev"
 	vm_ok B 'tb_pkill usbgate-frontend KILL' "killing the frontend"
-	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"' "a vhci port is left in use in B"
+	ug_port_freed
+	ug_reads_ended
 	ug_expect_end any 0
 	ug_check_returned "$busid" usb-storage
 	ug_storage_again "$busid" 8
