@@ -145,7 +145,7 @@ exit 1" "A not idle within $t s ($(soak_where))"
 __idle() {
 	d=\$(__dmn $CTL_FJOB_B)
 	[ -n \"\$d\" ] && [ -z \"\$(__kids \$d)\" ] && [ \"\$(__comm usbgate-fronten)\" = \"\$d\" ] &&
-		! usbgate-frontend list | grep -q ^port
+		vhci_idle
 }
 wait_for $t __idle && exit 0
 for p in \$(__comm usbgate-fronten); do echo \"\$p: \$(tr '\\0' ' ' </proc/\$p/cmdline) parent \$(cut -d' ' -f4 /proc/\$p/stat)\"; done >&2

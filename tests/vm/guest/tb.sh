@@ -283,6 +283,13 @@ usb_driver() {
 	basename "$(readlink "$_l/driver")"
 }
 
+# vhci_idle: vhci_hcd is loaded and none of its ports is in use (a check
+# that "usbgate-frontend list" shows no port would also pass with vhci_hcd
+# absent: the list fails).
+vhci_idle() {
+	usbgate-frontend list | grep -qx 'no vhci port in use'
+}
+
 # port_recv PORT BYTES: read BYTES from a virtio-serial port and print their
 # sha256 (run it before the sender: an unopened port applies back-pressure).
 port_recv() {

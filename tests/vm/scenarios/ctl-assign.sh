@@ -40,7 +40,7 @@ deny'
 	ctl_listed "^sys-usb:$st .*attached" && fail "assign attached at once: $(ctl_ug list)"
 	ctl_signal B "$CTL_FJOB_B" TERM
 	vm_bg_wait B "$CTL_FJOB_B" 15 || fail "the frontend daemon did not exit on SIGTERM"
-	vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci ports left after the frontend exited"
+	vm_ok B 'wait_for 15 vhci_idle' "vhci ports left after the frontend exited"
 	ctl_frontend B
 	ctl_wait 40 "storage auto-attached when B's frontend started" ctl_attached "$st" B
 	ctl_wait 40 "HID auto-attached when B's frontend started" ctl_attached "$hid" B
@@ -59,7 +59,7 @@ deny'
 	# dom0 restarts: the VMs' daemons notice on their ports, sys-usb
 	# publishes again, B says hello again, the assignments attach again.
 	ctl_gated_stop
-	vm_ok B 'wait_for 20 sh -c "! usbgate-frontend list | grep -q ^port"' "devices left in B while dom0 was away"
+	vm_ok B 'wait_for 20 vhci_idle' "devices left in B while dom0 was away"
 	ctl_gated_start
 	ctl_wait 40 "storage attached to B again after dom0 restarted" ctl_attached "$st" B
 	ctl_wait 40 "HID attached to B again after dom0 restarted" ctl_attached "$hid" B

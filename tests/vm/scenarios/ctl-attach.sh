@@ -37,7 +37,7 @@ deny' 'udev-auto-attach yes'
 
 	# Detach: gone from B, back on A's driver.
 	ctl_ok "detaching from B" detach B "sys-usb:$busid"
-	vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci port still in use in B after detach"
+	vm_ok B 'wait_for 15 vhci_idle' "vhci port still in use in B after detach"
 	vm_ok A "wait_for 15 test -e /sys/bus/usb/devices/$busid:1.0/driver && basename \$(readlink /sys/bus/usb/devices/$busid:1.0/driver)" \
 		"the storage gadget has no driver in A after detach"
 	assert_eq "driver of $busid in A after detach" usb-storage "$VM_OUT"

@@ -22,7 +22,7 @@ deny'
 	vm_ok A "kill -KILL $pid" "killing the backend daemon"
 	vm_bg_wait A "$CTL_BJOB" 20 >/dev/null
 	(($? == 137)) || fail "the backend daemon did not end by SIGKILL"
-	vm_ok B 'wait_for 30 sh -c "! usbgate-frontend list | grep -q ^port"' "B's port still in use after the backend's kill"
+	vm_ok B 'wait_for 30 vhci_idle' "B's port still in use after the backend's kill"
 	ctl_wait 30 "dom0 ends the session" eval "! ctl_attached '$busid' B"
 
 	ctl_backend

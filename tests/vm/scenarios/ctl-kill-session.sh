@@ -72,7 +72,7 @@ deny'
 	if grep -q -- "$s2 ended in sys-usb: .*local failure" "$VM_OUTDIR/usbgated.log"; then
 		fail "dom0 got the generic text, not sys-usb's cause: $(grep -- "$s2 ended in" "$VM_OUTDIR/usbgated.log")"
 	fi
-	vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci port still in use in B after the kill in A"
+	vm_ok B 'wait_for 15 vhci_idle' "vhci port still in use in B after the kill in A"
 	vm_ok A "wait_for 15 test -e /sys/bus/usb/devices/$s2:1.0/driver && basename \$(readlink /sys/bus/usb/devices/$s2:1.0/driver)" \
 		"the second gadget has no driver in A after the kill"
 	assert_eq "driver of the second gadget in A" usb-storage "$VM_OUT"

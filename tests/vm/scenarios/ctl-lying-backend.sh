@@ -40,7 +40,7 @@ deny' 'data sys-usb B unix:/run/liar.sock dev:/dev/virtio-ports/usbgate.0'
 			grep -Eq '^lied: [0-9]+ interface descriptors, [1-9][0-9]* interface lists' "$VM_OUTDIR/liar-$mode.log" ||
 				fail "tb-liar told no lie in the interface list: $(cat "$VM_OUTDIR/liar-$mode.log")"
 		fi
-		vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci port still in use in B ($mode)"
+		vm_ok B 'wait_for 15 vhci_idle' "vhci port still in use in B ($mode)"
 		ctl_lie_count
 		read -r -a after <<<"$VM_OUT"
 		# Lying descriptors: the kernel started (and may have retried),

@@ -55,7 +55,7 @@ deny'
 	vm_ok B "tb-setalt $node 0 0" "SET_INTERFACE to the storage setting in B"
 	assert_eq "SET_INTERFACE 0/0 in B" ok "$VM_OUT"
 	ctl_ok "detaching the gadget" detach B "sys-usb:$busid"
-	vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci port still in use in B after detach"
+	vm_ok B 'wait_for 15 vhci_idle' "vhci port still in use in B after detach"
 	ctl_wait 15 "the gadget free again" eval "ctl_listed '^sys-usb:$busid ' && ! ctl_listed '^sys-usb:$busid .*attached'"
 
 	# 2. Every type must be storage: the keyboard setting denies it.

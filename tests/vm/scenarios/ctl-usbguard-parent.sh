@@ -25,7 +25,7 @@ __attach_detach() { # WHAT BUSID: attached to B, the disk seen, detached
 	ctl_ok "attaching the gadget to B ($1)" attach B "sys-usb:$2"
 	vm_ok B "usb_node 1209:0001 block 30" "the disk in B ($1)"
 	ctl_ok "detaching from B ($1)" detach B "sys-usb:$2"
-	vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci port still in use in B after detach ($1)"
+	vm_ok B 'wait_for 15 vhci_idle' "vhci port still in use in B after detach ($1)"
 }
 
 scenario() {

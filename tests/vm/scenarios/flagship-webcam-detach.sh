@@ -39,7 +39,7 @@ scenario() {
 	rc=$?
 	[[ $rc == 3 || $rc == 1 ]] || fail "capture in B after the unplug: exit $rc: $(vm_bg_log B "$job" | tail -n 2 | tr '\n' ' ')"
 	echo "webcam unplugged in A mid-stream: capture exit $rc: $(vm_bg_log B "$job" | tail -n 2 | tr '\n' ' ')" >&2
-	vm_ok B 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"; ! ls /dev/video* 2>/dev/null' \
+	vm_ok B 'wait_for 10 vhci_idle && ! ls /dev/video* 2>/dev/null' \
 		"B still has a vhci port or a video node after the unplug"
 	vm_ok A "wait_for 10 sh -c '! usb_devs $FL_CAM_VIDPID'" "the webcam is still in A after the unplug"
 	# Plugged back, it is A's again and streams.

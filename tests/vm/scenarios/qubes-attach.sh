@@ -37,7 +37,7 @@ scenario() {
 	assert_eq "x-pid after detach" "" "$(qd0_qdb sys-usb "qubesdb-read -q /qubes-usb-devices/$id/x-pid" 2>/dev/null)"
 	qb_driver_in_a "$busid"
 	assert_eq "driver of $busid in A after detach" usb-storage "$VM_OUT"
-	vm_ok B 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci port still in use in B after detach"
+	vm_ok B 'wait_for 15 vhci_idle' "vhci port still in use in B after detach"
 
 	# QUBES_USB_RESET=1 (80-qubes-usb-reset.rules): the backend resets the
 	# device before lending it. No udevd: write its database entry.

@@ -10,7 +10,7 @@ scenario() {
 
 	# Unplug in sys-usb while attached.
 	vm_ok A 'gadget_remove 0' "unplugging the storage gadget"
-	vm_ok B 'wait_for 30 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci port still in use in B after the unplug"
+	vm_ok B 'wait_for 30 vhci_idle' "vhci port still in use in B after the unplug"
 	qd0_wait_unlisted sys-usb "^$disk " 15
 	vm_ok A "wait_for 15 sh -c '! ls -d /run/usbgate-qubes/export-* 2>/dev/null'" "qubes.USB still runs in A after the unplug"
 	vm_ok B "wait_for 15 sh -c '! ls -d /run/usbgate-qubes/import-*/ 2>/dev/null'" "the import still runs in B after the unplug"
@@ -36,5 +36,5 @@ scenario() {
 	assert_eq "driver of $d1 in A after the hook" usb-storage "$VM_OUT"
 	qb_driver_in_a "$hid"
 	assert_eq "driver of $hid in A after the hook" usbhid "$VM_OUT"
-	vm_ok B 'wait_for 30 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci ports still in use in B after the hook"
+	vm_ok B 'wait_for 30 vhci_idle' "vhci ports still in use in B after the hook"
 }

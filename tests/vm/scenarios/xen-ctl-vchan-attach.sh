@@ -79,7 +79,7 @@ scenario() {
 		"the storage gadget listed by dom0"
 	__xv_attach "$busid" 2 32
 	out=$(__ug detach work "sys-usb:$busid") || fail "detaching sys-usb:$busid from work: $out"
-	vm_ok A 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci ports still in use after detach"
+	vm_ok A 'wait_for 15 vhci_idle' "vhci ports still in use after detach"
 	__xv_native "$busid" "after the session"
 	vm_bg_running A "$fjob" || fail "the frontend daemon died: $(vm_bg_log A "$fjob" | tail -n 3 | tr '\n' ' ')"
 	# work's domain released mid-transfer: the toolstack's RELEASE, then
@@ -100,7 +100,7 @@ scenario() {
 		"the session of work's old domain not reported ended"
 	vm_ok A "wait_for 15 test -e /tmp/bg/$rjob.rc" "the read of $dev still running after the release"
 	__xv_native "$busid" "after the release"
-	vm_ok A 'wait_for 15 sh -c "! usbgate-frontend list | grep -q ^port"' "a vhci port left in use after the release"
+	vm_ok A 'wait_for 15 vhci_idle' "a vhci port left in use after the release"
 	vm_bg_running A "$bjob" || fail "the backend daemon died with work's domain: $(vm_bg_log A "$bjob" | tail -n 3 | tr '\n' ' ')"
 	# work comes back as domain 3: usbgated connects to it by its name
 	vm_ok A "LD_LIBRARY_PATH=/usr/local/bin XENSTORED_PATH=/tmp/xen/d0.sock fakexenctl introduce 3 work" "introducing work as domain 3"

@@ -51,6 +51,6 @@ scenario() {
 	vm_ok A "wait_for 10 test -e /sys/bus/usb/devices/$busid:1.0/driver && basename \$(readlink /sys/bus/usb/devices/$busid:1.0/driver)" \
 		"device $busid has no driver after the session"
 	assert_eq "driver of $busid after the session" usb-storage "$VM_OUT"
-	vm_ok A 'wait_for 10 sh -c "! usbgate-frontend list | grep -q ^port"' "vhci ports still in use"
+	vm_ok A 'wait_for 10 vhci_idle' "vhci ports still in use"
 	: "$xjob"	# ends with the VM
 }
