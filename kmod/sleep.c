@@ -65,7 +65,9 @@ static void ugh_unbind(struct usb_device *udev)
 }
 
 /* Call fn on every root hub port of every controller. */
-static int ugh_each_port(int (*fn)(struct usb_hcd *hcd, unsigned int pn))
+static int ugh_each_port(int (*fn)(struct usb_hcd *hcd, unsigned int pn,
+				   unsigned long deadline),
+			 unsigned long deadline)
 {
 	unsigned int h, ss, i;
 	int rc;
@@ -73,7 +75,7 @@ static int ugh_each_port(int (*fn)(struct usb_hcd *hcd, unsigned int pn))
 	for (h = 0; h < ugh_nr_hcs; h++) {
 		for (ss = 0; ss < 2; ss++) {
 			for (i = 0; i < ugh_hcs[h]->nports; i++) {
-				rc = fn(ugh_hcs[h]->hcd[ss], i + 1);
+				rc = fn(ugh_hcs[h]->hcd[ss], i + 1, deadline);
 				if (rc)
 					return rc;
 			}
@@ -82,7 +84,8 @@ static int ugh_each_port(int (*fn)(struct usb_hcd *hcd, unsigned int pn))
 	return 0;
 }
 
-static int ugh_unbind_port(struct usb_hcd *hcd, unsigned int pn)
+static int ugh_unbind_port(struct usb_hcd *hcd, unsigned int pn,
+			   unsigned long deadline)
 {
 	struct usb_device *udev = ugh_child(hcd, pn);
 
@@ -93,16 +96,15 @@ static int ugh_unbind_port(struct usb_hcd *hcd, unsigned int pn)
 	return 0;
 }
 
-static unsigned long ugh_park_deadline;
-
 /* Wait until the USB core has removed the device on the port. */
-static int ugh_wait_gone(struct usb_hcd *hcd, unsigned int pn)
+static int ugh_wait_gone(struct usb_hcd *hcd, unsigned int pn,
+			 unsigned long deadline)
 {
 	struct usb_device *udev;
 
 	while ((udev = ugh_child(hcd, pn))) {
 		usb_put_dev(udev);
-		if (time_after(jiffies, ugh_park_deadline)) {
+		if (time_after(jiffies, deadline)) {
 			pr_warn(UGH_NAME ": system sleep refused: the device on bus %d port %u was not removed within %d ms\n",
 				hcd->self.busnum, pn, UGH_PARK_MS);
 			return -EBUSY;
@@ -149,15 +151,18 @@ static int ugh_sleep_prepare(void)
 	unsigned long flags;
 	int rc;
 
-	/* From here a connect is parked too. */
+	/*
+	 * From here a connect is parked too, so that no device binds drivers
+	 * after its port's unbinding below (ugh_park_all sets it again).
+	 */
 	spin_lock_irqsave(&ugh_lock, flags);
 	ugh_sleeping = true;
 	spin_unlock_irqrestore(&ugh_lock, flags);
 
-	ugh_each_port(ugh_unbind_port);
+	ugh_each_port(ugh_unbind_port, 0);
 	ugh_park_all(true);
-	ugh_park_deadline = jiffies + msecs_to_jiffies(UGH_PARK_MS);
-	rc = ugh_each_port(ugh_wait_gone);
+	rc = ugh_each_port(ugh_wait_gone,
+			   jiffies + msecs_to_jiffies(UGH_PARK_MS));
 	if (rc)
 		ugh_park_all(false);
 	return rc;
