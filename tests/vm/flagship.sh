@@ -19,10 +19,12 @@ fl_kv() {
 }
 
 # fl_cam_opts: vm_start options for A that plug a usb-redir device whose
-# chardev is the UNIX socket the webcam program connects to.
+# chardev is the UNIX socket the webcam program connects to. FL_REDIR_DEBUG
+# is its log level (QEMU's default 2; at 4 it logs each time it drops
+# buffered iso packets, "bufpq overflow", into A's qemu log).
 fl_cam_opts() {
 	printf '%s\n' --qemu -chardev --qemu "socket,id=cam,path=$VM_RUNDIR/cam.sock,server=on,wait=off" \
-		--usb "usb-redir,chardev=cam,id=cam0"
+		--usb "usb-redir,chardev=cam,id=cam0,debug=${FL_REDIR_DEBUG:-2}"
 }
 
 # fl_cam_start [ARGS...]: start the webcam program on the host (it lives
