@@ -64,10 +64,10 @@ static void ugh_unbind(struct usb_device *udev)
 	}
 }
 
-/* Call fn on every root hub port of every controller. */
+/* Call fn(hcd, port, arg) on every root hub port of every controller. */
 static int ugh_each_port(int (*fn)(struct usb_hcd *hcd, unsigned int pn,
-				   unsigned long deadline),
-			 unsigned long deadline)
+				   void *arg),
+			 void *arg)
 {
 	unsigned int h, ss, i;
 	int rc;
@@ -75,7 +75,7 @@ static int ugh_each_port(int (*fn)(struct usb_hcd *hcd, unsigned int pn,
 	for (h = 0; h < ugh_nr_hcs; h++) {
 		for (ss = 0; ss < 2; ss++) {
 			for (i = 0; i < ugh_hcs[h]->nports; i++) {
-				rc = fn(ugh_hcs[h]->hcd[ss], i + 1, deadline);
+				rc = fn(ugh_hcs[h]->hcd[ss], i + 1, arg);
 				if (rc)
 					return rc;
 			}
@@ -84,8 +84,7 @@ static int ugh_each_port(int (*fn)(struct usb_hcd *hcd, unsigned int pn,
 	return 0;
 }
 
-static int ugh_unbind_port(struct usb_hcd *hcd, unsigned int pn,
-			   unsigned long deadline)
+static int ugh_unbind_port(struct usb_hcd *hcd, unsigned int pn, void *arg)
 {
 	struct usb_device *udev = ugh_child(hcd, pn);
 
@@ -97,9 +96,9 @@ static int ugh_unbind_port(struct usb_hcd *hcd, unsigned int pn,
 }
 
 /* Wait until the USB core has removed the device on the port. */
-static int ugh_wait_gone(struct usb_hcd *hcd, unsigned int pn,
-			 unsigned long deadline)
+static int ugh_wait_gone(struct usb_hcd *hcd, unsigned int pn, void *arg)
 {
+	unsigned long deadline = *(unsigned long *)arg;
 	struct usb_device *udev;
 
 	while ((udev = ugh_child(hcd, pn))) {
@@ -114,15 +113,20 @@ static int ugh_wait_gone(struct usb_hcd *hcd, unsigned int pn,
 	return 0;
 }
 
-/* Park or show again every port in use, then let the hubs see it. */
-static unsigned int ugh_park_all(bool park)
+/*
+ * Park or show again every port in use, then let the hubs see it. Showing
+ * ends the sleep for connects too, under the same lock, so that none made
+ * meanwhile stays parked.
+ */
+static void ugh_park_all(bool park)
 {
 	struct ugh_port *port;
-	unsigned int h, ss, i, n = 0;
+	unsigned int h, ss, i;
 	unsigned long flags;
 
 	spin_lock_irqsave(&ugh_lock, flags);
-	ugh_sleeping = park;
+	if (!park)
+		ugh_sleeping = false;
 	for (h = 0; h < ugh_nr_hcs; h++) {
 		for (ss = 0; ss < 2; ss++) {
 			for (i = 0; i < ugh_hcs[h]->nports; i++) {
@@ -134,7 +138,6 @@ static unsigned int ugh_park_all(bool park)
 					ugh_hcs[h]->hcd[ss]->self.busnum,
 					i + 1, park ? "parked for system sleep" :
 					"shown again after system sleep");
-				n++;
 			}
 		}
 	}
@@ -143,26 +146,25 @@ static unsigned int ugh_park_all(bool park)
 		usb_hcd_poll_rh_status(ugh_hcs[h]->hcd[0]);
 		usb_hcd_poll_rh_status(ugh_hcs[h]->hcd[1]);
 	}
-	return n;
 }
 
 static int ugh_sleep_prepare(void)
 {
-	unsigned long flags;
+	unsigned long flags, deadline;
 	int rc;
 
 	/*
 	 * From here a connect is parked too, so that no device binds drivers
-	 * after its port's unbinding below (ugh_park_all sets it again).
+	 * after its port's unbinding below.
 	 */
 	spin_lock_irqsave(&ugh_lock, flags);
 	ugh_sleeping = true;
 	spin_unlock_irqrestore(&ugh_lock, flags);
 
-	ugh_each_port(ugh_unbind_port, 0);
+	ugh_each_port(ugh_unbind_port, NULL);
 	ugh_park_all(true);
-	rc = ugh_each_port(ugh_wait_gone,
-			   jiffies + msecs_to_jiffies(UGH_PARK_MS));
+	deadline = jiffies + msecs_to_jiffies(UGH_PARK_MS);
+	rc = ugh_each_port(ugh_wait_gone, &deadline);
 	if (rc)
 		ugh_park_all(false);
 	return rc;
