@@ -19,12 +19,21 @@ fl_kv() {
 }
 
 # fl_cam_opts: vm_start options for A that plug a usb-redir device whose
-# chardev is the UNIX socket the webcam program connects to. FL_REDIR_DEBUG
-# is its log level (QEMU's default 2; at 4 it logs each time it drops
-# buffered iso packets, "bufpq overflow", into A's qemu log).
+# chardev is the UNIX socket the webcam program connects to. Its log level
+# 4 (QEMU's default is 2) logs each time it drops buffered iso packets
+# into A's qemu log (fl_redir_drops).
 fl_cam_opts() {
 	printf '%s\n' --qemu -chardev --qemu "socket,id=cam,path=$VM_RUNDIR/cam.sock,server=on,wait=off" \
-		--usb "usb-redir,chardev=cam,id=cam0,debug=${FL_REDIR_DEBUG:-2}"
+		--usb "usb-redir,chardev=cam,id=cam0,debug=4"
+}
+
+# fl_redir_drops: how often A's usb-redir, the emulated controller's side
+# of the webcam, has dropped buffered iso packets so far: each time more
+# than 120 ms of them waited for A's xHCI, down to 60 ms ("bufpq
+# overflow"; a loaded TCG host that does not run A in time). A stage of
+# the testbed, not of usbgate: a real sys-usb has no such buffer.
+fl_redir_drops() {
+	grep -c 'bufpq overflow' "$VM_OUTDIR/A.qemu.log"
 }
 
 # fl_cam_start [ARGS...]: start the webcam program on the host (it lives
@@ -72,15 +81,24 @@ fl_backend_cpu() {
 
 # fl_check_capture WHAT LINE: the checks every capture must pass: frames
 # arrived, and no frame was handed out damaged without the driver knowing
-# (corrupt=0). The rate and the frames lost are printed, not asserted.
+# (corrupt=0) unless A's usb-redir dropped packets meanwhile (since the
+# previous check). A drop can cut two frames the driver cannot tell from
+# whole ones (an MJPEG frame has no fixed size): the one it starts in and
+# the one it ends in. So at most 2 corrupt frames per drop, and none
+# without a drop. The rate and the frames lost are printed, not asserted.
 fl_check_capture() {
-	local corrupt frames
+	local corrupt frames drops now
 	frames=$(fl_kv frames "$2")
 	corrupt=$(fl_kv corrupt "$2")
-	printf '%s: fps=%s lost=%s frames=%s\n' "$1" "$(fl_kv fps "$2")" \
-		"$(fl_kv lost "$2")" "$frames" | tee -a "$VM_OUTDIR/figures" >&2
+	now=$(fl_redir_drops)
+	drops=$((${now:-0} - ${FL_REDIR_SEEN:-0}))
+	FL_REDIR_SEEN=$now
+	printf '%s: fps=%s lost=%s frames=%s corrupt=%s usb-redir drops in A=%s\n' "$1" "$(fl_kv fps "$2")" \
+		"$(fl_kv lost "$2")" "$frames" "$corrupt" "$drops" | tee -a "$VM_OUTDIR/figures" >&2
 	[[ -n $frames && $frames -gt 0 ]] || fail "$1: no frames: $2"
-	assert_eq "$1: corrupt frames" 0 "$corrupt"
+	[[ -n $corrupt ]] || fail "$1: no corrupt count: $2"
+	((corrupt <= 2 * drops)) ||
+		fail "$1: $corrupt corrupt frames, with $drops usb-redir drops in A (at most 2 each): $2"
 }
 
 # On failure keep what the guests' background jobs printed (the usbgate

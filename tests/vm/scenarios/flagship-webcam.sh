@@ -1,4 +1,4 @@
-# tests/vm/scenarios/flagship-webcam.sh: synthetic UVC webcam (isochronous IN, 320x240 YUYV at 30 fps) on A's xHCI through QEMU usb-redir; uvcvideo binds in A, then in B through usbgate: FL_CAPTURE_SECS (default 20; the long runs are bench-flagship's) of capture with no corrupt frame (rate and losses printed), 20 start/stop cycles, the camera back on A's uvcvideo
+# tests/vm/scenarios/flagship-webcam.sh: synthetic UVC webcam (isochronous IN, 320x240 YUYV at 30 fps) on A's xHCI through QEMU usb-redir; uvcvideo binds in A, then in B through usbgate: FL_CAPTURE_SECS (default 20; the long runs are bench-flagship's) of capture with no corrupt frame unless A's usb-redir dropped packets meanwhile (at most 2 per drop; rate, losses and drops printed), 20 start/stop cycles, the camera back on A's uvcvideo
 # timeout: 360
 scenario() {
 	source "$VM_DIR/usbgate.sh"
@@ -32,7 +32,7 @@ scenario() {
 	vm_ok_t 120 B 'tb-v4l2cap -d /dev/video0 -s 320x240 -c 20 -k 10 -T 8000' "20 start/stop cycles in B"
 	echo "webcam usbgate start/stop: $VM_OUT" >&2
 	assert_eq "start/stop cycles that delivered 10 frames" 20 "$(fl_kv cycles_ok "$VM_OUT")"
-	assert_eq "corrupt frames over the start/stop cycles" 0 "$(fl_kv corrupt "$VM_OUT")"
+	fl_check_capture "start/stop cycles in B" "$VM_OUT"
 	# A scenario that repeats this one may stream more through the session.
 	if declare -F fl_webcam_more >/dev/null; then fl_webcam_more; fi
 

@@ -1,4 +1,4 @@
-# tests/vm/scenarios/kmod-flagship-webcam.sh: flagship-webcam with B's frontend on usbgate_hcd (--hcd usbgate; B has no vhci_hcd): the synthetic UVC webcam's isochronous IN through our own host controller, FL_CAPTURE_SECS (default 20) of capture with no corrupt frame, 20 start/stop cycles, then 10 s of the high-bandwidth mode (MJPEG 1280x720 on the 3 x 1024 B per microframe alternate setting) with frames of varying size, none corrupt; the module unloads after the session, the camera back on A's uvcvideo
+# tests/vm/scenarios/kmod-flagship-webcam.sh: flagship-webcam with B's frontend on usbgate_hcd (--hcd usbgate; B has no vhci_hcd): the synthetic UVC webcam's isochronous IN through our own host controller, FL_CAPTURE_SECS (default 20) of capture with no corrupt frame (at most 2 per usb-redir drop in A), 20 start/stop cycles, then 10 s of the high-bandwidth mode (MJPEG 1280x720 on the 3 x 1024 B per microframe alternate setting) with frames of varying size, none corrupt (same rule); the module unloads after the session, the camera back on A's uvcvideo
 # timeout: 360
 # shellcheck disable=SC2034 # read by usbgate.sh
 UG_HCD=usbgate
